@@ -1,0 +1,31 @@
+"""Every table, imported so Alembic and the app see one complete metadata."""
+
+from app.models.action import Action
+from app.models.audit import AuditEvent
+from app.models.discharge import FailedDischarge, FailedDischargeCause
+from app.models.escalation import Escalation, EscalationEvent
+from app.models.patient import Patient
+from app.models.place import Bed, Site, Ward
+from app.models.reference import (
+    Criterion,
+    DelayReason,
+    DelayReasonFamily,
+    DischargeDestination,
+    EscalationLevel,
+    FailedDischargeReason,
+    Pathway,
+    RedDayReason,
+    StaffRole,
+)
+from app.models.review import DailyReview, ReviewCriterion
+from app.models.round import BoardRound, BoardRoundAttendee
+from app.models.stay import EddChange, Stay, StayLocation
+from app.models.user import ApiToken, User, UserWard
+
+__all__ = [
+    "Action", "ApiToken", "AuditEvent", "Bed", "BoardRound", "BoardRoundAttendee", "Criterion",
+    "DailyReview", "DelayReason", "DelayReasonFamily", "DischargeDestination", "EddChange",
+    "Escalation", "EscalationEvent", "EscalationLevel", "FailedDischarge", "FailedDischargeCause",
+    "FailedDischargeReason", "Patient", "Pathway", "RedDayReason", "ReviewCriterion", "Site",
+    "StaffRole", "Stay", "StayLocation", "User", "UserWard", "Ward",
+]

@@ -1,0 +1,84 @@
+"""Reference lists: stable codes with human labels, held as data.
+
+National lists (criteria to reside, delay reasons) are revised every few years, so each
+row carries its validity window and source collection instead of living in an enum.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlmodel import Field, SQLModel
+
+
+class ReferenceBase(SQLModel):
+    label: str = Field(max_length=200)
+    sort_order: int = 0
+    active: bool = True
+
+
+class Criterion(ReferenceBase, table=True):
+    """Criteria to reside (NHS Data Dictionary CRITERIA TO RESIDE CODE, 01-12)."""
+
+    code: str = Field(primary_key=True, max_length=2)
+
+
+class DelayReasonFamily(ReferenceBase, table=True):
+    """Families of the acute discharge sitrep delay reasons (hospital process, capacity...)."""
+
+    code: str = Field(primary_key=True, max_length=40)
+
+
+class DelayReason(ReferenceBase, table=True):
+    """Why a patient with no criteria to reside is still in hospital (acute sitrep list)."""
+
+    code: str = Field(primary_key=True, max_length=20)
+    family_code: str = Field(foreign_key="delayreasonfamily.code", max_length=40)
+    valid_from: date | None = None
+    valid_to: date | None = None
+    source: str = Field(default="", max_length=200)
+
+
+class FailedDischargeReason(ReferenceBase, table=True):
+    """Local causes of a failed planned discharge, mapped to a national family."""
+
+    code: str = Field(primary_key=True, max_length=40)
+    family_code: str | None = Field(default=None, foreign_key="delayreasonfamily.code")
+
+
+class RedDayReason(ReferenceBase, table=True):
+    """Red2Green: why today added no value for the patient."""
+
+    code: str = Field(primary_key=True, max_length=40)
+
+
+class Pathway(ReferenceBase, table=True):
+    """Discharge to Assess pathways 0-3."""
+
+    code: int = Field(primary_key=True, ge=0, le=3, sa_column_kwargs={"autoincrement": False})
+    description: str = Field(default="", max_length=500)
+
+
+class StaffRole(ReferenceBase, table=True):
+    """Roles of staff: who signs in, who attends the round, who owns an action."""
+
+    code: str = Field(primary_key=True, max_length=40)
+    # Site-wide roles see every ward; others only the wards they are assigned to.
+    site_wide: bool = False
+    # Some roles attend rounds and own actions but do not sign in (e.g. pharmacist).
+    can_sign_in: bool = True
+
+
+class DischargeDestination(ReferenceBase, table=True):
+    """NHS Data Dictionary discharge destination codes."""
+
+    code: str = Field(primary_key=True, max_length=4)
+
+
+class EscalationLevel(ReferenceBase, table=True):
+    """Escalation ladder: ward manager, site flow team, executive sponsor."""
+
+    code: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    name: str = Field(max_length=40, unique=True)
+    # Response-time target for this level, editable as data.
+    response_target_minutes: int = 240

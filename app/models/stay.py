@@ -1,0 +1,73 @@
+"""Stays (hospital provider spells), their location history and EDD history."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import CheckConstraint, Index, text
+from sqlmodel import Field
+
+from app.models.base import Timestamped, UTCDateTime, Versioned, utc_field
+
+
+class Stay(Timestamped, Versioned, table=True):
+    __table_args__ = (
+        # A bed holds at most one current stay; a patient has at most one current stay.
+        Index(
+            "uq_stay_current_bed",
+            "bed_id",
+            unique=True,
+            sqlite_where=text("discharged_at IS NULL"),
+            postgresql_where=text("discharged_at IS NULL"),
+        ),
+        Index(
+            "uq_stay_current_patient",
+            "patient_id",
+            unique=True,
+            sqlite_where=text("discharged_at IS NULL"),
+            postgresql_where=text("discharged_at IS NULL"),
+        ),
+        Index("ix_stay_ward_id_discharged_at", "ward_id", "discharged_at"),
+        CheckConstraint("discharged_at IS NULL OR discharged_at >= admitted_at", name="discharge_after_admit"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    patient_id: int = Field(foreign_key="patient.id", index=True)
+    ward_id: int = Field(foreign_key="ward.id")
+    bed_id: int | None = Field(default=None, foreign_key="bed.id")
+    admitted_at: datetime = utc_field()
+    discharged_at: datetime | None = utc_field(nullable=True, index=True)
+    discharge_destination_code: str | None = Field(
+        default=None, foreign_key="dischargedestination.code"
+    )
+    pathway: int | None = Field(default=None, foreign_key="pathway.code")
+    expected_discharge_date: date | None = None
+    clinical_criteria_for_discharge: str = Field(default="", max_length=4000)
+    # Start of the current (or, once discharged, final) period without criteria to reside.
+    discharge_ready_date: date | None = None
+    responsible_consultant: str = Field(default="", max_length=200)
+    # PAS spell identifier (HL7 PV1-19) when the stay came from the PAS feed.
+    pas_visit_number: str | None = Field(default=None, max_length=40, unique=True)
+
+
+class StayLocation(Timestamped, table=True):
+    """Where a stay was, and when: transfers keep the ward/bed history."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    stay_id: int = Field(foreign_key="stay.id", index=True)
+    ward_id: int = Field(foreign_key="ward.id", index=True)
+    bed_id: int | None = Field(default=None, foreign_key="bed.id")
+    started_at: datetime = utc_field()
+    ended_at: datetime | None = utc_field(nullable=True)
+
+
+class EddChange(Timestamped, table=True):
+    """Every change of expected discharge date: old, new, why, who, when."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    stay_id: int = Field(foreign_key="stay.id", index=True)
+    old_date: date | None = None
+    new_date: date
+    reason: str = Field(default="", max_length=1000)
+    changed_by_id: int = Field(foreign_key="user.id")
+    changed_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
