@@ -39,9 +39,7 @@ def make_engine(settings: Settings) -> Engine:
             from pathlib import Path
 
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(
-            settings.database_url, connect_args={"check_same_thread": False, "timeout": 10}
-        )
+        engine = create_engine(settings.database_url, connect_args={"check_same_thread": False, "timeout": 10})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(
@@ -64,3 +62,24 @@ def get_session() -> Iterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def commit(session: Session) -> None:
+    """Commit a write path once, turning races into clean 409s instead of 500s.
+
+    Services check rules first; these errors cover the gap between check and write (two tablets
+    taking the same bed, a version bumped by another transaction).
+    """
+    from sqlalchemy.exc import IntegrityError
+    from sqlalchemy.orm.exc import StaleDataError
+
+    from app.core.errors import Conflict, StaleVersion
+
+    try:
+        session.commit()
+    except StaleDataError as exc:
+        session.rollback()
+        raise StaleVersion("Someone else changed this record at the same moment: reload and try again") from exc
+    except IntegrityError as exc:
+        session.rollback()
+        raise Conflict("This change clashes with another record (it may have just been made elsewhere)") from exc

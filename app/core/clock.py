@@ -77,3 +77,8 @@ _clock: Clock = Clock()
 
 def get_clock() -> Clock:
     return _clock
+
+
+def current_time() -> datetime:
+    """FastAPI dependency: the time of this request, from the (overridable) clock."""
+    return get_clock().now()

@@ -23,8 +23,6 @@ class FailedDischarge(Timestamped, Versioned, table=True):
 
 
 class FailedDischargeCause(SQLModel, table=True):
-    failed_discharge_id: int = Field(
-        foreign_key="faileddischarge.id", primary_key=True, ondelete="CASCADE"
-    )
+    failed_discharge_id: int = Field(foreign_key="faileddischarge.id", primary_key=True, ondelete="CASCADE")
     reason_code: str = Field(foreign_key="faileddischargereason.code", primary_key=True)
     is_primary: bool = False

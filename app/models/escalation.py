@@ -11,9 +11,7 @@ from app.models.base import Timestamped, Versioned, utc_field
 
 
 class Escalation(Timestamped, Versioned, table=True):
-    __table_args__ = (
-        CheckConstraint("status IN ('open', 'acknowledged', 'resolved')", name="status"),
-    )
+    __table_args__ = (CheckConstraint("status IN ('open', 'acknowledged', 'resolved')", name="status"),)
 
     id: int | None = Field(default=None, primary_key=True)
     stay_id: int = Field(foreign_key="stay.id", index=True)

@@ -37,9 +37,7 @@ class Stay(Timestamped, Versioned, table=True):
     bed_id: int | None = Field(default=None, foreign_key="bed.id")
     admitted_at: datetime = utc_field()
     discharged_at: datetime | None = utc_field(nullable=True, index=True)
-    discharge_destination_code: str | None = Field(
-        default=None, foreign_key="dischargedestination.code"
-    )
+    discharge_destination_code: str | None = Field(default=None, foreign_key="dischargedestination.code")
     pathway: int | None = Field(default=None, foreign_key="pathway.code")
     expected_discharge_date: date | None = None
     clinical_criteria_for_discharge: str = Field(default="", max_length=4000)

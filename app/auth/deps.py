@@ -1,0 +1,75 @@
+"""Authentication and authorisation dependencies, for API and HTML routes alike."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlmodel import Session, select
+
+from app.auth.permissions import Perm, allows
+from app.auth.principal import Principal
+from app.auth.tokens import user_for_token
+from app.core.errors import DomainError, Forbidden
+from app.db import SessionDep
+from app.models import StaffRole, User, UserWard
+
+
+class NotAuthenticated(DomainError):
+    status_code = 401
+    code = "not_authenticated"
+
+
+def principal_for(session: Session, user: User) -> Principal:
+    role = session.get(StaffRole, user.role_code)
+    ward_ids = session.exec(select(UserWard.ward_id).where(UserWard.user_id == user.id)).all()
+    return Principal(
+        user_id=user.id,  # type: ignore[arg-type]
+        display_name=user.display_name,
+        role=user.role_code,
+        site_wide=bool(role and role.site_wide),
+        ward_ids=frozenset(ward_ids),
+        is_service_account=user.is_service_account,
+    )
+
+
+def current_principal(request: Request, session: SessionDep) -> Principal:
+    cached = getattr(request.state, "principal", None)
+    if cached is not None:
+        return cached
+    auth = request.headers.get("authorization", "")
+    user: User | None = None
+    if auth.lower().startswith("bearer "):
+        found = user_for_token(session, auth[7:].strip())
+        if found is None:
+            raise NotAuthenticated("Invalid or revoked token")
+        user = found[0]
+    else:
+        user_id = getattr(request.state, "session_user_id", None)
+        if user_id is not None:
+            user = session.get(User, user_id)
+            if user is not None and (not user.is_active or user.is_service_account):
+                user = None
+    if user is None:
+        raise NotAuthenticated("Sign in to continue")
+    principal = principal_for(session, user)
+    request.state.principal = principal
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def require(perm: Perm) -> Callable[[Principal], Principal]:
+    def check(principal: CurrentPrincipal) -> Principal:
+        if not allows(principal.role, perm):
+            raise Forbidden("Your role does not allow this")
+        return principal
+
+    check.__name__ = f"require_{perm.name.lower()}"
+    return check
+
+
+def Requires(perm: Perm) -> object:  # noqa: N802 (reads like a type in signatures)
+    return Annotated[Principal, Depends(require(perm))]

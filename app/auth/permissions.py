@@ -1,0 +1,74 @@
+"""The permission matrix: which role may read or change what. The one place it lives.
+
+Ward scope is separate: a role's permissions apply only to the wards the user is assigned to,
+unless the role is site-wide (reference data `staffrole.site_wide`). docs/permissions.md is
+generated from this table by `boardround permissions`.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Perm(StrEnum):
+    READ_WARD = "ward:read"  # boards, patients, stays, reviews on the user's wards
+    MANAGE_WARD = "ward:manage"  # create wards and beds, open and close beds
+    WRITE_PATIENT = "patient:write"  # register and update demographics
+    MANAGE_STAY = "stay:manage"  # admit, transfer, discharge
+    CORRECT_STAY = "stay:correct"  # audited correction of a discharged stay
+    WRITE_CLINICAL = "clinical:write"  # daily review, EDD, CCD, pathway, plan, actions
+    RUN_ROUND = "round:run"  # start, step through and end a board round
+    LOG_FAILED_DISCHARGE = "failed_discharge:write"
+    RAISE_ESCALATION = "escalation:raise"
+    ACT_ESCALATION = "escalation:act"  # acknowledge, escalate further, resolve
+    READ_SITE = "site:read"  # site-wide flow overview and metrics
+    READ_AUDIT = "audit:read"
+    MANAGE_USERS = "user:manage"
+    SUBMIT_HL7 = "hl7:submit"
+
+
+_CLINICAL_TEAM = {
+    Perm.READ_WARD,
+    Perm.WRITE_CLINICAL,
+    Perm.RUN_ROUND,
+    Perm.LOG_FAILED_DISCHARGE,
+    Perm.RAISE_ESCALATION,
+}
+
+MATRIX: dict[str, frozenset[Perm]] = {
+    "nurse": frozenset(_CLINICAL_TEAM | {Perm.WRITE_PATIENT, Perm.MANAGE_STAY}),
+    "doctor": frozenset(_CLINICAL_TEAM),
+    "therapist": frozenset(_CLINICAL_TEAM),
+    "social_worker": frozenset(_CLINICAL_TEAM),
+    "ward_manager": frozenset(
+        _CLINICAL_TEAM
+        | {
+            Perm.WRITE_PATIENT,
+            Perm.MANAGE_STAY,
+            Perm.CORRECT_STAY,
+            Perm.MANAGE_WARD,
+            Perm.ACT_ESCALATION,
+            Perm.READ_SITE,
+            Perm.READ_AUDIT,
+        }
+    ),
+    "flow_coordinator": frozenset(
+        _CLINICAL_TEAM
+        | {
+            Perm.WRITE_PATIENT,
+            Perm.MANAGE_STAY,
+            Perm.CORRECT_STAY,
+            Perm.MANAGE_WARD,
+            Perm.ACT_ESCALATION,
+            Perm.READ_SITE,
+        }
+    ),
+    # Sponsors see their wards' patients for context and act on escalations, nothing clinical.
+    "executive_sponsor": frozenset({Perm.READ_WARD, Perm.ACT_ESCALATION, Perm.READ_SITE}),
+    "admin": frozenset({Perm.READ_WARD, Perm.MANAGE_WARD, Perm.READ_SITE, Perm.READ_AUDIT, Perm.MANAGE_USERS}),
+    "integration": frozenset({Perm.READ_WARD, Perm.WRITE_PATIENT, Perm.MANAGE_STAY, Perm.SUBMIT_HL7}),
+}
+
+
+def allows(role: str, perm: Perm) -> bool:
+    return perm in MATRIX.get(role, frozenset())

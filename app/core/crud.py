@@ -1,0 +1,74 @@
+"""Small shared write helpers: apply changes to a versioned row and audit them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, SQLModel
+
+from app.audit import service as audit
+from app.auth.principal import Principal
+from app.core.concurrency import check_version
+
+
+def create(
+    session: Session,
+    *,
+    actor: Principal,
+    row: SQLModel,
+    now: datetime,
+    ward_id: int | None,
+    patient_id: int | None,
+    extra: dict[str, Any] | None = None,
+) -> SQLModel:
+    session.add(row)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="create",
+        entity=row,
+        at=now,
+        after=audit.snapshot(row, **(extra or {})),
+        ward_id=ward_id,
+        patient_id=patient_id,
+    )
+    return row
+
+
+def update(
+    session: Session,
+    *,
+    actor: Principal,
+    row: SQLModel,
+    changes: dict[str, Any],
+    expected_version: int,
+    now: datetime,
+    ward_id: int | None,
+    patient_id: int | None,
+    present: Callable[[], Any],
+    action: str = "update",
+) -> SQLModel:
+    check_version(session, row, expected_version, present)
+    before = audit.snapshot(row)
+    for key, value in changes.items():
+        setattr(row, key, value)
+    if hasattr(row, "updated_at"):
+        row.updated_at = now  # type: ignore[attr-defined]
+    session.flush()
+    old, new = audit.changed(before, audit.snapshot(row))
+    if new:
+        audit.record(
+            session,
+            actor=actor,
+            action=action,
+            entity=row,
+            at=now,
+            before=old,
+            after=new,
+            ward_id=ward_id,
+            patient_id=patient_id,
+        )
+    return row

@@ -1,0 +1,72 @@
+"""Patients: register and update demographics, with NHS number and MRN uniqueness."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, select
+
+from app.audit import service as audit
+from app.auth.principal import Principal
+from app.core.concurrency import check_version
+from app.core.errors import Conflict
+from app.models import Patient
+from app.patients.schemas import PatientCreate, PatientPublic
+
+
+def _ensure_unique(session: Session, *, nhs_number: str | None, mrn: str | None, exclude_id: int | None) -> None:
+    if nhs_number:
+        other = session.exec(select(Patient.id).where(Patient.nhs_number == nhs_number)).first()
+        if other is not None and other != exclude_id:
+            raise Conflict(
+                "A patient with this NHS number already exists", field="nhs_number", detail={"patient_id": other}
+            )
+    if mrn:
+        other = session.exec(select(Patient.id).where(Patient.mrn == mrn)).first()
+        if other is not None and other != exclude_id:
+            raise Conflict(
+                "A patient with this hospital number already exists", field="mrn", detail={"patient_id": other}
+            )
+
+
+def create_patient(session: Session, *, actor: Principal, data: PatientCreate, now: datetime) -> Patient:
+    _ensure_unique(session, nhs_number=data.nhs_number, mrn=data.mrn, exclude_id=None)
+    patient = Patient(**data.model_dump(), created_at=now, updated_at=now)
+    session.add(patient)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="create",
+        entity=patient,
+        at=now,
+        after=audit.snapshot(patient),
+        patient_id=patient.id,
+    )
+    return patient
+
+
+def update_patient(
+    session: Session,
+    *,
+    actor: Principal,
+    patient: Patient,
+    changes: dict[str, Any],
+    expected_version: int,
+    now: datetime,
+) -> Patient:
+    check_version(
+        session, patient, expected_version, lambda: PatientPublic.model_validate(patient).model_dump(mode="json")
+    )
+    _ensure_unique(session, nhs_number=changes.get("nhs_number"), mrn=None, exclude_id=patient.id)
+    before = audit.snapshot(patient)
+    for key, value in changes.items():
+        setattr(patient, key, value)
+    patient.updated_at = now
+    session.flush()
+    old, new = audit.changed(before, audit.snapshot(patient))
+    audit.record(
+        session, actor=actor, action="update", entity=patient, at=now, before=old, after=new, patient_id=patient.id
+    )
+    return patient

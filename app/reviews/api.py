@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from app.auth.deps import Requires
+from app.auth.permissions import Perm
+from app.auth.scope import stay_or_404
+from app.core.params import Now, PathId
+from app.db import SessionDep, commit
+from app.reviews import service
+from app.reviews.schemas import ReviewPublic, ReviewRequest
+
+router = APIRouter(prefix="/stays/{stay_id}/reviews", tags=["reviews"])
+
+
+@router.post(
+    "", response_model=ReviewPublic, status_code=201, responses={200: {"description": "Today's review replaced"}}
+)
+def record_review(
+    stay_id: PathId,
+    data: ReviewRequest,
+    session: SessionDep,
+    actor: Requires(Perm.WRITE_CLINICAL),
+    now: Now,
+    response: Response,
+):
+    """Record today's (Europe/London) review. Recording again the same day replaces it."""
+    stay = stay_or_404(session, actor, stay_id)
+    review, criteria, created = service.record_review(session, actor=actor, stay=stay, data=data, now=now)
+    commit(session)
+    if not created:
+        response.status_code = 200
+    return service.present(review, criteria)
+
+
+@router.get("", response_model=list[ReviewPublic])
+def list_reviews(stay_id: PathId, session: SessionDep, actor: Requires(Perm.READ_WARD)):
+    stay = stay_or_404(session, actor, stay_id)
+    return [service.present(r, c) for r, c in service.reviews_for_stay(session, stay.id)]  # type: ignore[arg-type]

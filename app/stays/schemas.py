@@ -1,0 +1,124 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from app.core.types import Code, Id, LongText, Reason, ShortText, Version
+from app.patients.schemas import PatientCreate, PatientPublic
+
+PathwayCode = int  # validated against the pathway table by the service
+
+
+class AdmitRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    patient_id: Id | None = None
+    patient: PatientCreate | None = None
+    ward_id: Id
+    bed_id: Id | None = None
+    admitted_at: AwareDatetime
+    expected_discharge_date: date | None = None
+    clinical_criteria_for_discharge: LongText = ""
+    responsible_consultant: ShortText = ""
+    pathway: int | None = Field(default=None, ge=0, le=3)
+
+    @model_validator(mode="after")
+    def _one_patient(self) -> AdmitRequest:
+        if (self.patient_id is None) == (self.patient is None):
+            raise ValueError("Give either patient_id (an existing patient) or patient (a new one)")
+        return self
+
+
+class TransferRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    ward_id: Id
+    bed_id: Id | None = None
+    at: AwareDatetime | None = None
+    version: Version | None = None
+
+
+class DischargeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    discharged_at: AwareDatetime
+    destination_code: Code
+    pathway: int | None = Field(default=None, ge=0, le=3)
+    version: Version | None = None
+
+
+class EddRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    expected_discharge_date: date
+    reason: Reason = ""
+    version: Version | None = None
+
+
+class StayUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    clinical_criteria_for_discharge: LongText | None = None
+    responsible_consultant: ShortText | None = None
+    pathway: int | None = Field(default=None, ge=0, le=3)
+    version: Version | None = None
+
+
+class StayCorrection(BaseModel):
+    """Correct a discharged stay: only with a reason, always audited."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    admitted_at: AwareDatetime | None = None
+    discharged_at: AwareDatetime | None = None
+    destination_code: Code | None = None
+    pathway: int | None = Field(default=None, ge=0, le=3)
+    reason: Reason = Field(min_length=1)
+    version: Version | None = None
+
+
+class StayPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    patient_id: int
+    ward_id: int
+    bed_id: int | None
+    admitted_at: datetime
+    discharged_at: datetime | None
+    discharge_destination_code: str | None
+    pathway: int | None
+    expected_discharge_date: date | None
+    clinical_criteria_for_discharge: str
+    discharge_ready_date: date | None
+    responsible_consultant: str
+    version: int
+    updated_at: datetime
+
+
+class EddChangePublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    old_date: date | None
+    new_date: date
+    reason: str
+    changed_by_id: int
+    changed_at: datetime
+
+
+class LocationPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    ward_id: int
+    bed_id: int | None
+    started_at: datetime
+    ended_at: datetime | None
+
+
+class StayDetail(BaseModel):
+    stay: StayPublic
+    patient: PatientPublic
+    length_of_stay_midnights: int
+    edd_history: list[EddChangePublic]
+    locations: list[LocationPublic]

@@ -1,0 +1,393 @@
+"""Stays: admit, transfer, discharge, EDD and the rules that keep them honest."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlmodel import Session, select
+
+from app.audit import service as audit
+from app.auth.principal import Principal
+from app.core.clock import london_date
+from app.core.concurrency import check_version
+from app.core.errors import Conflict, NotFound, RuleViolation
+from app.models import (
+    Bed,
+    DischargeDestination,
+    EddChange,
+    Pathway,
+    Patient,
+    Stay,
+    StayLocation,
+    Ward,
+)
+from app.stays.schemas import StayPublic
+
+# Clocks on tablets and the PAS drift a little; beyond this a time "in the future" is an error.
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+def present(stay: Stay) -> dict[str, Any]:
+    return StayPublic.model_validate(stay).model_dump(mode="json")
+
+
+def _not_in_future(moment: datetime, now: datetime, field: str) -> None:
+    if moment > now + CLOCK_SKEW:
+        raise RuleViolation("Time cannot be in the future", field=field)
+
+
+def _ensure_current(stay: Stay) -> None:
+    if stay.discharged_at is not None:
+        raise Conflict(
+            "This stay has ended: a discharged stay can only be changed by an audited correction",
+            field="stay",
+        )
+
+
+def _check_pathway(session: Session, pathway: int | None) -> None:
+    if pathway is not None and session.get(Pathway, pathway) is None:
+        raise RuleViolation("Unknown pathway", field="pathway")
+
+
+def _check_edd(stay: Stay, edd: date | None) -> None:
+    if edd is not None and edd < london_date(stay.admitted_at):
+        raise RuleViolation(
+            "Expected discharge date cannot be before the day of admission",
+            field="expected_discharge_date",
+        )
+
+
+def _place(
+    session: Session, ward_id: int, bed_id: int | None, *, moving: Stay | None = None
+) -> tuple[Ward, Bed | None]:
+    """Check the ward exists and the bed is on it, open, and free."""
+    ward = session.get(Ward, ward_id)
+    if ward is None or not ward.is_active:
+        raise RuleViolation("No such ward", field="ward_id")
+    if bed_id is None:
+        return ward, None
+    bed = session.get(Bed, bed_id)
+    if bed is None or bed.ward_id != ward_id:
+        raise RuleViolation("That bed is not on this ward", field="bed_id")
+    if not bed.is_open:
+        raise RuleViolation("That bed is closed", field="bed_id")
+    occupant = session.exec(
+        select(Stay.id).where(Stay.bed_id == bed_id, Stay.discharged_at.is_(None))  # type: ignore[union-attr]
+    ).first()
+    if occupant is not None and (moving is None or occupant != moving.id):
+        raise Conflict("That bed already has a patient in it", field="bed_id", detail={"stay_id": occupant})
+    return ward, bed
+
+
+def admit(
+    session: Session,
+    *,
+    actor: Principal,
+    patient: Patient,
+    ward_id: int,
+    bed_id: int | None,
+    admitted_at: datetime,
+    now: datetime,
+    expected_discharge_date: date | None = None,
+    clinical_criteria_for_discharge: str = "",
+    responsible_consultant: str = "",
+    pathway: int | None = None,
+    pas_visit_number: str | None = None,
+) -> Stay:
+    _not_in_future(admitted_at, now, "admitted_at")
+    _check_pathway(session, pathway)
+    current = session.exec(
+        select(Stay.id).where(Stay.patient_id == patient.id, Stay.discharged_at.is_(None))  # type: ignore[union-attr]
+    ).first()
+    if current is not None:
+        raise Conflict("This patient is already in hospital", field="patient_id", detail={"stay_id": current})
+    ward, bed = _place(session, ward_id, bed_id)
+    stay = Stay(
+        patient_id=patient.id,
+        ward_id=ward.id,
+        bed_id=bed.id if bed else None,
+        admitted_at=admitted_at,
+        pathway=pathway,
+        clinical_criteria_for_discharge=clinical_criteria_for_discharge,
+        responsible_consultant=responsible_consultant,
+        pas_visit_number=pas_visit_number,
+        created_at=now,
+        updated_at=now,
+    )
+    _check_edd(stay, expected_discharge_date)
+    session.add(stay)
+    session.flush()
+    session.add(
+        StayLocation(
+            stay_id=stay.id, ward_id=ward.id, bed_id=stay.bed_id, started_at=admitted_at, created_at=now, updated_at=now
+        )
+    )
+    audit.record(
+        session,
+        actor=actor,
+        action="admit",
+        entity=stay,
+        at=now,
+        after=audit.snapshot(stay),
+        ward_id=ward.id,
+        patient_id=patient.id,
+    )
+    if expected_discharge_date is not None:
+        _apply_edd(session, actor=actor, stay=stay, new_date=expected_discharge_date, reason="", now=now)
+    return stay
+
+
+def transfer(
+    session: Session,
+    *,
+    actor: Principal,
+    stay: Stay,
+    ward_id: int,
+    bed_id: int | None,
+    at: datetime,
+    expected_version: int,
+    now: datetime,
+) -> Stay:
+    check_version(session, stay, expected_version, lambda: present(stay))
+    _ensure_current(stay)
+    _not_in_future(at, now, "at")
+    if at < stay.admitted_at:
+        raise RuleViolation("Transfer cannot be before admission", field="at")
+    if ward_id == stay.ward_id and bed_id == stay.bed_id:
+        raise RuleViolation("The patient is already in that bed", field="bed_id")
+    ward, bed = _place(session, ward_id, bed_id, moving=stay)
+    location = session.exec(
+        select(StayLocation).where(StayLocation.stay_id == stay.id, StayLocation.ended_at.is_(None))  # type: ignore[union-attr]
+    ).first()
+    if location is not None:
+        if at < location.started_at:
+            raise RuleViolation("Transfer cannot be before the patient arrived in the current bed", field="at")
+        location.ended_at = at
+        location.updated_at = now
+    before = audit.snapshot(stay)
+    from_ward = stay.ward_id
+    stay.ward_id = ward.id
+    stay.bed_id = bed.id if bed else None
+    stay.updated_at = now
+    session.flush()  # frees the old bed before the new location row refers to the new one
+    session.add(
+        StayLocation(
+            stay_id=stay.id, ward_id=ward.id, bed_id=stay.bed_id, started_at=at, created_at=now, updated_at=now
+        )
+    )
+    old, new = audit.changed(before, audit.snapshot(stay))
+    audit.record(
+        session,
+        actor=actor,
+        action="transfer",
+        entity=stay,
+        at=now,
+        before=old,
+        after=new | {"at": at.isoformat()},
+        ward_id=ward.id,
+        patient_id=stay.patient_id,
+    )
+    if from_ward != ward.id:
+        # Also visible in the old ward's audit view.
+        audit.record(
+            session,
+            actor=actor,
+            action="transfer_out",
+            entity=stay,
+            at=now,
+            before=old,
+            after=new,
+            ward_id=from_ward,
+            patient_id=stay.patient_id,
+        )
+    return stay
+
+
+def discharge(
+    session: Session,
+    *,
+    actor: Principal,
+    stay: Stay,
+    discharged_at: datetime,
+    destination_code: str,
+    pathway: int | None,
+    expected_version: int,
+    now: datetime,
+) -> Stay:
+    check_version(session, stay, expected_version, lambda: present(stay))
+    _ensure_current(stay)
+    _not_in_future(discharged_at, now, "discharged_at")
+    if discharged_at < stay.admitted_at:
+        raise RuleViolation("Discharge cannot be before admission", field="discharged_at")
+    if session.get(DischargeDestination, destination_code) is None:
+        raise RuleViolation("Unknown discharge destination", field="destination_code")
+    _check_pathway(session, pathway)
+    before = audit.snapshot(stay)
+    stay.discharged_at = discharged_at
+    stay.discharge_destination_code = destination_code
+    if pathway is not None:
+        stay.pathway = pathway
+    stay.updated_at = now
+    location = session.exec(
+        select(StayLocation).where(StayLocation.stay_id == stay.id, StayLocation.ended_at.is_(None))  # type: ignore[union-attr]
+    ).first()
+    if location is not None:
+        location.ended_at = max(discharged_at, location.started_at)
+        location.updated_at = now
+    session.flush()
+    old, new = audit.changed(before, audit.snapshot(stay))
+    audit.record(
+        session,
+        actor=actor,
+        action="discharge",
+        entity=stay,
+        at=now,
+        before=old,
+        after=new,
+        ward_id=stay.ward_id,
+        patient_id=stay.patient_id,
+    )
+    return stay
+
+
+def _apply_edd(session: Session, *, actor: Principal, stay: Stay, new_date: date, reason: str, now: datetime) -> None:
+    old_date = stay.expected_discharge_date
+    session.add(
+        EddChange(
+            stay_id=stay.id,
+            old_date=old_date,
+            new_date=new_date,
+            reason=reason,
+            changed_by_id=actor.user_id,
+            changed_at=now,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    stay.expected_discharge_date = new_date
+    stay.updated_at = now
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="set_edd",
+        entity=stay,
+        at=now,
+        before={"expected_discharge_date": old_date.isoformat() if old_date else None},
+        after={"expected_discharge_date": new_date.isoformat(), "reason": reason},
+        ward_id=stay.ward_id,
+        patient_id=stay.patient_id,
+    )
+
+
+def set_edd(
+    session: Session,
+    *,
+    actor: Principal,
+    stay: Stay,
+    new_date: date,
+    reason: str,
+    expected_version: int,
+    now: datetime,
+) -> Stay:
+    """Set or change the EDD. The first needs no reason; every later change does."""
+    check_version(session, stay, expected_version, lambda: present(stay))
+    _ensure_current(stay)
+    _check_edd(stay, new_date)
+    if stay.expected_discharge_date == new_date:
+        return stay  # confirming the same date is not a change
+    if stay.expected_discharge_date is not None and not reason:
+        raise RuleViolation("Say why the expected discharge date is changing", field="reason")
+    _apply_edd(session, actor=actor, stay=stay, new_date=new_date, reason=reason, now=now)
+    return stay
+
+
+def update_stay(
+    session: Session,
+    *,
+    actor: Principal,
+    stay: Stay,
+    changes: dict[str, Any],
+    expected_version: int,
+    now: datetime,
+) -> Stay:
+    check_version(session, stay, expected_version, lambda: present(stay))
+    _ensure_current(stay)
+    if "pathway" in changes:
+        _check_pathway(session, changes["pathway"])
+    before = audit.snapshot(stay)
+    for key, value in changes.items():
+        setattr(stay, key, value)
+    stay.updated_at = now
+    session.flush()
+    old, new = audit.changed(before, audit.snapshot(stay))
+    if new:
+        audit.record(
+            session,
+            actor=actor,
+            action="update",
+            entity=stay,
+            at=now,
+            before=old,
+            after=new,
+            ward_id=stay.ward_id,
+            patient_id=stay.patient_id,
+        )
+    return stay
+
+
+def correct_discharged_stay(
+    session: Session,
+    *,
+    actor: Principal,
+    stay: Stay,
+    changes: dict[str, Any],
+    reason: str,
+    expected_version: int,
+    now: datetime,
+) -> Stay:
+    """The only way to change a discharged stay: a reason, and an audit record of it."""
+    check_version(session, stay, expected_version, lambda: present(stay))
+    if stay.discharged_at is None:
+        raise Conflict("This stay is still current: change it the usual way", field="stay")
+    admitted_at = changes.get("admitted_at", stay.admitted_at)
+    discharged_at = changes.get("discharged_at", stay.discharged_at)
+    _not_in_future(discharged_at, now, "discharged_at")
+    if discharged_at < admitted_at:
+        raise RuleViolation("Discharge cannot be before admission", field="discharged_at")
+    if "destination_code" in changes:
+        if session.get(DischargeDestination, changes["destination_code"]) is None:
+            raise RuleViolation("Unknown discharge destination", field="destination_code")
+        changes["discharge_destination_code"] = changes.pop("destination_code")
+    if "pathway" in changes:
+        _check_pathway(session, changes["pathway"])
+    before = audit.snapshot(stay)
+    for key, value in changes.items():
+        setattr(stay, key, value)
+    stay.updated_at = now
+    session.flush()
+    old, new = audit.changed(before, audit.snapshot(stay))
+    audit.record(
+        session,
+        actor=actor,
+        action="correct",
+        entity=stay,
+        at=now,
+        before=old,
+        after=new | {"reason": reason},
+        ward_id=stay.ward_id,
+        patient_id=stay.patient_id,
+    )
+    return stay
+
+
+def stay_detail_parts(session: Session, stay: Stay) -> tuple[Patient, list[EddChange], list[StayLocation]]:
+    patient = session.get(Patient, stay.patient_id)
+    if patient is None:  # pragma: no cover - foreign key guarantees it
+        raise NotFound("No such patient")
+    edds = list(session.exec(select(EddChange).where(EddChange.stay_id == stay.id).order_by(EddChange.id)))
+    locations = list(
+        session.exec(select(StayLocation).where(StayLocation.stay_id == stay.id).order_by(StayLocation.id))
+    )
+    return patient, edds, locations

@@ -1,0 +1,160 @@
+"""Read models for ward screens. The board costs a fixed number of queries at any ward size."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlmodel import Session, col, func, select
+
+from app.core.clock import london_date, london_start_of_day
+from app.models import (
+    Action,
+    Bed,
+    DailyReview,
+    Escalation,
+    FailedDischarge,
+    Patient,
+    ReviewCriterion,
+    Stay,
+    Ward,
+)
+from app.wards.schemas import (
+    BedPublic,
+    Board,
+    BoardCounts,
+    BoardPatient,
+    BoardReview,
+    BoardRow,
+    BoardStay,
+    WardPublic,
+)
+
+LONG_STAY_THRESHOLDS = (21, 14, 7)
+
+
+def age_on(dob: date, day: date) -> int:
+    return day.year - dob.year - ((day.month, day.day) < (dob.month, dob.day))
+
+
+def length_of_stay(admitted_on: date, today: date) -> int:
+    """Midnights since admission (NHS convention: nights in hospital)."""
+    return max(0, (today - admitted_on).days)
+
+
+def long_stay_flag(los: int) -> int | None:
+    return next((t for t in LONG_STAY_THRESHOLDS if los >= t), None)
+
+
+def initials(given: str, family: str) -> str:
+    return f"{given[:1]}{family[:1]}".upper()
+
+
+def _count_by_stay(session: Session, model: type, stay_ids: list[int], *conditions: object) -> dict[int, int]:
+    if not stay_ids:
+        return {}
+    rows = session.exec(
+        select(model.stay_id, func.count())  # type: ignore[attr-defined]
+        .where(col(model.stay_id).in_(stay_ids), *conditions)  # type: ignore[attr-defined]
+        .group_by(model.stay_id)  # type: ignore[attr-defined]
+    ).all()
+    return dict(rows)
+
+
+def ward_board(session: Session, ward: Ward, today: date) -> Board:
+    beds = list(session.exec(select(Bed).where(Bed.ward_id == ward.id).order_by(Bed.sort_order, Bed.label)))
+    stays = session.exec(
+        select(Stay, Patient)
+        .join(Patient, col(Patient.id) == Stay.patient_id)
+        .where(Stay.ward_id == ward.id, col(Stay.discharged_at).is_(None))
+    ).all()
+    stay_ids = [s.id for s, _ in stays]
+    reviews = (
+        {
+            r.stay_id: r
+            for r in session.exec(
+                select(DailyReview).where(col(DailyReview.stay_id).in_(stay_ids), DailyReview.review_date == today)
+            )
+        }
+        if stay_ids
+        else {}
+    )
+    criteria: dict[int, list[str]] = {}
+    if reviews:
+        for rc in session.exec(
+            select(ReviewCriterion)
+            .where(col(ReviewCriterion.review_id).in_([r.id for r in reviews.values()]))
+            .order_by(ReviewCriterion.criterion_code)
+        ):
+            criteria.setdefault(rc.review_id, []).append(rc.criterion_code)
+    open_actions = _count_by_stay(session, Action, stay_ids, col(Action.done_at).is_(None))
+    open_escalations = _count_by_stay(session, Escalation, stay_ids, Escalation.status != "resolved")
+    week_ago = london_start_of_day(today - timedelta(days=7))
+    failed = _count_by_stay(session, FailedDischarge, stay_ids, FailedDischarge.planned_for >= week_ago)
+
+    by_bed: dict[int | None, list[BoardStay]] = {}
+    for stay, patient in stays:
+        los = length_of_stay(london_date(stay.admitted_at), today)
+        review = reviews.get(stay.id)  # type: ignore[arg-type]
+        board_stay = BoardStay(
+            id=stay.id,
+            version=stay.version,
+            admitted_at=stay.admitted_at,  # type: ignore[arg-type]
+            length_of_stay_midnights=los,
+            long_stay_flag=long_stay_flag(los),
+            expected_discharge_date=stay.expected_discharge_date,
+            edd_overdue=bool(stay.expected_discharge_date and stay.expected_discharge_date < today),
+            discharge_ready_date=stay.discharge_ready_date,
+            pathway=stay.pathway,
+            responsible_consultant=stay.responsible_consultant,
+            clinical_criteria_for_discharge=stay.clinical_criteria_for_discharge,
+            patient=BoardPatient(
+                id=patient.id,
+                nhs_number=patient.nhs_number,
+                mrn=patient.mrn,  # type: ignore[arg-type]
+                given_name=patient.given_name,
+                family_name=patient.family_name,
+                initials=initials(patient.given_name, patient.family_name),
+                age=age_on(patient.date_of_birth, today),
+                sex=patient.sex,
+            ),
+            review_today=BoardReview(
+                meets_criteria_to_reside=review.meets_criteria_to_reside,
+                criteria=criteria.get(review.id, []),  # type: ignore[arg-type]
+                delay_reason_code=review.delay_reason_code,
+                day_status=review.day_status,
+                red_day_reason_code=review.red_day_reason_code,
+                reviewed_at=review.reviewed_at,
+                version=review.version,
+            )
+            if review
+            else None,
+            open_actions=open_actions.get(stay.id, 0),  # type: ignore[arg-type]
+            open_escalations=open_escalations.get(stay.id, 0),  # type: ignore[arg-type]
+            failed_discharges_7d=failed.get(stay.id, 0),  # type: ignore[arg-type]
+        )
+        by_bed.setdefault(stay.bed_id, []).append(board_stay)
+
+    rows: list[BoardRow] = []
+    bed_ids = {b.id for b in beds}
+    for bed in beds:
+        occupants = by_bed.get(bed.id, [])
+        rows.append(BoardRow(bed=BedPublic.model_validate(bed), stay=occupants[0] if occupants else None))
+    for bed_id, occupants in by_bed.items():
+        if bed_id not in bed_ids:
+            rows.extend(BoardRow(bed=None, stay=s) for s in occupants)
+
+    all_stays = [r.stay for r in rows if r.stay]
+    counts = BoardCounts(
+        beds_open=sum(1 for b in beds if b.is_open),
+        beds_occupied=sum(1 for r in rows if r.bed and r.stay),
+        patients=len(all_stays),
+        reviewed_today=sum(1 for s in all_stays if s.review_today),
+        not_meeting_criteria=sum(
+            1 for s in all_stays if s.review_today and not s.review_today.meets_criteria_to_reside
+        ),
+        edd_overdue=sum(1 for s in all_stays if s.edd_overdue),
+        long_stay_7=sum(1 for s in all_stays if s.length_of_stay_midnights >= 7),
+        long_stay_14=sum(1 for s in all_stays if s.length_of_stay_midnights >= 14),
+        long_stay_21=sum(1 for s in all_stays if s.length_of_stay_midnights >= 21),
+    )
+    return Board(ward=WardPublic.model_validate(ward), today=today, rows=rows, counts=counts)
