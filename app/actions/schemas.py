@@ -4,7 +4,7 @@ from datetime import datetime
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
-from app.core.types import Code, Id, RequiredText, Version
+from app.core.types import Code, Id, PartialUpdate, RequiredText, Version
 
 
 class ActionCreate(BaseModel):
@@ -16,8 +16,8 @@ class ActionCreate(BaseModel):
     board_round_id: Id | None = None
 
 
-class ActionUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ActionUpdate(PartialUpdate):
+    clearable = frozenset({"due_at"})
 
     description: RequiredText | None = None
     owner_role_code: Code | None = None

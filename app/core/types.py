@@ -6,9 +6,19 @@ and no person types one). Ids are bounded so a huge number is a 422, not a datab
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, ClassVar
 
-from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 
 MAX_ID = 2**31 - 1
 
@@ -42,3 +52,17 @@ Code = _text(40, 1)
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 Version = Annotated[int, Field(ge=1, le=MAX_ID)]
 UtcMoment = AwareDatetime
+
+
+class PartialUpdate(BaseModel):
+    """Base for PATCH bodies: send only what changes; null only where a field may be cleared."""
+
+    model_config = ConfigDict(extra="forbid")
+    clearable: ClassVar[frozenset[str]] = frozenset()
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _not_null(cls, value: object, info: ValidationInfo) -> object:
+        if value is None and info.field_name not in cls.clearable | {"version"}:
+            raise ValueError("cannot be empty")
+        return value

@@ -4,7 +4,7 @@ from datetime import datetime
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from app.core.types import Code, LongText, Version
+from app.core.types import Code, LongText, PartialUpdate, Version
 
 
 class FailedDischargeCreate(BaseModel):
@@ -25,8 +25,8 @@ class FailedDischargeCreate(BaseModel):
         return self
 
 
-class FailedDischargeUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class FailedDischargeUpdate(PartialUpdate):
+    clearable = frozenset({"follow_up_owner_role_code", "follow_up_due_at"})
 
     detail: LongText | None = None
     avoidable: bool | None = None

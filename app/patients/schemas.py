@@ -5,7 +5,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from app.core.types import Name, Version
+from app.core.types import Name, PartialUpdate, Version
 from app.patients import nhs_number
 
 Sex = Literal["female", "male", "other", "unknown"]
@@ -32,8 +32,8 @@ class PatientBase(BaseModel):
 
     @field_validator("date_of_birth")
     @classmethod
-    def _dob(cls, value: date) -> date:
-        if value.year < 1890 or value > date.today():
+    def _dob(cls, value: date | None) -> date | None:
+        if value is not None and (value.year < 1890 or value > date.today()):
             raise ValueError("Date of birth must be a real date in the past")
         return value
 
@@ -42,8 +42,8 @@ class PatientCreate(PatientBase):
     pass
 
 
-class PatientUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class PatientUpdate(PartialUpdate):
+    clearable = frozenset({"nhs_number"})
 
     nhs_number: str | None = None
     given_name: Name | None = None

@@ -4,7 +4,7 @@ from datetime import date, datetime
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from app.core.types import Code, Id, LongText, Reason, ShortText, Version
+from app.core.types import Code, Id, LongText, PartialUpdate, Reason, ShortText, Version
 from app.patients.schemas import PatientCreate, PatientPublic
 
 PathwayCode = int  # validated against the pathway table by the service
@@ -56,8 +56,8 @@ class EddRequest(BaseModel):
     version: Version | None = None
 
 
-class StayUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class StayUpdate(PartialUpdate):
+    clearable = frozenset({"pathway"})
 
     clinical_criteria_for_discharge: LongText | None = None
     responsible_consultant: ShortText | None = None

@@ -4,7 +4,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict
 
-from app.core.types import Code, Id, Label, ShortText, Version
+from app.core.types import Code, Id, Label, PartialUpdate, ShortText, Version
 
 
 class WardCreate(BaseModel):
@@ -17,8 +17,8 @@ class WardCreate(BaseModel):
     executive_sponsor_id: Id | None = None
 
 
-class WardUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class WardUpdate(PartialUpdate):
+    clearable = frozenset({"executive_sponsor_id"})
 
     name: Label | None = None
     specialty: ShortText | None = None
@@ -49,9 +49,7 @@ class BedCreate(BaseModel):
     is_escalation: bool = False
 
 
-class BedUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class BedUpdate(PartialUpdate):
     label: Code | None = None
     sort_order: int | None = None
     is_open: bool | None = None
