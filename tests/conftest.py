@@ -25,7 +25,7 @@ from app.core.clock import FrozenClock, current_time
 from app.db import get_session
 from app.main import create_app
 from tests import factories
-from tests.dbs import build_engine, in_ci, migrate, postgres_available, test_settings
+from tests.dbs import build_engine, in_ci, migrate, postgres_available, settings_for
 
 BACKENDS = ["sqlite", "postgresql"]
 
@@ -113,18 +113,21 @@ def _free_port() -> int:
 @pytest.fixture(scope="session")
 def live_server(engine: Engine, context: TestContext) -> Iterator[str]:
     """A real uvicorn server over real HTTP; its requests share the running test's transaction."""
-    app = create_app(test_settings(str(engine.url)))
+    app = create_app(settings_for(str(engine.url)))
 
     def test_session() -> Iterator[Session]:
         assert context.connection is not None, "request outside a test"
-        with Session(bind=context.connection, join_transaction_mode="create_savepoint",
-                     expire_on_commit=False) as session:
+        with Session(
+            bind=context.connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+        ) as session:
             yield session
 
     app.dependency_overrides[get_session] = test_session
     app.dependency_overrides[current_time] = lambda: context.clock.now()
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    server = uvicorn.Server(
+        uvicorn.Config(FinishBeforeResponding(app), host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
@@ -135,6 +138,33 @@ def live_server(engine: Engine, context: TestContext) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=5)
+
+
+class FinishBeforeResponding:
+    """Hold each response until the request (and its session teardown) has finished.
+
+    The live server's requests share the test's connection; without this the client could
+    send its next request while the previous one is still releasing its savepoint.
+    Streaming responses (server-sent events) pass straight through.
+    """
+
+    def __init__(self, app) -> None:  # noqa: ANN001
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:  # noqa: ANN001
+        if scope["type"] != "http" or scope["path"].endswith("/events"):
+            await self.app(scope, receive, send)
+            return
+        held: list[dict] = []
+
+        async def hold(message) -> None:  # noqa: ANN001
+            held.append(message)
+
+        try:
+            await self.app(scope, receive, hold)
+        finally:
+            for message in held:
+                await send(message)
 
 
 class Api:

@@ -48,9 +48,12 @@ def fresh_sqlite_database(directory: Path, name: str) -> str:
     return f"sqlite:///{path}"
 
 
-def test_settings(database_url: str) -> Settings:
+def settings_for(database_url: str) -> Settings:
     return Settings(
-        environment="test", DATABASE_URL=database_url, secret_key="t" * 48, secure_cookies=False,
+        environment="test",
+        DATABASE_URL=database_url,
+        secret_key="t" * 48,
+        secure_cookies=False,
     )
 
 
@@ -76,4 +79,4 @@ def build_engine(backend: str, tmp_dir: Path, name: str) -> Engine:
         url = fresh_sqlite_database(tmp_dir, name)
     else:
         url = fresh_pg_database(f"br_{name}_{worker_id()}")
-    return make_engine(test_settings(url))
+    return make_engine(settings_for(url))

@@ -41,7 +41,9 @@ def make_site(db: Session, code: str | None = None) -> Site:
 def make_ward(db: Session, *, site: Site | None = None, beds: int = 4, code: str | None = None, **kw) -> Ward:
     site = site or make_site(db)
     n = next(_seq)
-    ward = Ward(site_id=site.id, code=code or f"W{n}", name=f"Ward {n}", specialty=kw.pop("specialty", "Medicine"), **kw)
+    ward = Ward(
+        site_id=site.id, code=code or f"W{n}", name=f"Ward {n}", specialty=kw.pop("specialty", "Medicine"), **kw
+    )
     db.add(ward)
     db.flush()
     for i in range(beds):
@@ -56,11 +58,23 @@ def beds_of(db: Session, ward: Ward) -> list[Bed]:
     return list(db.exec(select(Bed).where(Bed.ward_id == ward.id).order_by(Bed.sort_order)))
 
 
-def make_user(db: Session, role: str = "nurse", *, wards: list[Ward] = (), username: str | None = None,
-              password_hash: str | None = None, **kw) -> User:
+def make_user(
+    db: Session,
+    role: str = "nurse",
+    *,
+    wards: list[Ward] = (),
+    username: str | None = None,
+    password_hash: str | None = None,
+    **kw,
+) -> User:
     n = next(_seq)
-    user = User(username=username or f"{role}{n}", display_name=kw.pop("display_name", f"{role.title()} {n}"),
-                role_code=role, password_hash=password_hash, **kw)
+    user = User(
+        username=username or f"{role}{n}",
+        display_name=kw.pop("display_name", f"{role.title()} {n}"),
+        role_code=role,
+        password_hash=password_hash,
+        **kw,
+    )
     db.add(user)
     db.flush()
     for ward in wards:
@@ -92,9 +106,26 @@ def make_patient(db: Session, actor: Principal, **overrides) -> Patient:
     return create_patient(db, actor=actor, data=PatientCreate(**data), now=NOW)
 
 
-def make_stay(db: Session, actor: Principal, ward: Ward, bed: Bed | None, *, admitted_at: datetime | None = None,
-              now: datetime | None = None, patient: Patient | None = None, **kw) -> Stay:
+def make_stay(
+    db: Session,
+    actor: Principal,
+    ward: Ward,
+    bed: Bed | None,
+    *,
+    admitted_at: datetime | None = None,
+    now: datetime | None = None,
+    patient: Patient | None = None,
+    **kw,
+) -> Stay:
     patient = patient or make_patient(db, actor)
     now = now or NOW
-    return admit(db, actor=actor, patient=patient, ward_id=ward.id, bed_id=bed.id if bed else None,
-                 admitted_at=admitted_at or now - timedelta(days=3), now=now, **kw)
+    return admit(
+        db,
+        actor=actor,
+        patient=patient,
+        ward_id=ward.id,
+        bed_id=bed.id if bed else None,
+        admitted_at=admitted_at or now - timedelta(days=3),
+        now=now,
+        **kw,
+    )

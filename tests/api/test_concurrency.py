@@ -15,11 +15,14 @@ def test_stale_write_gets_409_with_current_state_and_who_changed_it(db, api_as, 
     etag_b = tablet_b.get(f"/stays/{stay.id}").headers["etag"]
     assert etag_a == etag_b
 
-    r = tablet_b.put(f"/stays/{stay.id}/edd", json={"expected_discharge_date": "2026-03-13"}, headers={"If-Match": etag_b})
+    r = tablet_b.put(
+        f"/stays/{stay.id}/edd", json={"expected_discharge_date": "2026-03-13"}, headers={"If-Match": etag_b}
+    )
     assert r.status_code == 200, r.text
 
-    r = tablet_a.patch(f"/stays/{stay.id}", json={"clinical_criteria_for_discharge": "Off oxygen"},
-                       headers={"If-Match": etag_a})
+    r = tablet_a.patch(
+        f"/stays/{stay.id}", json={"clinical_criteria_for_discharge": "Off oxygen"}, headers={"If-Match": etag_a}
+    )
     assert r.status_code == 409
     error = r.json()["error"]
     assert error["code"] == "stale_version"
@@ -29,8 +32,11 @@ def test_stale_write_gets_409_with_current_state_and_who_changed_it(db, api_as, 
     # Nothing was overwritten; reapplying with the fresh version works.
     fresh = tablet_a.get(f"/stays/{stay.id}")
     assert fresh.json()["stay"]["clinical_criteria_for_discharge"] == ""
-    r = tablet_a.patch(f"/stays/{stay.id}", json={"clinical_criteria_for_discharge": "Off oxygen"},
-                       headers={"If-Match": fresh.headers["etag"]})
+    r = tablet_a.patch(
+        f"/stays/{stay.id}",
+        json={"clinical_criteria_for_discharge": "Off oxygen"},
+        headers={"If-Match": fresh.headers["etag"]},
+    )
     assert r.status_code == 200
     assert r.json()["stay"]["expected_discharge_date"] == "2026-03-13"
 

@@ -5,14 +5,21 @@ from __future__ import annotations
 import json
 import random
 
-import pytest
-
 from tests import factories
 
 
 def test_validation_errors_name_each_field(db, api, ward):
-    r = api.post("/patients", json={"nhs_number": "9434765918", "mrn": "", "given_name": "A",
-                                    "family_name": "B", "date_of_birth": "1950-13-01", "sex": "yes"})
+    r = api.post(
+        "/patients",
+        json={
+            "nhs_number": "9434765918",
+            "mrn": "",
+            "given_name": "A",
+            "family_name": "B",
+            "date_of_birth": "1950-13-01",
+            "sex": "yes",
+        },
+    )
     assert r.status_code == 422
     body = r.json()["error"]
     assert body["code"] == "validation_error"
@@ -59,7 +66,17 @@ def test_anonymous_and_bad_tokens_are_401(api_as):
 
 
 JUNK = [
-    None, {}, [], "x", 0, -1, 2**64, 1e308, True, "\x00", "💥" * 3000,
+    None,
+    {},
+    [],
+    "x",
+    0,
+    -1,
+    2**64,
+    1e308,
+    True,
+    "\x00",
+    "💥" * 3000,
     {"a": {"b": {"c": {"d": [[[[[[]]]]]]}}}},
 ]
 
@@ -67,7 +84,10 @@ JUNK = [
 def junk_bodies(rng: random.Random, schema_fields: list[str]):
     yield from ({"_raw": j} for j in JUNK)
     for _ in range(12):
-        yield {f: rng.choice(JUNK + ["2026-02-30", "1900-01-01T00:00:00", "9999-12-31", "", " ", "Ω"]) for f in schema_fields}
+        yield {
+            f: rng.choice(JUNK + ["2026-02-30", "1900-01-01T00:00:00", "9999-12-31", "", " ", "Ω"])
+            for f in schema_fields
+        }
 
 
 def test_no_input_produces_a_500(db, api, ward, nurse_principal, live_server):
@@ -81,14 +101,25 @@ def test_no_input_produces_a_500(db, api, ward, nurse_principal, live_server):
         for method, op in methods.items():
             if method not in {"post", "put", "patch"}:
                 continue
-            ref = (op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema", {}).get("$ref", ""))
+            ref = (
+                op.get("requestBody", {})
+                .get("content", {})
+                .get("application/json", {})
+                .get("schema", {})
+                .get("$ref", "")
+            )
             fields = list(spec["components"]["schemas"].get(ref.rsplit("/", 1)[-1], {}).get("properties", {}))
             for body in junk_bodies(rng, fields):
                 url = path.removeprefix("/api/v1")
                 for name in ("stay_id", "ward_id", "patient_id", "action_id", "fd_id", "esc_id", "round_id", "bed_id"):
                     url = url.replace("{" + name + "}", rng.choice(ids))
                 content = json.dumps(body["_raw"] if "_raw" in body else body).encode()
-                r = api.request(method, url, content=content, headers={"content-type": "application/json", "If-Match": rng.choice(['"1"', "W/\"x\"", "*", ""])})
+                r = api.request(
+                    method,
+                    url,
+                    content=content,
+                    headers={"content-type": "application/json", "If-Match": rng.choice(['"1"', 'W/"x"', "*", ""])},
+                )
                 tried += 1
                 assert r.status_code < 500, (method, url, content[:200], r.status_code, r.text[:300])
                 assert "error" in r.json() or r.status_code < 300

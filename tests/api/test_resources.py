@@ -15,12 +15,30 @@ def stay(db, ward, nurse_principal):
 
 
 def test_patient_register_lookup_update(db, api, ward, nurse_principal):
-    r = api.post("/patients", json={"nhs_number": "9434765919", "mrn": "K1", "given_name": "Jo", "family_name": "Bloggs",
-                                    "date_of_birth": "1950-01-02", "sex": "male"})
+    r = api.post(
+        "/patients",
+        json={
+            "nhs_number": "9434765919",
+            "mrn": "K1",
+            "given_name": "Jo",
+            "family_name": "Bloggs",
+            "date_of_birth": "1950-01-02",
+            "sex": "male",
+        },
+    )
     assert r.status_code == 201
     patient = r.json()
-    dup = api.post("/patients", json={"nhs_number": "943 476 5919", "mrn": "K2", "given_name": "X", "family_name": "Y",
-                                      "date_of_birth": "1950-01-02", "sex": "male"})
+    dup = api.post(
+        "/patients",
+        json={
+            "nhs_number": "943 476 5919",
+            "mrn": "K2",
+            "given_name": "X",
+            "family_name": "Y",
+            "date_of_birth": "1950-01-02",
+            "sex": "male",
+        },
+    )
     assert dup.status_code == 409 and dup.json()["error"]["fields"][0]["field"] == "nhs_number"
     # Not yet on any of my wards: invisible to a ward-scoped nurse.
     assert api.get(f"/patients/{patient['id']}").status_code == 404
@@ -33,8 +51,14 @@ def test_patient_register_lookup_update(db, api, ward, nurse_principal):
 
 
 def test_review_api_create_then_replace(db, api, stay):
-    body = {"meets_criteria_to_reside": False, "delay_reason_code": "CAP03", "day_status": "red",
-            "red_day_reason_code": "waiting_external", "pathway": 3, "plan": "Care home assessment Thursday"}
+    body = {
+        "meets_criteria_to_reside": False,
+        "delay_reason_code": "CAP03",
+        "day_status": "red",
+        "red_day_reason_code": "waiting_external",
+        "pathway": 3,
+        "plan": "Care home assessment Thursday",
+    }
     r = api.post(f"/stays/{stay.id}/reviews", json=body)
     assert r.status_code == 201, r.text
     assert r.json()["review_date"] == "2026-03-10"
@@ -49,11 +73,19 @@ def test_review_api_create_then_replace(db, api, stay):
 
 
 def test_actions(db, api, stay, now):
-    r = api.post(f"/stays/{stay.id}/actions", json={"description": "Chase OT assessment", "owner_role_code": "therapist",
-                                                   "due_at": (now + timedelta(hours=3)).isoformat()})
+    r = api.post(
+        f"/stays/{stay.id}/actions",
+        json={
+            "description": "Chase OT assessment",
+            "owner_role_code": "therapist",
+            "due_at": (now + timedelta(hours=3)).isoformat(),
+        },
+    )
     assert r.status_code == 201
     action = r.json()
-    r = api.patch(f"/stays/{stay.id}/actions/{action['id']}", json={"done": True}, headers={"If-Match": f'"{action["version"]}"'})
+    r = api.patch(
+        f"/stays/{stay.id}/actions/{action['id']}", json={"done": True}, headers={"If-Match": f'"{action["version"]}"'}
+    )
     assert r.status_code == 200 and r.json()["done_at"] is not None
     assert api.get(f"/stays/{stay.id}/actions", params={"open_only": True}).json() == []
     r = api.post(f"/stays/{stay.id}/actions", json={"description": "x", "owner_role_code": "wizard"})
@@ -61,37 +93,62 @@ def test_actions(db, api, stay, now):
 
 
 def test_failed_discharges(db, api, stay, ward, now):
-    body = {"planned_for": (now - timedelta(hours=2)).isoformat(), "causes": ["transport", "medicines"],
-            "primary_cause": "medicines", "detail": "TTO not dispensed by 4pm", "avoidable": True,
-            "follow_up_owner_role_code": "flow_coordinator"}
+    body = {
+        "planned_for": (now - timedelta(hours=2)).isoformat(),
+        "causes": ["transport", "medicines"],
+        "primary_cause": "medicines",
+        "detail": "TTO not dispensed by 4pm",
+        "avoidable": True,
+        "follow_up_owner_role_code": "flow_coordinator",
+    }
     r = api.post(f"/stays/{stay.id}/failed-discharges", json=body)
     assert r.status_code == 201, r.text
     fd = r.json()
     assert fd["causes"] == ["medicines", "transport"] and fd["primary_cause"] == "medicines"
-    listed = api.get("/failed-discharges", params={"ward_id": ward.id, "date_from": "2026-03-10", "date_to": "2026-03-10"}).json()
+    listed = api.get(
+        "/failed-discharges", params={"ward_id": ward.id, "date_from": "2026-03-10", "date_to": "2026-03-10"}
+    ).json()
     assert [x["id"] for x in listed] == [fd["id"]]
     assert api.get("/failed-discharges", params={"date_from": "2026-03-11"}).json() == []
-    r = api.patch(f"/stays/{stay.id}/failed-discharges/{fd['id']}", json={"follow_up_done": True, "version": fd["version"]})
+    r = api.patch(
+        f"/stays/{stay.id}/failed-discharges/{fd['id']}", json={"follow_up_done": True, "version": fd["version"]}
+    )
     assert r.status_code == 200 and r.json()["follow_up_done_at"] is not None
-    r = api.post(f"/stays/{stay.id}/failed-discharges", json=body | {"causes": ["teleport"], "primary_cause": "teleport"})
+    r = api.post(
+        f"/stays/{stay.id}/failed-discharges", json=body | {"causes": ["teleport"], "primary_cause": "teleport"}
+    )
     assert r.status_code == 422
 
 
 def test_escalation_ladder(db, api, api_as, stay, ward):
-    r = api.post(f"/stays/{stay.id}/escalations", json={"category_code": "capacity", "help_needed": "No P1 capacity for 5 days"})
+    r = api.post(
+        f"/stays/{stay.id}/escalations", json={"category_code": "capacity", "help_needed": "No P1 capacity for 5 days"}
+    )
     assert r.status_code == 201
     esc = r.json()
     assert esc["level"] == 1 and esc["status"] == "open" and [e["kind"] for e in esc["events"]] == ["raised"]
     manager = api_as(factories.make_user(db, "ward_manager", wards=[ward]))
     # Nurses can raise but not act on escalations.
-    assert api.post(f"/escalations/{esc['id']}/steps", json={"action": "acknowledge", "version": esc["version"]}).status_code == 403
-    esc = manager.post(f"/escalations/{esc['id']}/steps", json={"action": "acknowledge", "version": esc["version"]}).json()
+    assert (
+        api.post(
+            f"/escalations/{esc['id']}/steps", json={"action": "acknowledge", "version": esc["version"]}
+        ).status_code
+        == 403
+    )
+    esc = manager.post(
+        f"/escalations/{esc['id']}/steps", json={"action": "acknowledge", "version": esc["version"]}
+    ).json()
     assert esc["status"] == "acknowledged"
     r = manager.post(f"/escalations/{esc['id']}/steps", json={"action": "escalate", "version": esc["version"]})
     assert r.status_code == 422 and r.json()["error"]["fields"][0]["field"] == "note"
-    esc = manager.post(f"/escalations/{esc['id']}/steps", json={"action": "escalate", "note": "Needs site", "version": esc["version"]}).json()
+    esc = manager.post(
+        f"/escalations/{esc['id']}/steps", json={"action": "escalate", "note": "Needs site", "version": esc["version"]}
+    ).json()
     assert esc["level"] == 2 and esc["status"] == "open"
-    esc = manager.post(f"/escalations/{esc['id']}/steps", json={"action": "resolve", "note": "Spot purchase agreed", "version": esc["version"]}).json()
+    esc = manager.post(
+        f"/escalations/{esc['id']}/steps",
+        json={"action": "resolve", "note": "Spot purchase agreed", "version": esc["version"]},
+    ).json()
     assert esc["status"] == "resolved" and esc["outcome"] == "Spot purchase agreed"
     assert [e["kind"] for e in esc["events"]] == ["raised", "acknowledged", "escalated", "resolved"]
     assert api.get("/escalations").json() == []
@@ -99,8 +156,10 @@ def test_escalation_ladder(db, api, api_as, stay, ward):
 
 
 def test_board_round_session(db, api, ward):
-    r = api.post(f"/wards/{ward.id}/rounds", json={"attendees": [{"role_code": "nurse", "name": "Sister Jones"},
-                                                               {"role_code": "therapist"}]})
+    r = api.post(
+        f"/wards/{ward.id}/rounds",
+        json={"attendees": [{"role_code": "nurse", "name": "Sister Jones"}, {"role_code": "therapist"}]},
+    )
     assert r.status_code == 201
     board_round = r.json()
     assert [a["role_code"] for a in board_round["attendees"]] == ["nurse", "therapist"]
@@ -129,10 +188,19 @@ def test_transfer_and_discharge_over_http(db, api, stay, ward, now):
     assert r.status_code == 200
     detail = r.json()
     assert len(detail["locations"]) == 2
-    r = api.post(f"/stays/{stay.id}/discharge", json={"discharged_at": now.isoformat(), "destination_code": "19",
-                                                     "pathway": 0, "version": detail["stay"]["version"]})
+    r = api.post(
+        f"/stays/{stay.id}/discharge",
+        json={
+            "discharged_at": now.isoformat(),
+            "destination_code": "19",
+            "pathway": 0,
+            "version": detail["stay"]["version"],
+        },
+    )
     assert r.status_code == 200 and r.json()["stay"]["discharged_at"] is not None
-    r = api.put(f"/stays/{stay.id}/edd", json={"expected_discharge_date": "2026-03-20", "version": r.json()["stay"]["version"]})
+    r = api.put(
+        f"/stays/{stay.id}/edd", json={"expected_discharge_date": "2026-03-20", "version": r.json()["stay"]["version"]}
+    )
     assert r.status_code == 409
     # Nurses may not make corrections to discharged stays.
     assert api.post(f"/stays/{stay.id}/correction", json={"reason": "x", "pathway": 1, "version": 1}).status_code == 403

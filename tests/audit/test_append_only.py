@@ -12,8 +12,10 @@ from tests import factories
 def test_audit_rows_cannot_be_updated_or_deleted(db, ward, nurse_principal):
     factories.make_stay(db, nurse_principal, ward, None)
     event = db.exec(select(AuditEvent).order_by(AuditEvent.id)).first()
-    for statement in ("UPDATE auditevent SET actor_name = 'someone else' WHERE id = :id",
-                      "DELETE FROM auditevent WHERE id = :id"):
+    for statement in (
+        "UPDATE auditevent SET actor_name = 'someone else' WHERE id = :id",
+        "DELETE FROM auditevent WHERE id = :id",
+    ):
         with pytest.raises(DBAPIError, match="append-only"):
             with db.begin_nested():
                 db.exec(text(statement), params={"id": event.id})

@@ -56,7 +56,9 @@ def test_day_boundaries_on_change_days():
     assert london_start_of_day(date(2026, 3, 29)) == datetime(2026, 3, 29, 0, 0, tzinfo=UTC)
     assert london_start_of_day(date(2026, 3, 30)) == datetime(2026, 3, 29, 23, 0, tzinfo=UTC)
     # The day the clocks go back lasts 25 hours.
-    assert (london_start_of_day(date(2026, 10, 26)) - london_start_of_day(date(2026, 10, 25))).total_seconds() == 25 * 3600
+    assert (
+        london_start_of_day(date(2026, 10, 26)) - london_start_of_day(date(2026, 10, 25))
+    ).total_seconds() == 25 * 3600
     assert london_midday(date(2026, 7, 1)) == datetime(2026, 7, 1, 11, 0, tzinfo=UTC)
 
 

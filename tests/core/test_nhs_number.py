@@ -29,16 +29,18 @@ def test_invalid_numbers_are_refused_with_a_clear_message(value, message):
 
 def test_schema_reports_the_field():
     with pytest.raises(ValidationError) as info:
-        PatientCreate(nhs_number="9434765918", mrn="K1", given_name="A", family_name="B",
-                      date_of_birth="1950-01-01", sex="female")
+        PatientCreate(
+            nhs_number="9434765918", mrn="K1", given_name="A", family_name="B", date_of_birth="1950-01-01", sex="female"
+        )
     (error,) = info.value.errors()
     assert error["loc"] == ("nhs_number",)
     assert "check digit" in error["msg"]
 
 
 def test_missing_nhs_number_is_allowed():
-    patient = PatientCreate(nhs_number="  ", mrn="K1", given_name="A", family_name="B",
-                            date_of_birth="1950-01-01", sex="unknown")
+    patient = PatientCreate(
+        nhs_number="  ", mrn="K1", given_name="A", family_name="B", date_of_birth="1950-01-01", sex="unknown"
+    )
     assert patient.nhs_number is None
 
 

@@ -16,8 +16,13 @@ from tests import factories
 
 
 def nctr(**kw) -> ReviewRequest:
-    return ReviewRequest(meets_criteria_to_reside=False, delay_reason_code="HP04", day_status="red",
-                         red_day_reason_code="tto_not_ready", **kw)
+    return ReviewRequest(
+        meets_criteria_to_reside=False,
+        delay_reason_code="HP04",
+        day_status="red",
+        red_day_reason_code="tto_not_ready",
+        **kw,
+    )
 
 
 def meets(**kw) -> ReviewRequest:
@@ -39,7 +44,9 @@ def test_review_date_is_the_london_date(db, stay, nurse_principal):
 def test_re_recording_the_same_day_replaces_and_is_audited(db, stay, nurse_principal, now):
     first, _, created = service.record_review(db, actor=nurse_principal, stay=stay, data=meets(), now=now)
     assert created
-    second, criteria, created = service.record_review(db, actor=nurse_principal, stay=stay, data=nctr(), now=now + timedelta(hours=1))
+    second, criteria, created = service.record_review(
+        db, actor=nurse_principal, stay=stay, data=nctr(), now=now + timedelta(hours=1)
+    )
     assert not created and second.id == first.id and criteria == []
     assert db.exec(select(DailyReview).where(DailyReview.stay_id == stay.id)).all() == [second]
     event = db.exec(select(AuditEvent).where(AuditEvent.action == "replace_review")).one()
@@ -49,7 +56,9 @@ def test_re_recording_the_same_day_replaces_and_is_audited(db, stay, nurse_princ
 
 def test_next_day_is_a_new_review(db, stay, nurse_principal, now):
     service.record_review(db, actor=nurse_principal, stay=stay, data=meets(), now=now)
-    _, _, created = service.record_review(db, actor=nurse_principal, stay=stay, data=meets(), now=now + timedelta(days=1))
+    _, _, created = service.record_review(
+        db, actor=nurse_principal, stay=stay, data=meets(), now=now + timedelta(days=1)
+    )
     assert created
 
 
@@ -63,7 +72,10 @@ def test_meets_without_named_criterion_records_code_12(db, stay, nurse_principal
     [
         (ReviewRequest(meets_criteria_to_reside=False, day_status="green"), "delay_reason_code"),
         (ReviewRequest(meets_criteria_to_reside=True, day_status="red"), "red_day_reason_code"),
-        (ReviewRequest(meets_criteria_to_reside=False, delay_reason_code="NOPE", day_status="green"), "delay_reason_code"),
+        (
+            ReviewRequest(meets_criteria_to_reside=False, delay_reason_code="NOPE", day_status="green"),
+            "delay_reason_code",
+        ),
         (ReviewRequest(meets_criteria_to_reside=True, criteria=["99"], day_status="green"), "criteria"),
     ],
 )
@@ -106,13 +118,25 @@ def test_replacing_with_a_stale_version_conflicts(db, stay, nurse_principal, now
     review, _, _ = service.record_review(db, actor=nurse_principal, stay=stay, data=meets(), now=now)
     seen = review.version
     # Another tablet replaces it (the same answers, confirmed later by someone else).
-    service.record_review(db, actor=nurse_principal, stay=stay, data=meets(version=seen), now=now + timedelta(minutes=5))
+    service.record_review(
+        db, actor=nurse_principal, stay=stay, data=meets(version=seen), now=now + timedelta(minutes=5)
+    )
     with pytest.raises(StaleVersion):
-        service.record_review(db, actor=nurse_principal, stay=stay, data=nctr(version=seen), now=now + timedelta(minutes=6))
+        service.record_review(
+            db, actor=nurse_principal, stay=stay, data=nctr(version=seen), now=now + timedelta(minutes=6)
+        )
 
 
 def test_discharged_stays_are_not_reviewed(db, stay, nurse_principal, now):
-    stays.discharge(db, actor=nurse_principal, stay=stay, discharged_at=now, destination_code="19", pathway=0,
-                    expected_version=stay.version, now=now)
+    stays.discharge(
+        db,
+        actor=nurse_principal,
+        stay=stay,
+        discharged_at=now,
+        destination_code="19",
+        pathway=0,
+        expected_version=stay.version,
+        now=now,
+    )
     with pytest.raises(Conflict):
         service.record_review(db, actor=nurse_principal, stay=stay, data=meets(), now=now)

@@ -23,10 +23,14 @@ def test_edd_cannot_be_before_admission(db, ward, actor, now):
     bed = factories.beds_of(db, ward)[0]
     stay = factories.make_stay(db, actor, ward, bed, admitted_at=datetime(2026, 3, 8, 9, 0, tzinfo=UTC))
     with pytest.raises(RuleViolation) as info:
-        service.set_edd(db, actor=actor, stay=stay, new_date=date(2026, 3, 7), reason="", expected_version=stay.version, now=now)
+        service.set_edd(
+            db, actor=actor, stay=stay, new_date=date(2026, 3, 7), reason="", expected_version=stay.version, now=now
+        )
     assert info.value.field == "expected_discharge_date"
     # The admission day itself is fine (same-day discharge).
-    service.set_edd(db, actor=actor, stay=stay, new_date=date(2026, 3, 8), reason="", expected_version=stay.version, now=now)
+    service.set_edd(
+        db, actor=actor, stay=stay, new_date=date(2026, 3, 8), reason="", expected_version=stay.version, now=now
+    )
 
 
 def test_edd_admission_day_is_the_london_date(db, ward, actor):
@@ -35,18 +39,31 @@ def test_edd_admission_day_is_the_london_date(db, ward, actor):
     now = admitted + timedelta(hours=2)
     stay = factories.make_stay(db, actor, ward, None, admitted_at=admitted, now=now)
     with pytest.raises(RuleViolation):
-        service.set_edd(db, actor=actor, stay=stay, new_date=date(2026, 6, 30), reason="", expected_version=stay.version, now=now)
+        service.set_edd(
+            db, actor=actor, stay=stay, new_date=date(2026, 6, 30), reason="", expected_version=stay.version, now=now
+        )
 
 
 def test_first_edd_needs_no_reason_later_changes_do(db, ward, actor, now, nurse):
     stay = factories.make_stay(db, actor, ward, None)
-    service.set_edd(db, actor=actor, stay=stay, new_date=date(2026, 3, 12), reason="", expected_version=stay.version, now=now)
+    service.set_edd(
+        db, actor=actor, stay=stay, new_date=date(2026, 3, 12), reason="", expected_version=stay.version, now=now
+    )
     with pytest.raises(RuleViolation) as info:
-        service.set_edd(db, actor=actor, stay=stay, new_date=date(2026, 3, 14), reason="", expected_version=stay.version, now=now)
+        service.set_edd(
+            db, actor=actor, stay=stay, new_date=date(2026, 3, 14), reason="", expected_version=stay.version, now=now
+        )
     assert info.value.field == "reason"
     later = now + timedelta(hours=1)
-    service.set_edd(db, actor=actor, stay=stay, new_date=date(2026, 3, 14), reason="Awaiting echo",
-                    expected_version=stay.version, now=later)
+    service.set_edd(
+        db,
+        actor=actor,
+        stay=stay,
+        new_date=date(2026, 3, 14),
+        reason="Awaiting echo",
+        expected_version=stay.version,
+        now=later,
+    )
     history = db.exec(select(EddChange).where(EddChange.stay_id == stay.id).order_by(EddChange.id)).all()
     assert [(h.old_date, h.new_date, h.reason) for h in history] == [
         (None, date(2026, 3, 12), ""),
@@ -78,8 +95,16 @@ def test_the_database_also_refuses_two_current_stays_in_a_bed(db, ward, actor, n
 def test_discharged_bed_can_be_reused(db, ward, actor, now):
     bed = factories.beds_of(db, ward)[0]
     stay = factories.make_stay(db, actor, ward, bed)
-    service.discharge(db, actor=actor, stay=stay, discharged_at=now, destination_code="19", pathway=0,
-                      expected_version=stay.version, now=now)
+    service.discharge(
+        db,
+        actor=actor,
+        stay=stay,
+        discharged_at=now,
+        destination_code="19",
+        pathway=0,
+        expected_version=stay.version,
+        now=now,
+    )
     factories.make_stay(db, actor, ward, bed, admitted_at=now)
 
 
@@ -107,9 +132,13 @@ def test_transfer_keeps_ward_and_bed_history(db, ward, actor, now):
     admitted = now - timedelta(days=2)
     stay = factories.make_stay(db, actor, ward, beds[0], admitted_at=admitted)
     t1 = now - timedelta(days=1)
-    service.transfer(db, actor=actor, stay=stay, ward_id=ward.id, bed_id=beds[1].id, at=t1, expected_version=stay.version, now=now)
+    service.transfer(
+        db, actor=actor, stay=stay, ward_id=ward.id, bed_id=beds[1].id, at=t1, expected_version=stay.version, now=now
+    )
     target = factories.beds_of(db, other)[0]
-    service.transfer(db, actor=actor, stay=stay, ward_id=other.id, bed_id=target.id, at=now, expected_version=stay.version, now=now)
+    service.transfer(
+        db, actor=actor, stay=stay, ward_id=other.id, bed_id=target.id, at=now, expected_version=stay.version, now=now
+    )
     locations = db.exec(select(StayLocation).where(StayLocation.stay_id == stay.id).order_by(StayLocation.id)).all()
     assert [(loc.ward_id, loc.bed_id, loc.started_at, loc.ended_at) for loc in locations] == [
         (ward.id, beds[0].id, admitted, t1),
@@ -123,19 +152,40 @@ def test_transfer_keeps_ward_and_bed_history(db, ward, actor, now):
 
 def test_discharged_stay_is_read_only_except_audited_correction(db, ward, actor, now):
     stay = factories.make_stay(db, actor, ward, None)
-    service.discharge(db, actor=actor, stay=stay, discharged_at=now, destination_code="19", pathway=1,
-                      expected_version=stay.version, now=now)
+    service.discharge(
+        db,
+        actor=actor,
+        stay=stay,
+        discharged_at=now,
+        destination_code="19",
+        pathway=1,
+        expected_version=stay.version,
+        now=now,
+    )
     with pytest.raises(Conflict, match="audited correction"):
-        service.set_edd(db, actor=actor, stay=stay, new_date=date(2026, 3, 20), reason="x", expected_version=stay.version, now=now)
+        service.set_edd(
+            db, actor=actor, stay=stay, new_date=date(2026, 3, 20), reason="x", expected_version=stay.version, now=now
+        )
     with pytest.raises(Conflict):
         service.update_stay(db, actor=actor, stay=stay, changes={"pathway": 2}, expected_version=stay.version, now=now)
     with pytest.raises(Conflict):
-        service.transfer(db, actor=actor, stay=stay, ward_id=ward.id, bed_id=None, at=now, expected_version=stay.version, now=now)
+        service.transfer(
+            db, actor=actor, stay=stay, ward_id=ward.id, bed_id=None, at=now, expected_version=stay.version, now=now
+        )
     corrected_time = now - timedelta(hours=2)
-    service.correct_discharged_stay(db, actor=actor, stay=stay, changes={"discharged_at": corrected_time},
-                                    reason="PAS time was wrong", expected_version=stay.version, now=now)
+    service.correct_discharged_stay(
+        db,
+        actor=actor,
+        stay=stay,
+        changes={"discharged_at": corrected_time},
+        reason="PAS time was wrong",
+        expected_version=stay.version,
+        now=now,
+    )
     assert stay.discharged_at == corrected_time
-    event = db.exec(select(AuditEvent).where(AuditEvent.action == "correct", AuditEvent.entity_id == str(stay.id))).one()
+    event = db.exec(
+        select(AuditEvent).where(AuditEvent.action == "correct", AuditEvent.entity_id == str(stay.id))
+    ).one()
     assert event.before == {"discharged_at": now.isoformat()}
     assert event.after == {"discharged_at": corrected_time.isoformat(), "reason": "PAS time was wrong"}
 
@@ -143,14 +193,38 @@ def test_discharged_stay_is_read_only_except_audited_correction(db, ward, actor,
 def test_discharge_before_admission_or_in_future_is_refused(db, ward, actor, now):
     stay = factories.make_stay(db, actor, ward, None, admitted_at=now - timedelta(days=1))
     with pytest.raises(RuleViolation, match="before admission"):
-        service.discharge(db, actor=actor, stay=stay, discharged_at=now - timedelta(days=2), destination_code="19",
-                          pathway=None, expected_version=stay.version, now=now)
+        service.discharge(
+            db,
+            actor=actor,
+            stay=stay,
+            discharged_at=now - timedelta(days=2),
+            destination_code="19",
+            pathway=None,
+            expected_version=stay.version,
+            now=now,
+        )
     with pytest.raises(RuleViolation, match="future"):
-        service.discharge(db, actor=actor, stay=stay, discharged_at=now + timedelta(hours=2), destination_code="19",
-                          pathway=None, expected_version=stay.version, now=now)
+        service.discharge(
+            db,
+            actor=actor,
+            stay=stay,
+            discharged_at=now + timedelta(hours=2),
+            destination_code="19",
+            pathway=None,
+            expected_version=stay.version,
+            now=now,
+        )
     with pytest.raises(RuleViolation, match="destination"):
-        service.discharge(db, actor=actor, stay=stay, discharged_at=now, destination_code="00",
-                          pathway=None, expected_version=stay.version, now=now)
+        service.discharge(
+            db,
+            actor=actor,
+            stay=stay,
+            discharged_at=now,
+            destination_code="00",
+            pathway=None,
+            expected_version=stay.version,
+            now=now,
+        )
 
 
 def test_stale_version_is_refused_with_current_state_and_who(db, ward, actor, now):
@@ -176,11 +250,24 @@ def test_times_are_stored_and_returned_in_utc(db, ward, actor):
 
 def test_every_write_is_audited_with_the_actor(db, ward, actor, nurse, now):
     stay = factories.make_stay(db, actor, ward, None)
-    service.set_edd(db, actor=actor, stay=stay, new_date=date(2026, 3, 12), reason="", expected_version=stay.version, now=now)
-    service.discharge(db, actor=actor, stay=stay, discharged_at=now, destination_code="19", pathway=0,
-                      expected_version=stay.version, now=now)
-    events = db.exec(select(AuditEvent).where(AuditEvent.entity_type == "stay", AuditEvent.entity_id == str(stay.id))
-                     .order_by(AuditEvent.id)).all()
+    service.set_edd(
+        db, actor=actor, stay=stay, new_date=date(2026, 3, 12), reason="", expected_version=stay.version, now=now
+    )
+    service.discharge(
+        db,
+        actor=actor,
+        stay=stay,
+        discharged_at=now,
+        destination_code="19",
+        pathway=0,
+        expected_version=stay.version,
+        now=now,
+    )
+    events = db.exec(
+        select(AuditEvent)
+        .where(AuditEvent.entity_type == "stay", AuditEvent.entity_id == str(stay.id))
+        .order_by(AuditEvent.id)
+    ).all()
     assert [e.action for e in events] == ["admit", "set_edd", "discharge"]
     assert {e.actor_id for e in events} == {nurse.id}
     assert all(e.ward_id == ward.id and e.patient_id == stay.patient_id for e in events)

@@ -17,10 +17,25 @@ def fill(db, ward, actor, now, n):
     stays = []
     for i in range(n):
         stay = factories.make_stay(db, actor, ward, beds[i], admitted_at=now - timedelta(days=i * 3, hours=1))
-        record_review(db, actor=actor, stay=stay, data=ReviewRequest(
-            meets_criteria_to_reside=i % 2 == 0, criteria=["02"] if i % 2 == 0 else [],
-            delay_reason_code=None if i % 2 == 0 else "CAP01", day_status="green"), now=now)
-        create_action(db, actor=actor, stay=stay, data=ActionCreate(description="Book transport", owner_role_code="nurse"), now=now)
+        record_review(
+            db,
+            actor=actor,
+            stay=stay,
+            data=ReviewRequest(
+                meets_criteria_to_reside=i % 2 == 0,
+                criteria=["02"] if i % 2 == 0 else [],
+                delay_reason_code=None if i % 2 == 0 else "CAP01",
+                day_status="green",
+            ),
+            now=now,
+        )
+        create_action(
+            db,
+            actor=actor,
+            stay=stay,
+            data=ActionCreate(description="Book transport", owner_role_code="nurse"),
+            now=now,
+        )
         stays.append(stay)
     return stays
 
@@ -51,7 +66,15 @@ def test_board_lists_every_bed_with_flags(db, api, ward, nurse_principal, now):
     beds = factories.beds_of(db, ward)
     beds[5].is_open = False
     stays = fill(db, ward, nurse_principal, now, 3)
-    set_edd(db, actor=nurse_principal, stay=stays[2], new_date=date(2026, 3, 5), reason="", expected_version=stays[2].version, now=now)
+    set_edd(
+        db,
+        actor=nurse_principal,
+        stay=stays[2],
+        new_date=date(2026, 3, 5),
+        reason="",
+        expected_version=stays[2].version,
+        now=now,
+    )
     unbedded = factories.make_stay(db, nurse_principal, ward, None, admitted_at=now - timedelta(days=21))
     db.flush()
     board = api.get(f"/wards/{ward.id}/board").json()
