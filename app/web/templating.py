@@ -1,0 +1,127 @@
+"""The one Jinja environment, and `render` for HTML responses.
+
+Templates are looked up in our templates/ first, then in the nhsuk-frontend-jinja package
+(`nhsuk/template.jinja`, `nhsuk/components/<name>/macro.jinja`, `nhsuk/macros/...`).
+ChainableUndefined is what the NHS macros expect (`params.hint.text` on a missing hint is
+empty, not an error); because it also hides our typos, every page needs a render test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+
+from jinja2 import ChainableUndefined, ChoiceLoader, Environment, FileSystemLoader, PackageLoader
+from jinja2_fragments.fastapi import Jinja2Blocks
+from starlette.requests import Request
+from starlette.responses import Response
+
+from app.config import PROJECT_ROOT
+from app.core.clock import LONDON, as_utc
+from app.patients import nhs_number
+from app.web.static_files import static_url
+
+TEMPLATES_DIR = PROJECT_ROOT / "templates"
+
+# Fixed English names: strftime's %a and %b follow the process locale.
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def _in_london(moment: datetime) -> datetime:
+    return as_utc(moment).astimezone(LONDON)
+
+
+def _day_month_year(day: date) -> str:
+    return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
+
+
+def london_datetime(moment: datetime | None) -> str:
+    """Aware datetime -> "Mon 23 Nov 2026, 14:05" on the London clock; empty for no value."""
+    if not moment:
+        return ""
+    local = _in_london(moment)
+    return f"{_DAYS[local.weekday()]} {_day_month_year(local)}, {local:%H:%M}"
+
+
+def london_time(moment: datetime | None) -> str:
+    """Aware datetime -> "14:05" on the London clock."""
+    if not moment:
+        return ""
+    return f"{_in_london(moment):%H:%M}"
+
+
+def london_date(value: date | datetime | None) -> str:
+    """A date as it is, or an aware datetime's London date -> "23 Nov 2026"."""
+    if not value:
+        return ""
+    if isinstance(value, datetime):
+        value = _in_london(value).date()
+    return _day_month_year(value)
+
+
+def nhs_number_filter(value: str | None) -> str:
+    """Ten digits -> "943 476 5919"."""
+    if not value:
+        return ""
+    return nhs_number.display(str(value))
+
+
+def build_environment() -> Environment:
+    env = Environment(
+        loader=ChoiceLoader(
+            [
+                FileSystemLoader(TEMPLATES_DIR),
+                PackageLoader("nhsuk_frontend_jinja"),
+            ]
+        ),
+        undefined=ChainableUndefined,
+        # Every template, whatever its extension: ours are .html, the NHS ones .jinja.
+        autoescape=True,
+    )
+    env.globals["static_url"] = static_url
+    env.filters["london_datetime"] = london_datetime
+    env.filters["london_time"] = london_time
+    env.filters["london_date"] = london_date
+    env.filters["nhs_number"] = nhs_number_filter
+    return env
+
+
+env = build_environment()
+# Jinja2Blocks adds `url_for` (needs `request` in the context) and block rendering.
+templates = Jinja2Blocks(env=env)
+
+
+def render(
+    request: Request,
+    name: str,
+    context: Mapping[str, Any] | None = None,
+    *,
+    block_name: str | None = None,
+    block_names: list[str] | None = None,
+    status_code: int = 200,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    """Render a page, or one block of it (`block_name`) or several (`block_names`).
+
+    The context starts from `request.state.template_context` (a dict that middleware and
+    dependencies fill: CSRF token, current user, CSP nonce), then `context` on top, so a
+    view can override a request-wide value deliberately. `request` is always present.
+    """
+    merged: dict[str, Any] = dict(getattr(request.state, "template_context", None) or {})
+    merged.update(context or {})
+    merged["request"] = request
+    options: dict[str, Any] = {}
+    if block_name:
+        options["block_name"] = block_name
+    elif block_names:
+        options["block_names"] = block_names
+    return templates.TemplateResponse(
+        request,
+        name,
+        merged,
+        status_code=status_code,
+        headers=headers,
+        **options,
+    )

@@ -1,0 +1,198 @@
+/*
+ * Boardround browser behaviour, loaded with defer after htmx.
+ *
+ * Works under a strict Content Security Policy: no inline script, no eval, no HTML built
+ * from strings (text goes in with textContent).
+ *
+ * - Starts the NHS.UK frontend components, and again on content htmx swaps in.
+ * - After a swap the user asked for, moves focus to the new error summary or h1.
+ * - Announces status messages in the #status-message live region. The server sends them
+ *   with the response header  HX-Trigger: {"status-message": "Review saved"}.
+ * - Says so when a request fails and htmx swaps nothing (see responseHandling in the
+ *   layout), so an error never passes silently.
+ * - Registers the service worker (/sw.js) on pages that link a web app manifest.
+ */
+(function () {
+  "use strict";
+
+  var STATUS_REGION_ID = "status-message";
+  var FLASH_ID = "flash";
+
+  /* -------------------------------------------------------------------------------- */
+  /* Status messages                                                                   */
+  /* -------------------------------------------------------------------------------- */
+
+  function announce(message) {
+    var region = document.getElementById(STATUS_REGION_ID);
+    if (!region || !message) {
+      return;
+    }
+    // Empty the region first and fill it a moment later, so the same message twice in a
+    // row is still read out.
+    region.textContent = "";
+    window.setTimeout(function () {
+      region.textContent = message;
+    }, 100);
+  }
+
+  document.addEventListener("status-message", function (event) {
+    var detail = event.detail || {};
+    var message = typeof detail.value === "string" ? detail.value : detail.message;
+    if (typeof message === "string") {
+      announce(message);
+    }
+  });
+
+  /* -------------------------------------------------------------------------------- */
+  /* Focus after a swap                                                                */
+  /* -------------------------------------------------------------------------------- */
+
+  function focusTargetWithin(element) {
+    var selectors = [".nhsuk-error-summary", "h1"];
+    for (var i = 0; i < selectors.length; i += 1) {
+      if (element.matches(selectors[i])) {
+        return element;
+      }
+      var found = element.querySelector(selectors[i]);
+      if (found) {
+        return found;
+      }
+    }
+    return null;
+  }
+
+  function moveFocusTo(element) {
+    if (!element.hasAttribute("tabindex")) {
+      element.setAttribute("tabindex", "-1");
+    }
+    element.focus();
+  }
+
+  // Requests already given focus: htmx settles each swapped element (and each
+  // out-of-band one) separately, but focus should move once per response.
+  var focused = new WeakSet();
+
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var detail = event.detail || {};
+    var element = event.target;
+    if (!(element instanceof Element) || !detail.xhr || focused.has(detail.xhr)) {
+      return;
+    }
+    // Move focus only for what the user did (a click, a submit) or when the focused
+    // element was swapped away. Background refreshes (polling, server-sent events,
+    // HX-Trigger events) must never pull focus from where the user is working.
+    var config = detail.requestConfig || {};
+    var userAction = Boolean(config.triggeringEvent && config.triggeringEvent.isTrusted);
+    var focusLost = !document.activeElement || document.activeElement === document.body;
+    if (!userAction && !focusLost) {
+      return;
+    }
+    var target = focusTargetWithin(element);
+    if (target) {
+      focused.add(detail.xhr);
+      moveFocusTo(target);
+    }
+  });
+
+  /* -------------------------------------------------------------------------------- */
+  /* Requests that failed and swapped nothing                                          */
+  /* -------------------------------------------------------------------------------- */
+
+  function messageForStatus(status) {
+    if (status === 401) {
+      return "You have been signed out. Sign in again to carry on.";
+    }
+    if (status === 403) {
+      return "You do not have permission to do that.";
+    }
+    if (status === 404) {
+      return "That could not be found. It may have been removed: reload the page.";
+    }
+    if (status === 413) {
+      return "That was too large to send.";
+    }
+    if (status >= 500) {
+      return "Something went wrong on our side and the change was not saved. Try again.";
+    }
+    return "That did not work (error " + status + "). Reload the page and try again.";
+  }
+
+  function showProblem(message) {
+    var flash = document.getElementById(FLASH_ID);
+    if (!flash) {
+      announce(message);
+      return;
+    }
+    var summary = document.createElement("div");
+    summary.className = "nhsuk-error-summary";
+    summary.setAttribute("role", "alert");
+    summary.setAttribute("tabindex", "-1");
+
+    var title = document.createElement("h2");
+    title.className = "nhsuk-error-summary__title";
+    title.textContent = "There is a problem";
+
+    var body = document.createElement("div");
+    body.className = "nhsuk-error-summary__body";
+    var text = document.createElement("p");
+    text.textContent = message;
+    body.appendChild(text);
+
+    summary.appendChild(title);
+    summary.appendChild(body);
+    flash.replaceChildren(summary);
+    summary.focus();
+  }
+
+  document.addEventListener("htmx:responseError", function (event) {
+    var xhr = event.detail && event.detail.xhr;
+    showProblem(messageForStatus(xhr ? xhr.status : 0));
+  });
+
+  document.addEventListener("htmx:sendError", function () {
+    showProblem("Boardround could not reach the server, so nothing was saved. Check the connection and try again.");
+  });
+
+  document.addEventListener("htmx:timeout", function () {
+    showProblem("The server took too long to answer, so the change may not have been saved. Reload the page to check.");
+  });
+
+  /* -------------------------------------------------------------------------------- */
+  /* NHS.UK frontend components                                                        */
+  /* -------------------------------------------------------------------------------- */
+
+  function onComponentError(error) {
+    // Components already started (the page, then the same element again) are fine.
+    if (error && error.name === "InitError") {
+      return;
+    }
+    window.console.error(error);
+  }
+
+  var nhsukScript = document.querySelector("script[data-nhsuk-frontend]");
+  if (nhsukScript) {
+    // Same URL as the module script in the layout, so the browser reuses that module.
+    import(nhsukScript.src).then(function (nhsuk) {
+      nhsuk.initAll({ onError: onComponentError });
+      if (window.htmx) {
+        window.htmx.onLoad(function (element) {
+          if (element instanceof Element && element !== document.body) {
+            nhsuk.initAll({ scope: element, onError: onComponentError });
+          }
+        });
+      }
+    }, onComponentError);
+  }
+
+  /* -------------------------------------------------------------------------------- */
+  /* Service worker                                                                    */
+  /* -------------------------------------------------------------------------------- */
+
+  if ("serviceWorker" in navigator && document.querySelector('link[rel="manifest"]')) {
+    window.addEventListener("load", function () {
+      navigator.serviceWorker.register("/sw.js").catch(function (error) {
+        window.console.warn("Service worker not registered", error);
+      });
+    });
+  }
+})();
