@@ -5,6 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 
 from app.actions.api import router as actions_router
+from app.auth.sessions import SessionMiddleware
+from app.auth.views import router as auth_views
 from app.config import Settings, get_settings
 from app.discharges.api import router as discharges_router
 from app.escalations.api import router as escalations_router
@@ -15,7 +17,13 @@ from app.rounds.api import router as rounds_router
 from app.stays.api import router as stays_router
 from app.wards.api import router as wards_router
 from app.web import errors
+from app.web.api_docs import router as api_docs_router
+from app.web.csrf import CSRFMiddleware
+from app.web.home import router as home_views
 from app.web.limits import BodySizeLimit
+from app.web.pages import TemplateContext, html_error
+from app.web.security import SecurityHeaders
+from app.web.static_files import mount_static
 
 API_PREFIX = "/api/v1"
 
@@ -44,16 +52,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Daily multidisciplinary board round for NHS acute wards",
         version="0.1.0",
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # our own /docs page: Swagger UI served locally, no inline script
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.html_error_handler = html_error
     app.include_router(api_router())
+    for views in (auth_views, home_views, api_docs_router):
+        app.include_router(views)
+    mount_static(app)
     errors.install(app)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    # Outermost last: limits and headers wrap everything; the session is loaded before CSRF
+    # checks it and before templates read the token.
+    app.add_middleware(TemplateContext, secret=settings.secret_key)
+    app.add_middleware(CSRFMiddleware, secret=settings.secret_key, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(SessionMiddleware, settings=settings)
+    app.add_middleware(SecurityHeaders, hsts=settings.secure_cookies)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

@@ -26,6 +26,7 @@ HTMX_VERSION="$(version_of htmx.org)"
 SSE_VERSION="$(version_of htmx-ext-sse)"
 NHSUK_VERSION="$(version_of nhsuk-frontend)"
 AXE_VERSION="$(version_of axe-core)"
+SWAGGER_VERSION="$(version_of swagger-ui-dist)"
 
 case "$HTMX_VERSION" in
   2.0.*) ;;
@@ -34,7 +35,7 @@ esac
 
 # Drop the old copies of our packages so a version bump leaves no stale directory.
 mkdir -p "$VENDOR"
-rm -rf "$VENDOR"/htmx-[0-9]* "$VENDOR"/htmx-ext-sse-* "$VENDOR"/nhsuk-frontend-* "$VENDOR"/axe-core-*
+rm -rf "$VENDOR"/htmx-[0-9]* "$VENDOR"/htmx-ext-sse-* "$VENDOR"/nhsuk-frontend-* "$VENDOR"/axe-core-* "$VENDOR"/swagger-ui-dist-*
 
 # Minified files end with a sourceMappingURL comment; we do not ship the maps,
 # so remove the comment rather than have devtools ask for a file we 404.
@@ -104,5 +105,14 @@ mkdir -p "$AXE_DIR"
 cp node_modules/axe-core/axe.min.js node_modules/axe-core/LICENSE "$AXE_DIR/"
 
 echo "Vendored into $VENDOR:"
+# Swagger UI for the API documentation at /docs (FastAPI's default page loads it from a CDN).
+SWAGGER_DIR="$VENDOR/swagger-ui-dist-$SWAGGER_VERSION"
+mkdir -p "$SWAGGER_DIR"
+cp node_modules/swagger-ui-dist/swagger-ui-bundle.js node_modules/swagger-ui-dist/swagger-ui.css \
+  node_modules/swagger-ui-dist/LICENSE "$SWAGGER_DIR/"
+strip_source_map "$SWAGGER_DIR/swagger-ui-bundle.js"
+sed -i -e 's|/\*# sourceMappingURL=[^ ]*\*/||' "$SWAGGER_DIR/swagger-ui.css"
+
+echo "  swagger-ui-dist-$SWAGGER_VERSION"
 echo "  htmx-$HTMX_VERSION  htmx-ext-sse-$SSE_VERSION  nhsuk-frontend-$NHSUK_VERSION  axe-core-$AXE_VERSION"
 echo "Update static/VENDOR.md and the paths in templates/layout.html if a version changed."

@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 
 from app.auth.permissions import Perm, allows
 from app.auth.principal import Principal
+from app.auth.sessions import password_fingerprint
 from app.auth.tokens import user_for_token
 from app.core.errors import DomainError, Forbidden
 from app.db import SessionDep
@@ -49,7 +50,14 @@ def current_principal(request: Request, session: SessionDep) -> Principal:
         user_id = getattr(request.state, "session_user_id", None)
         if user_id is not None:
             user = session.get(User, user_id)
-            if user is not None and (not user.is_active or user.is_service_account):
+            browser = request.state.browser_session
+            if user is not None and (
+                not user.is_active
+                or user.is_service_account
+                # A password reset (or change) ends every session signed in with the old one.
+                or browser.pw != password_fingerprint(user.password_hash)
+            ):
+                browser.sign_out()
                 user = None
     if user is None:
         raise NotAuthenticated("Sign in to continue")

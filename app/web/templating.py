@@ -20,6 +20,7 @@ from starlette.responses import Response
 from app.config import PROJECT_ROOT
 from app.core.clock import LONDON, as_utc
 from app.patients import nhs_number
+from app.web.navigation import navigation_for
 from app.web.static_files import static_url
 
 TEMPLATES_DIR = PROJECT_ROOT / "templates"
@@ -81,6 +82,7 @@ def build_environment() -> Environment:
         autoescape=True,
     )
     env.globals["static_url"] = static_url
+    env.globals["navigation_for"] = navigation_for
     env.filters["london_datetime"] = london_datetime
     env.filters["london_time"] = london_time
     env.filters["london_date"] = london_date

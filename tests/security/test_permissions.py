@@ -184,3 +184,12 @@ def test_sponsor_cannot_change_clinical_records(db, api_as, world):
     assert r.status_code == 403
     r = sponsor.put(f"/stays/{ids['stay_id']}/edd", json={"expected_discharge_date": "2026-03-20", "version": 1})
     assert r.status_code == 403
+
+
+def test_permissions_doc_matches_the_matrix():
+    from app.auth.permissions_doc import render_markdown
+    from app.config import PROJECT_ROOT
+
+    assert (PROJECT_ROOT / "docs" / "permissions.md").read_text() == render_markdown(), (
+        "docs/permissions.md is stale: python -m app.auth.permissions_doc > docs/permissions.md"
+    )

@@ -1,0 +1,59 @@
+"""Render docs/permissions.md from the matrix: `python -m app.auth.permissions_doc > docs/permissions.md`.
+
+A test compares the file with this output, so the document cannot drift from the code.
+"""
+
+from __future__ import annotations
+
+from app.auth.permissions import MATRIX, Perm
+
+DESCRIPTIONS = {
+    Perm.READ_WARD: "See ward boards, patients, stays, reviews, actions, escalations on the wards in scope",
+    Perm.MANAGE_WARD: "Create wards and beds; open, close and relabel beds",
+    Perm.WRITE_PATIENT: "Register patients and correct demographics",
+    Perm.MANAGE_STAY: "Admit, transfer and discharge",
+    Perm.CORRECT_STAY: "Correct a discharged stay (with a reason; audited)",
+    Perm.WRITE_CLINICAL: "Record the daily criteria-to-reside review, EDD, CCD, pathway, plan and actions",
+    Perm.RUN_ROUND: "Start, run and end the midday board round",
+    Perm.LOG_FAILED_DISCHARGE: "Log failed discharges and their follow-up",
+    Perm.RAISE_ESCALATION: "Escalate a blocker",
+    Perm.ACT_ESCALATION: "Acknowledge, escalate further and resolve escalations",
+    Perm.READ_SITE: "Site-wide flow overview and metrics",
+    Perm.READ_AUDIT: "Audit viewer (ward managers: their wards only)",
+    Perm.MANAGE_USERS: "Manage users, ward assignments and integration tokens",
+    Perm.SUBMIT_HL7: "Send HL7 v2 ADT messages from the PAS",
+}
+
+SITE_WIDE = {"flow_coordinator", "admin", "integration"}
+
+
+def render_markdown() -> str:
+    roles = sorted(MATRIX)
+    lines = [
+        "# Permissions",
+        "",
+        "Generated from `app/auth/permissions.py` by `python -m app.auth.permissions_doc`; a test keeps",
+        "this file and the code identical. Enforced on the server for every route, HTML and JSON alike.",
+        "",
+        "**Ward scope.** Every permission applies only to the wards a user is assigned to, except for",
+        f"site-wide roles ({', '.join(sorted(SITE_WIDE))}), which see every ward. A record on a ward",
+        "outside a user's scope answers 404, exactly as if it did not exist.",
+        "",
+        "| Permission | What it allows | " + " | ".join(roles) + " |",
+        "|---|---|" + "---|" * len(roles),
+    ]
+    for perm in Perm:
+        marks = " | ".join("yes" if perm in MATRIX[role] else "" for role in roles)
+        lines.append(f"| `{perm.value}` | {DESCRIPTIONS[perm]} | {marks} |")
+    lines += [
+        "",
+        "Anyone signed in may read the reference lists (criteria, delay reasons, pathways...).",
+        "Anonymous users reach only the sign-in page, static assets, `/healthz` and the OpenAPI schema.",
+        "Integration (service) accounts authenticate with API tokens only and cannot sign in to pages.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(render_markdown(), end="")

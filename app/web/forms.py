@@ -1,0 +1,69 @@
+"""HTML forms validated with the same pydantic schemas as the API.
+
+Views read the form through `FormData` (an async dependency, so routes stay sync), validate
+with `validate`, and on failure re-render with status 422, the typed values kept and the
+NHS error summary listing each field's message.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, TypeVar
+
+from fastapi import Depends, Request
+from pydantic import BaseModel, ValidationError
+
+from app.core.errors import DomainError
+
+M = TypeVar("M", bound=BaseModel)
+
+MAX_FIELDS = 500
+
+
+async def _form_data(request: Request) -> dict[str, Any]:
+    """Single values as strings, repeated names (checkboxes) as lists."""
+    form = await request.form(max_fields=MAX_FIELDS, max_files=0)
+    data: dict[str, Any] = {}
+    for key, value in form.multi_items():
+        if not isinstance(value, str) or key == "csrf_token":
+            continue
+        if key in data:
+            data[key] = data[key] if isinstance(data[key], list) else [data[key]]
+            data[key].append(value)
+        else:
+            data[key] = value
+    return data
+
+
+FormData = Annotated[dict[str, Any], Depends(_form_data)]
+
+
+def as_list(value: Any) -> list[str]:
+    if value is None or value == "":
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def field_errors(exc: ValidationError) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    for error in exc.errors():
+        loc = [str(p) for p in error.get("loc", ())]
+        name = loc[0] if loc else "form"
+        message = str(error.get("msg", "Enter a valid value")).removeprefix("Value error, ")
+        errors.setdefault(name, message)
+    return errors
+
+
+def validate(schema: type[M], data: dict[str, Any]) -> tuple[M | None, dict[str, str]]:
+    try:
+        return schema.model_validate(data), {}
+    except ValidationError as exc:
+        return None, field_errors(exc)
+
+
+def domain_errors(exc: DomainError) -> dict[str, str]:
+    return {exc.field or "form": exc.message}
+
+
+def error_list(errors: dict[str, str]) -> list[dict[str, str]]:
+    """For the NHS error summary: each message linking to its field."""
+    return [{"text": message, "href": f"#{field}"} for field, message in errors.items()]
