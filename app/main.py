@@ -6,6 +6,7 @@ from fastapi import APIRouter, FastAPI
 
 from app.actions.api import router as actions_router
 from app.auth.sessions import SessionMiddleware
+from app.audit.views import router as audit_views
 from app.auth.views import router as auth_views
 from app.config import Settings, get_settings
 from app.discharges.api import router as discharges_router
@@ -15,6 +16,7 @@ from app.reference_api import router as reference_router
 from app.reviews.api import router as reviews_router
 from app.rounds.api import router as rounds_router
 from app.stays.api import router as stays_router
+from app.users.views import router as user_views
 from app.wards.api import router as wards_router
 from app.web import errors
 from app.web.api_docs import router as api_docs_router
@@ -58,7 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.html_error_handler = html_error
     app.include_router(api_router())
-    for views in (auth_views, home_views, api_docs_router):
+    for views in (auth_views, home_views, user_views, audit_views, api_docs_router):
         app.include_router(views)
     mount_static(app)
     errors.install(app)

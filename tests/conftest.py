@@ -24,7 +24,7 @@ from sqlmodel import Session
 from app.core.clock import FrozenClock, current_time
 from app.db import get_session
 from app.main import create_app
-from tests import factories
+from tests import factories, pages
 from tests.dbs import build_engine, in_ci, migrate, postgres_available, settings_for
 
 BACKENDS = ["sqlite", "postgresql"]
@@ -190,6 +190,31 @@ def api_as(db: Session, live_server: str):
     yield make
     for api in clients:
         api.client.close()
+
+
+@pytest.fixture(scope="session")
+def password_hash() -> str:
+    from app.auth.passwords import hash_password
+
+    return hash_password(pages.PASSWORD)
+
+
+@pytest.fixture
+def browser_as(db: Session, live_server: str, password_hash: str):
+    """A signed-in browser (cookie session) for a user; the user gets the test password."""
+    browsers: list[pages.Browser] = []
+
+    def make(user) -> pages.Browser:  # noqa: ANN001
+        user.password_hash = password_hash
+        db.flush()
+        browser = pages.Browser(live_server)
+        assert pages.sign_in(browser.client, user.username).status_code == 303
+        browsers.append(browser)
+        return browser
+
+    yield make
+    for browser in browsers:
+        browser.close()
 
 
 # Named objects most tests need -------------------------------------------------------------

@@ -1,0 +1,85 @@
+"""The audit viewer's query: filters, ward scope and newest-first paging by id."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlmodel import Session, col, func, select
+
+from app.auth.principal import Principal
+from app.core.clock import london_start_of_day
+from app.models import AuditEvent, Patient, User, Ward
+
+PAGE_SIZE = 50
+
+
+@dataclass
+class AuditFilters:
+    patient: str = ""  # NHS number or hospital number
+    user: str = ""  # username
+    ward_id: int | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    before_id: int | None = None
+
+
+@dataclass
+class AuditPage:
+    events: list[AuditEvent]
+    patients: dict[int, Patient]
+    wards: dict[int, Ward]
+    next_before_id: int | None
+    unknown: list[str]
+
+
+def audit_page(session: Session, principal: Principal, filters: AuditFilters) -> AuditPage:
+    query = select(AuditEvent)
+    unknown: list[str] = []
+    if not principal.site_wide:
+        # Ward managers see what happened on their wards only.
+        query = query.where(col(AuditEvent.ward_id).in_(principal.ward_ids or {-1}))
+    if filters.ward_id is not None:
+        query = query.where(AuditEvent.ward_id == filters.ward_id)
+    if filters.patient:
+        digits = "".join(ch for ch in filters.patient if ch.isalnum())
+        patient_id = session.exec(
+            select(Patient.id).where((Patient.nhs_number == digits) | (func.upper(Patient.mrn) == digits.upper()))
+        ).first()
+        if patient_id is None:
+            unknown.append("patient")
+        query = query.where(AuditEvent.patient_id == (patient_id or -1))
+    if filters.user:
+        user_id = session.exec(select(User.id).where(func.lower(User.username) == filters.user.strip().lower())).first()
+        if user_id is None:
+            unknown.append("user")
+        query = query.where(AuditEvent.actor_id == (user_id or -1))
+    if filters.date_from:
+        query = query.where(AuditEvent.occurred_at >= london_start_of_day(filters.date_from))
+    if filters.date_to:
+        query = query.where(AuditEvent.occurred_at < london_start_of_day(filters.date_to + timedelta(days=1)))
+    if filters.before_id:
+        query = query.where(col(AuditEvent.id) < filters.before_id)
+    events = list(session.exec(query.order_by(col(AuditEvent.id).desc()).limit(PAGE_SIZE + 1)))
+    more = len(events) > PAGE_SIZE
+    events = events[:PAGE_SIZE]
+    patient_ids = {e.patient_id for e in events if e.patient_id}
+    ward_ids = {e.ward_id for e in events if e.ward_id}
+    patients = (
+        {p.id: p for p in session.exec(select(Patient).where(col(Patient.id).in_(patient_ids)))} if patient_ids else {}
+    )
+    wards = {w.id: w for w in session.exec(select(Ward).where(col(Ward.id).in_(ward_ids)))} if ward_ids else {}
+    return AuditPage(
+        events=events,
+        patients=patients,
+        wards=wards,  # type: ignore[arg-type]
+        next_before_id=events[-1].id if more and events else None,
+        unknown=unknown,
+    )
+
+
+def changes(before: dict | None, after: dict | None) -> list[tuple[str, object, object]]:
+    """(field, before, after) rows for display, in a stable order."""
+    before, after = before or {}, after or {}
+    keys = list(dict.fromkeys([*before, *after]))
+    return [(k, before.get(k), after.get(k)) for k in keys]

@@ -1,0 +1,145 @@
+"""Staff accounts: create, change role and wards, disable, reset password, unlock. All audited."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session, col, delete, func, select
+
+from app.audit import service as audit
+from app.auth.passwords import hash_password
+from app.auth.principal import Principal
+from app.core.concurrency import check_version
+from app.core.errors import Conflict, RuleViolation
+from app.models import StaffRole, User, UserWard, Ward
+from app.users.schemas import UserCreate, UserUpdate
+
+
+def _check_role_and_wards(session: Session, role_code: str, ward_ids: list[int]) -> StaffRole:
+    role = session.get(StaffRole, role_code)
+    if role is None or (not role.can_sign_in and role_code != "integration"):
+        raise RuleViolation("Choose a role", field="role_code")
+    if ward_ids:
+        found = set(session.exec(select(Ward.id).where(col(Ward.id).in_(ward_ids))))
+        if found != set(ward_ids):
+            raise RuleViolation("Choose wards from the list", field="ward_ids")
+    return role
+
+
+def ward_ids_of(session: Session, user_id: int) -> list[int]:
+    return sorted(session.exec(select(UserWard.ward_id).where(UserWard.user_id == user_id)))
+
+
+def _set_wards(session: Session, user: User, ward_ids: list[int]) -> None:
+    session.exec(delete(UserWard).where(UserWard.user_id == user.id))
+    for ward_id in sorted(set(ward_ids)):
+        session.add(UserWard(user_id=user.id, ward_id=ward_id))
+
+
+def create_user(
+    session: Session, *, actor: Principal | None, data: UserCreate, now: datetime, actor_name: str | None = None
+) -> User:
+    _check_role_and_wards(session, data.role_code, data.ward_ids)
+    if session.exec(select(User.id).where(func.lower(User.username) == data.username)).first() is not None:
+        raise Conflict("That username is taken", field="username")
+    service_account = data.role_code == "integration"
+    if not service_account and not data.password:
+        raise RuleViolation("Set a temporary password of at least 12 characters", field="password")
+    user = User(
+        username=data.username,
+        display_name=data.display_name,
+        role_code=data.role_code,
+        password_hash=hash_password(data.password) if data.password and not service_account else None,
+        is_service_account=service_account,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(user)
+    session.flush()
+    _set_wards(session, user, data.ward_ids)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        actor_name=actor_name,
+        action="user_create",
+        entity=user,
+        at=now,
+        after=audit.snapshot(user, ward_ids=sorted(set(data.ward_ids))),
+    )
+    return user
+
+
+def update_user(session: Session, *, actor: Principal, user: User, data: UserUpdate, now: datetime) -> User:
+    check_version(session, user, data.version, lambda: {"username": user.username, "version": user.version})
+    _check_role_and_wards(session, data.role_code, data.ward_ids)
+    if actor.user_id == user.id and (not data.is_active or data.role_code != user.role_code):
+        raise RuleViolation("You cannot disable yourself or change your own role", field="role_code")
+    before = audit.snapshot(user, ward_ids=ward_ids_of(session, user.id))  # type: ignore[arg-type]
+    user.display_name = data.display_name
+    user.role_code = data.role_code
+    user.is_active = data.is_active
+    user.updated_at = now
+    _set_wards(session, user, data.ward_ids)
+    session.flush()
+    old, new = audit.changed(before, audit.snapshot(user, ward_ids=sorted(set(data.ward_ids))))
+    audit.record(session, actor=actor, action="user_update", entity=user, at=now, before=old, after=new)
+    return user
+
+
+def set_active(
+    session: Session, *, actor: Principal | None, user: User, active: bool, now: datetime, actor_name: str | None = None
+) -> User:
+    if user.is_active != active:
+        user.is_active = active
+        user.updated_at = now
+        session.flush()
+        audit.record(
+            session,
+            actor=actor,
+            actor_name=actor_name,
+            action="user_enable" if active else "user_disable",
+            entity=user,
+            at=now,
+            before={"is_active": not active},
+            after={"is_active": active},
+        )
+    return user
+
+
+def reset_password(
+    session: Session,
+    *,
+    actor: Principal | None,
+    user: User,
+    password: str,
+    now: datetime,
+    actor_name: str | None = None,
+) -> User:
+    if user.is_service_account:
+        raise RuleViolation("Integration accounts use API tokens, not passwords", field="password")
+    user.password_hash = hash_password(password)
+    user.failed_sign_ins = 0
+    user.locked_until = None
+    user.updated_at = now
+    session.flush()
+    # Never the password or its hash: only that it changed.
+    audit.record(
+        session,
+        actor=actor,
+        actor_name=actor_name,
+        action="user_reset_password",
+        entity=user,
+        at=now,
+        after={"password": "changed"},
+    )
+    return user
+
+
+def unlock(session: Session, *, actor: Principal, user: User, now: datetime) -> User:
+    user.failed_sign_ins = 0
+    user.locked_until = None
+    user.updated_at = now
+    session.flush()
+    audit.record(session, actor=actor, action="user_unlock", entity=user, at=now, after={"failed_sign_ins": 0})
+    return user
