@@ -193,3 +193,59 @@ def test_permissions_doc_matches_the_matrix():
     assert (PROJECT_ROOT / "docs" / "permissions.md").read_text() == render_markdown(), (
         "docs/permissions.md is stale: python -m app.auth.permissions_doc > docs/permissions.md"
     )
+
+
+# HTML pages: the same matrix, for signed-in browsers (cookie session + CSRF token).
+PAGES: dict[tuple[str, str], Perm | str | None] = {
+    ("GET", "/sign-in"): PUBLIC,
+    ("POST", "/sign-in"): PUBLIC,
+    ("POST", "/sign-out"): None,
+    ("GET", "/docs"): PUBLIC,
+    ("GET", "/healthz"): PUBLIC,
+    ("GET", "/"): P.READ_WARD,
+    ("GET", "/audit"): P.READ_AUDIT,
+    ("GET", "/admin/users"): P.MANAGE_USERS,
+    ("GET", "/admin/users/new"): P.MANAGE_USERS,
+    ("POST", "/admin/users/new"): P.MANAGE_USERS,
+    ("GET", "/admin/users/{user_id}"): P.MANAGE_USERS,
+    ("POST", "/admin/users/{user_id}"): P.MANAGE_USERS,
+    ("POST", "/admin/users/{user_id}/password"): P.MANAGE_USERS,
+    ("POST", "/admin/users/{user_id}/unlock"): P.MANAGE_USERS,
+    ("POST", "/admin/users/{user_id}/tokens"): P.MANAGE_USERS,
+    ("POST", "/admin/users/{user_id}/tokens/{token_id}/revoke"): P.MANAGE_USERS,
+}
+
+
+def page_routes() -> set[tuple[str, str]]:
+    app = create_app(settings_for("sqlite://"))
+    found = set()
+    for route in iter_route_contexts(app.routes):
+        if not route.path.startswith(("/api/", "/static")) and route.methods:
+            found |= {(m, route.path) for m in route.methods if m != "HEAD"}
+    return found
+
+
+def test_every_page_route_is_classified():
+    assert page_routes() == set(PAGES)
+
+
+@pytest.mark.parametrize("role", [r for r in ROLES if r != "integration"] + ["anonymous"])
+def test_matrix_is_enforced_on_every_page(db, browser_as, live_server, world, role):
+    from tests.pages import Browser
+
+    ids, users = world
+    ids = ids | {"user_id": users["nurse"].id, "token_id": 1}
+    browser = browser_as(users[role]) if role != "anonymous" else Browser(live_server)
+    for (method, path), perm in sorted(PAGES.items()):
+        if path == "/sign-out":
+            continue  # would end this browser's session; covered in tests/auth
+        url = path.format(**ids)
+        r = browser.get(url) if method == "GET" else browser.post(url, {})
+        if perm == PUBLIC:
+            assert r.status_code in (200, 303, 422), (role, method, path, r.status_code)
+        elif role == "anonymous":
+            assert r.status_code == 303 and r.headers["location"].startswith("/sign-in"), (method, path, r.status_code)
+        elif perm is not None and not allows(role, perm):
+            assert r.status_code == 403, (role, method, path, r.status_code)
+        else:
+            assert r.status_code not in (401, 403) and r.status_code < 500, (role, method, path, r.status_code)
