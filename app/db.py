@@ -82,12 +82,17 @@ def commit(session: Session) -> None:
     from sqlalchemy.orm.exc import StaleDataError
 
     from app.core.errors import Conflict, StaleVersion
+    from app.web import live
 
     try:
+        local_events = live.before_commit(session)
         session.commit()
+        live.after_commit(local_events)
     except StaleDataError as exc:
         session.rollback()
+        live.discard(session)
         raise StaleVersion("Someone else changed this record at the same moment: reload and try again") from exc
     except IntegrityError as exc:
         session.rollback()
+        live.discard(session)
         raise Conflict("This change clashes with another record (it may have just been made elsewhere)") from exc

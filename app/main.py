@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import APIRouter, FastAPI
 
 from app.actions.api import router as actions_router
@@ -23,6 +26,7 @@ from app.web.api_docs import router as api_docs_router
 from app.web.csrf import CSRFMiddleware
 from app.web.home import router as home_views
 from app.web.limits import BodySizeLimit
+from app.web.live import PostgresListener
 from app.web.pages import TemplateContext, html_error
 from app.web.security import SecurityHeaders
 from app.web.static_files import mount_static
@@ -47,9 +51,23 @@ def api_router() -> APIRouter:
     return router
 
 
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    listener = None
+    if not settings.is_sqlite:
+        # Changes made by other server processes reach this process's open boards.
+        listener = PostgresListener(settings.database_url.replace("postgresql+psycopg://", "postgresql://", 1))
+        listener.start()
+    yield
+    if listener is not None:
+        listener.stop()
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     app = FastAPI(
+        lifespan=lifespan,
         title="Boardround",
         summary="Daily multidisciplinary board round for NHS acute wards",
         version="0.1.0",

@@ -12,6 +12,7 @@ from sqlmodel import Session, SQLModel, desc, select
 
 from app.auth.principal import Principal
 from app.models import AuditEvent
+from app.web import live
 
 # Never copied into audit snapshots: secrets are not history.
 _SECRET_FIELDS = {"password_hash", "token_hash"}
@@ -81,7 +82,18 @@ def record(
         after=after,
     )
     session.add(event)
+    # Open boards of this ward refresh themselves after the commit.
+    live.note_change(session, ward_id=ward_id, stay_id=_stay_id(entity_type, entity_id, after, before))
     return event
+
+
+def _stay_id(entity_type: str | None, entity_id: Any, after: dict | None, before: dict | None) -> int | None:
+    if entity_type == "stay" and entity_id not in (None, ""):
+        return int(entity_id)
+    for data in (after, before):
+        if data and isinstance(data.get("stay_id"), int):
+            return data["stay_id"]
+    return None
 
 
 def last_change(session: Session, entity_type: str, entity_id: Any) -> AuditEvent | None:

@@ -18,8 +18,8 @@ from app.models.reference import (
     StaffRole,
 )
 from app.models.review import DailyReview, ReviewCriterion
-from app.models.round import BoardRound, BoardRoundAttendee
-from app.models.stay import EddChange, Stay, StayLocation
+from app.models.round import BoardRound, BoardRoundAttendee, BoardRoundEntry
+from app.models.stay import EddChange, Referral, Stay, StayLocation
 from app.models.user import ApiToken, User, UserWard
 
 __all__ = [

@@ -46,6 +46,13 @@ class Stay(Timestamped, Versioned, table=True):
     responsible_consultant: str = Field(default="", max_length=200)
     # PAS spell identifier (HL7 PV1-19) when the stay came from the PAS feed.
     pas_visit_number: str | None = Field(default=None, max_length=40, unique=True)
+    # Strengths-based practice: what matters to the person, what they and their carers can do.
+    what_matters: str = Field(default="", max_length=2000)
+    strengths: str = Field(default="", max_length=2000)
+    # Patient choice milestones for a discharge to a care setting.
+    choice_information_given_on: date | None = None
+    choice_offered_on: date | None = None
+    choice_deadline: date | None = None
 
 
 class StayLocation(Timestamped, table=True):
@@ -69,3 +76,15 @@ class EddChange(Timestamped, table=True):
     reason: str = Field(default="", max_length=1000)
     changed_by_id: int = Field(foreign_key="user.id")
     changed_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class Referral(Timestamped, Versioned, table=True):
+    """A referral made for the discharge (care transfer hub, therapy, social work...)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    stay_id: int = Field(foreign_key="stay.id", index=True)
+    to_service: str = Field(max_length=200)
+    sent_on: date
+    decision_on: date | None = None
+    decision: str = Field(default="", max_length=1000)
+    created_by_id: int = Field(foreign_key="user.id")

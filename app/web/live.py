@@ -1,0 +1,123 @@
+"""Live updates: tell every open board of a ward that something on it changed.
+
+Events carry only ids (ward, stay) and never patient data; screens re-fetch their fragment
+through the normal authorised routes. With several server processes on PostgreSQL, changes
+fan out through LISTEN/NOTIFY: the NOTIFY is sent inside the writing transaction, so it is
+delivered only if that transaction commits, to every process including the writer's. On SQLite
+(one process) changes are published in process after the commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+from collections.abc import AsyncIterator
+from typing import Any
+
+from sqlalchemy import text
+from sqlmodel import Session
+
+log = logging.getLogger("boardround.live")
+CHANNEL = "boardround_changes"
+_PENDING = "live_changes"
+
+
+class ChangeFeed:
+    def __init__(self) -> None:
+        self._subscribers: dict[int, set[tuple[asyncio.AbstractEventLoop, asyncio.Queue[dict]]]] = {}
+        self._lock = threading.Lock()
+
+    def publish(self, event: dict[str, Any]) -> None:
+        """Thread-safe: hand the event to every subscriber of its ward."""
+        with self._lock:
+            targets = list(self._subscribers.get(int(event.get("ward_id", 0)), ()))
+        for loop, queue in targets:
+            try:
+                loop.call_soon_threadsafe(queue.put_nowait, event)
+            except RuntimeError:  # loop closed: the subscriber is gone
+                pass
+
+    async def subscribe(self, ward_id: int) -> AsyncIterator[dict[str, Any]]:
+        queue: asyncio.Queue[dict] = asyncio.Queue(maxsize=1000)
+        entry = (asyncio.get_running_loop(), queue)
+        with self._lock:
+            self._subscribers.setdefault(ward_id, set()).add(entry)
+        try:
+            while True:
+                yield await queue.get()
+        finally:
+            with self._lock:
+                self._subscribers.get(ward_id, set()).discard(entry)
+
+    def subscriber_count(self, ward_id: int) -> int:
+        with self._lock:
+            return len(self._subscribers.get(ward_id, ()))
+
+
+feed = ChangeFeed()
+
+
+def note_change(session: Session, *, ward_id: int | None, stay_id: int | None = None, kind: str = "stay") -> None:
+    """Remember, on the session, that this transaction changed a ward (called by the audit trail)."""
+    if ward_id is None:
+        return
+    session.info.setdefault(_PENDING, {})[(ward_id, stay_id)] = {"ward_id": ward_id, "stay_id": stay_id, "kind": kind}
+
+
+def before_commit(session: Session) -> list[dict[str, Any]]:
+    """Send NOTIFY inside the transaction on PostgreSQL; return what to publish locally otherwise."""
+    events = list(session.info.pop(_PENDING, {}).values())
+    if not events:
+        return []
+    if session.get_bind().dialect.name == "postgresql":
+        for event in events:
+            session.execute(text("SELECT pg_notify(:channel, :payload)"),
+                            {"channel": CHANNEL, "payload": json.dumps(event)})
+        return []
+    return events
+
+
+def after_commit(events: list[dict[str, Any]]) -> None:
+    for event in events:
+        feed.publish(event)
+
+
+def discard(session: Session) -> None:
+    session.info.pop(_PENDING, None)
+
+
+class PostgresListener:
+    """One per process: LISTEN on the channel and feed notifications to local subscribers."""
+
+    def __init__(self, dsn: str) -> None:
+        self.dsn = dsn
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="boardround-listen", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        import psycopg
+
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(self.dsn, autocommit=True) as conn:
+                    conn.execute(f"LISTEN {CHANNEL}")
+                    while not self._stop.is_set():
+                        for note in conn.notifies(timeout=1.0, stop_after=100):
+                            try:
+                                feed.publish(json.loads(note.payload))
+                            except ValueError:
+                                log.warning("ignored a malformed change notification")
+            except Exception as exc:  # noqa: BLE001 - keep listening after a dropped connection
+                log.warning("change listener reconnecting after %s", type(exc).__name__)
+                self._stop.wait(2)
