@@ -21,6 +21,7 @@ from app.rounds.api import router as rounds_router
 from app.stays.api import router as stays_router
 from app.users.views import router as user_views
 from app.wards.api import router as wards_router
+from app.wards.views import router as ward_views
 from app.web import errors
 from app.web.api_docs import router as api_docs_router
 from app.web.csrf import CSRFMiddleware
@@ -78,7 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.html_error_handler = html_error
     app.include_router(api_router())
-    for views in (auth_views, home_views, user_views, audit_views, api_docs_router):
+    for views in (auth_views, home_views, ward_views, user_views, audit_views, api_docs_router):
         app.include_router(views)
     mount_static(app)
     errors.install(app)

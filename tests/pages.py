@@ -37,7 +37,7 @@ class Browser:
 
     def post(self, url: str, data: dict | list | None = None, **kw) -> httpx.Response:
         if not self.token:
-            self.get("/")
+            self.get("/?choose=1")
         items = list(data.items()) if isinstance(data, dict) else list(data or [])
         body = [*items, ("csrf_token", self.token)]
         r = self.client.post(

@@ -54,7 +54,7 @@ def test_pages_need_sign_in_and_return_to_where_you_were(db, browser, nurse_with
     assert r.status_code == 303 and r.headers["location"] == "/sign-in?next=%2F"
     r = sign_in(browser, "nina", next_="/audit?ward=1")
     assert r.status_code == 303 and r.headers["location"] == "/audit?ward=1"
-    home = browser.get("/")
+    home = browser.get("/?choose=1")
     assert home.status_code == 200
     assert ward.name in home.text and "Nina Nurse" in home.text
     cookie = next(c for c in browser.cookies.jar if c.name == COOKIE)
@@ -115,17 +115,17 @@ def test_post_without_csrf_token_is_refused(db, browser, nurse_with_password):
     # A signed-in browser cannot use its cookie against the JSON API without the token either.
     r = browser.post("/api/v1/patients", json={})
     assert r.status_code == 403 and r.json()["error"]["code"] == "csrf_failed"
-    page = browser.get("/")
+    page = browser.get("/?choose=1")
     r = browser.post("/api/v1/patients", json={}, headers={"X-CSRF-Token": csrf_from(page.text)})
     assert r.status_code == 422  # past CSRF and auth, on to validation
 
 
 def test_sign_out_ends_the_session(db, browser, nurse_with_password):
     sign_in(browser, "nina")
-    page = browser.get("/")
+    page = browser.get("/?choose=1")
     r = browser.post("/sign-out", data={"csrf_token": csrf_from(page.text)})
     assert r.status_code == 303 and r.headers["location"] == "/sign-in?signed_out=1"
-    assert browser.get("/").status_code == 303
+    assert browser.get("/?choose=1").status_code == 303
     assert db.exec(select(AuditEvent).where(AuditEvent.action == "sign_out")).first() is not None
 
 
@@ -147,22 +147,22 @@ def test_htmx_requests_after_expiry_are_sent_to_sign_in(db, browser):
 
 def test_password_reset_ends_existing_sessions(db, browser, nurse_with_password):
     sign_in(browser, "nina")
-    assert browser.get("/").status_code == 200
+    assert browser.get("/?choose=1").status_code == 200
     nurse_with_password.password_hash = hash_password("a new long password")
     db.flush()
-    assert browser.get("/").status_code == 303
+    assert browser.get("/?choose=1").status_code == 303
 
 
 def test_disabled_users_are_signed_out(db, browser, nurse_with_password):
     sign_in(browser, "nina")
     nurse_with_password.is_active = False
     db.flush()
-    assert browser.get("/").status_code == 303
+    assert browser.get("/?choose=1").status_code == 303
 
 
 def test_security_headers(db, browser, nurse_with_password):
     sign_in(browser, "nina")
-    r = browser.get("/")
+    r = browser.get("/?choose=1")
     csp = r.headers["content-security-policy"]
     assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp
     assert "unsafe-inline" not in csp and "unsafe-eval" not in csp

@@ -203,6 +203,10 @@ PAGES: dict[tuple[str, str], Perm | str | None] = {
     ("GET", "/docs"): PUBLIC,
     ("GET", "/healthz"): PUBLIC,
     ("GET", "/"): P.READ_WARD,
+    ("GET", "/wards/{code}"): P.READ_WARD,
+    ("GET", "/wards/{code}/rows"): P.READ_WARD,
+    ("GET", "/wards/{code}/display"): P.READ_WARD,
+    ("GET", "/wards/{code}/events"): P.READ_WARD,
     ("GET", "/audit"): P.READ_AUDIT,
     ("GET", "/admin/users"): P.MANAGE_USERS,
     ("GET", "/admin/users/new"): P.MANAGE_USERS,
@@ -214,6 +218,12 @@ PAGES: dict[tuple[str, str], Perm | str | None] = {
     ("POST", "/admin/users/{user_id}/tokens"): P.MANAGE_USERS,
     ("POST", "/admin/users/{user_id}/tokens/{token_id}/revoke"): P.MANAGE_USERS,
 }
+
+
+def ward_code(db, ward_id: int) -> str:
+    from app.models import Ward
+
+    return db.get(Ward, ward_id).code
 
 
 def page_routes() -> set[tuple[str, str]]:
@@ -234,13 +244,17 @@ def test_matrix_is_enforced_on_every_page(db, browser_as, live_server, world, ro
     from tests.pages import Browser
 
     ids, users = world
-    ids = ids | {"user_id": users["nurse"].id, "token_id": 1}
+    ids = ids | {"user_id": users["nurse"].id, "token_id": 1, "code": ward_code(db, ids["ward_id"])}
     browser = browser_as(users[role]) if role != "anonymous" else Browser(live_server)
     for (method, path), perm in sorted(PAGES.items()):
         if path == "/sign-out":
             continue  # would end this browser's session; covered in tests/auth
         url = path.format(**ids)
-        r = browser.get(url) if method == "GET" else browser.post(url, {})
+        if url.endswith("/events"):
+            with browser.client.stream("GET", url) as r:  # a stream: read the status only
+                pass
+        else:
+            r = browser.get(url) if method == "GET" else browser.post(url, {})
         if perm == PUBLIC:
             assert r.status_code in (200, 303, 422), (role, method, path, r.status_code)
         elif role == "anonymous":

@@ -1,0 +1,108 @@
+"""The ward board pages: the board, its live rows, the big-screen display and its event stream."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response, StreamingResponse
+
+from app.auth.deps import Requires
+from app.auth.permissions import Perm, allows
+from app.auth.scope import ward_by_code_or_404
+from app.core.clock import london_date
+from app.core.params import Now
+from app.db import SessionDep
+from app.reference import labels
+from app.rounds.service import open_round
+from app.wards import presenters, queries
+from app.web import live
+from app.web.htmx import vary, wants_fragment
+from app.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+WARD_COOKIE = "boardround_ward"
+Filter = Annotated[str, Query(alias="filter", max_length=20, pattern="^(|not_reviewed|nctr|los7|edd_overdue)$")]
+Code = Annotated[str, Query(max_length=20)]
+# An open event stream is closed after this long, so the browser reconnects and re-authenticates.
+STREAM_SECONDS = 10 * 60
+HEARTBEAT_SECONDS = 15
+
+
+def _board_context(request: Request, session, ward, now, filter_key: str, *, display: bool = False) -> dict:  # noqa: ANN001
+    today = london_date(now)
+    board = queries.ward_board(session, ward, today)
+    rows = [r for r in board.rows if presenters.matches(r.stay, filter_key)] if filter_key else board.rows
+    principal = request.state.principal
+    return {
+        "board": board, "rows": rows, "ward": ward, "today": today, "now": now, "filter_key": filter_key,
+        "filters": presenters.FILTERS, "p": presenters, "display": display,
+        "delay_labels": labels(session, "delay_reasons"), "red_labels": labels(session, "red_day_reasons"),
+        "round": open_round(session, ward.id), "can_run_round": allows(principal.role, Perm.RUN_ROUND),
+    }
+
+
+@router.get("/wards/{code}", name="show_board")
+def show_board(request: Request, code: str, session: SessionDep, actor: Requires(Perm.READ_WARD), now: Now,
+               filter_key: Filter = "") -> Response:
+    ward = ward_by_code_or_404(session, actor, code)
+    context = _board_context(request, session, ward, now, filter_key)
+    if wants_fragment(request, "board-rows"):
+        response = render(request, "wards/board.html", context, block_name="board_rows")
+    else:
+        response = render(request, "wards/board.html", context)
+        # Remember the ward on this device (a ward code is not patient data).
+        response.set_cookie(WARD_COOKIE, ward.code, max_age=365 * 24 * 3600, httponly=True, samesite="lax",
+                            secure=request.app.state.settings.secure_cookies)
+    return vary(response)
+
+
+@router.get("/wards/{code}/rows", name="board_rows")
+def board_rows(request: Request, code: str, session: SessionDep, actor: Requires(Perm.READ_WARD), now: Now,
+               filter_key: Filter = "", display: bool = False) -> Response:
+    """The rows alone, re-fetched by open boards when the ward changes."""
+    ward = ward_by_code_or_404(session, actor, code)
+    context = _board_context(request, session, ward, now, filter_key, display=display)
+    return render(request, "wards/board.html", context, block_name="board_rows")
+
+
+@router.get("/wards/{code}/display", name="board_display")
+def board_display(request: Request, code: str, session: SessionDep, actor: Requires(Perm.READ_WARD), now: Now) -> Response:
+    """Large type for the ward's wall screen: initials only, updates itself."""
+    ward = ward_by_code_or_404(session, actor, code)
+    return render(request, "wards/display.html", _board_context(request, session, ward, now, "", display=True))
+
+
+@router.get("/wards/{code}/events", name="board_events")
+async def board_events(request: Request, code: str, session: SessionDep, actor: Requires(Perm.READ_WARD)) -> Response:
+    """Server-sent events: `board-changed` with ids only, whenever something on this ward changes."""
+    ward = ward_by_code_or_404(session, actor, code)
+    ward_id = ward.id
+    session.close()  # do not hold a database connection for the life of the stream
+
+    async def stream() -> AsyncIterator[bytes]:
+        yield b"retry: 2000\n\n"
+        events = live.feed.subscribe(ward_id)  # type: ignore[arg-type]
+        deadline = asyncio.get_running_loop().time() + STREAM_SECONDS
+        try:
+            while asyncio.get_running_loop().time() < deadline:
+                if await request.is_disconnected():
+                    break
+                try:
+                    event = await asyncio.wait_for(anext(events), timeout=HEARTBEAT_SECONDS)
+                except TimeoutError:
+                    yield b": keep-alive\n\n"
+                    continue
+                payload = json.dumps({"stay_id": event.get("stay_id"), "kind": event.get("kind")})
+                yield f"event: board-changed\ndata: {payload}\n\n".encode()
+        finally:
+            await events.aclose()
+
+    return StreamingResponse(stream(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+
