@@ -8,8 +8,8 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 
 from app.actions.api import router as actions_router
-from app.auth.sessions import SessionMiddleware
 from app.audit.views import router as audit_views
+from app.auth.sessions import SessionMiddleware
 from app.auth.views import router as auth_views
 from app.config import Settings, get_settings
 from app.discharges.api import router as discharges_router
@@ -18,7 +18,9 @@ from app.patients.api import router as patients_router
 from app.reference_api import router as reference_router
 from app.reviews.api import router as reviews_router
 from app.rounds.api import router as rounds_router
+from app.rounds.views import router as round_views
 from app.stays.api import router as stays_router
+from app.stays.views import router as stay_views
 from app.users.views import router as user_views
 from app.wards.api import router as wards_router
 from app.wards.views import router as ward_views
@@ -79,7 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.html_error_handler = html_error
     app.include_router(api_router())
-    for views in (auth_views, home_views, ward_views, user_views, audit_views, api_docs_router):
+    for views in (auth_views, home_views, ward_views, round_views, stay_views, user_views, audit_views, api_docs_router):
         app.include_router(views)
     mount_static(app)
     errors.install(app)

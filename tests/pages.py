@@ -40,12 +40,8 @@ class Browser:
             self.get("/?choose=1")
         items = list(data.items()) if isinstance(data, dict) else list(data or [])
         body = [*items, ("csrf_token", self.token)]
-        r = self.client.post(
-            url,
-            content=httpx.QueryParams(body).__str__().encode(),
-            headers={"content-type": "application/x-www-form-urlencoded"},
-            **kw,
-        )
+        headers = {"content-type": "application/x-www-form-urlencoded"} | kw.pop("headers", {})
+        r = self.client.post(url, content=str(httpx.QueryParams(body)).encode(), headers=headers, **kw)
         if "csrf_token" in r.text:
             self.token = csrf_from(r.text)
         return r

@@ -29,6 +29,8 @@ __all__ = [
     "Bed",
     "BoardRound",
     "BoardRoundAttendee",
+    "BoardRoundEntry",
+    "Referral",
     "Criterion",
     "DailyReview",
     "DelayReason",

@@ -39,16 +39,26 @@ def _board_context(request: Request, session, ward, now, filter_key: str, *, dis
     rows = [r for r in board.rows if presenters.matches(r.stay, filter_key)] if filter_key else board.rows
     principal = request.state.principal
     return {
-        "board": board, "rows": rows, "ward": ward, "today": today, "now": now, "filter_key": filter_key,
-        "filters": presenters.FILTERS, "p": presenters, "display": display,
-        "delay_labels": labels(session, "delay_reasons"), "red_labels": labels(session, "red_day_reasons"),
-        "round": open_round(session, ward.id), "can_run_round": allows(principal.role, Perm.RUN_ROUND),
+        "board": board,
+        "rows": rows,
+        "ward": ward,
+        "today": today,
+        "now": now,
+        "filter_key": filter_key,
+        "filters": presenters.FILTERS,
+        "p": presenters,
+        "display": display,
+        "delay_labels": labels(session, "delay_reasons"),
+        "red_labels": labels(session, "red_day_reasons"),
+        "round": open_round(session, ward.id),
+        "can_run_round": allows(principal.role, Perm.RUN_ROUND),
     }
 
 
 @router.get("/wards/{code}", name="show_board")
-def show_board(request: Request, code: str, session: SessionDep, actor: Requires(Perm.READ_WARD), now: Now,
-               filter_key: Filter = "") -> Response:
+def show_board(
+    request: Request, code: str, session: SessionDep, actor: Requires(Perm.READ_WARD), now: Now, filter_key: Filter = ""
+) -> Response:
     ward = ward_by_code_or_404(session, actor, code)
     context = _board_context(request, session, ward, now, filter_key)
     if wants_fragment(request, "board-rows"):
@@ -56,14 +66,27 @@ def show_board(request: Request, code: str, session: SessionDep, actor: Requires
     else:
         response = render(request, "wards/board.html", context)
         # Remember the ward on this device (a ward code is not patient data).
-        response.set_cookie(WARD_COOKIE, ward.code, max_age=365 * 24 * 3600, httponly=True, samesite="lax",
-                            secure=request.app.state.settings.secure_cookies)
+        response.set_cookie(
+            WARD_COOKIE,
+            ward.code,
+            max_age=365 * 24 * 3600,
+            httponly=True,
+            samesite="lax",
+            secure=request.app.state.settings.secure_cookies,
+        )
     return vary(response)
 
 
 @router.get("/wards/{code}/rows", name="board_rows")
-def board_rows(request: Request, code: str, session: SessionDep, actor: Requires(Perm.READ_WARD), now: Now,
-               filter_key: Filter = "", display: bool = False) -> Response:
+def board_rows(
+    request: Request,
+    code: str,
+    session: SessionDep,
+    actor: Requires(Perm.READ_WARD),
+    now: Now,
+    filter_key: Filter = "",
+    display: bool = False,
+) -> Response:
     """The rows alone, re-fetched by open boards when the ward changes."""
     ward = ward_by_code_or_404(session, actor, code)
     context = _board_context(request, session, ward, now, filter_key, display=display)
@@ -71,7 +94,9 @@ def board_rows(request: Request, code: str, session: SessionDep, actor: Requires
 
 
 @router.get("/wards/{code}/display", name="board_display")
-def board_display(request: Request, code: str, session: SessionDep, actor: Requires(Perm.READ_WARD), now: Now) -> Response:
+def board_display(
+    request: Request, code: str, session: SessionDep, actor: Requires(Perm.READ_WARD), now: Now
+) -> Response:
     """Large type for the ward's wall screen: initials only, updates itself."""
     ward = ward_by_code_or_404(session, actor, code)
     return render(request, "wards/display.html", _board_context(request, session, ward, now, "", display=True))
@@ -102,7 +127,6 @@ async def board_events(request: Request, code: str, session: SessionDep, actor: 
         finally:
             await events.aclose()
 
-    return StreamingResponse(stream(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
-
-
+    return StreamingResponse(
+        stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+    )

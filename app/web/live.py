@@ -73,8 +73,9 @@ def before_commit(session: Session) -> list[dict[str, Any]]:
         return []
     if session.get_bind().dialect.name == "postgresql":
         for event in events:
-            session.execute(text("SELECT pg_notify(:channel, :payload)"),
-                            {"channel": CHANNEL, "payload": json.dumps(event)})
+            session.execute(
+                text("SELECT pg_notify(:channel, :payload)"), {"channel": CHANNEL, "payload": json.dumps(event)}
+            )
         return []
     return events
 

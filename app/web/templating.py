@@ -8,7 +8,7 @@ empty, not an error); because it also hides our typos, every page needs a render
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -69,6 +69,14 @@ def nhs_number_filter(value: str | None) -> str:
     return nhs_number.display(str(value))
 
 
+def select_items(rows: Iterable[Any], selected: object, blank: str) -> list[dict[str, Any]]:
+    """Items for the NHS select macro from reference rows, with a blank first choice."""
+    chosen = "" if selected is None else str(selected)
+    return [{"value": "", "text": blank}] + [
+        {"value": str(row.code), "text": row.label, "selected": str(row.code) == chosen} for row in rows
+    ]
+
+
 def build_environment() -> Environment:
     env = Environment(
         loader=ChoiceLoader(
@@ -87,6 +95,8 @@ def build_environment() -> Environment:
     env.filters["london_time"] = london_time
     env.filters["london_date"] = london_date
     env.filters["nhs_number"] = nhs_number_filter
+    env.globals["select_items"] = select_items
+    env.filters["dict_merge"] = lambda a, b: {**(a or {}), **(b or {})}
     return env
 
 

@@ -1,0 +1,320 @@
+"""The midday board round on a tablet: start, step through patients, end, hand over."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlmodel import Session, col, select
+
+from app.auth.deps import Requires
+from app.auth.permissions import Perm
+from app.auth.principal import Principal
+from app.auth.scope import stay_or_404, ward_by_code_or_404
+from app.core.clock import london_date
+from app.core.errors import DomainError, NotFound, StaleVersion
+from app.core.params import Now, PathId
+from app.db import SessionDep, commit
+from app.models import Action, BoardRound, DailyReview, EddChange, Escalation, Stay, Ward
+from app.reference import labels, rows
+from app.rounds import service, step
+from app.rounds.schemas import AttendeeIn, RoundStart
+from app.stays.page import apply_form, conflict_details, form_values, patient_context
+from app.wards import presenters
+from app.wards.queries import ward_board
+from app.web.forms import FormData, as_list
+from app.web.htmx import go_to, vary, wants_fragment
+from app.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+ATTENDEE_ROLES = ("nurse", "doctor", "therapist", "social_worker", "flow_coordinator", "pharmacist", "ward_manager")
+
+
+@router.get("/wards/{code}/rounds/new", name="new_round")
+def new_round(request: Request, code: str, session: SessionDep, actor: Requires(Perm.RUN_ROUND)) -> Response:
+    ward = ward_by_code_or_404(session, actor, code)
+    existing = service.open_round(session, ward.id)  # type: ignore[arg-type]
+    if existing is not None:
+        return RedirectResponse(f"/rounds/{existing.id}", status_code=303)
+    roles = [r for r in rows(session, "roles") if r.code in ATTENDEE_ROLES]
+    return render(
+        request, "rounds/new.html", {"ward": ward, "roles": roles, "errors": {}, "values": {"roles": [actor.role]}}
+    )
+
+
+@router.post("/wards/{code}/rounds/new")
+def start_round(
+    request: Request, code: str, session: SessionDep, actor: Requires(Perm.RUN_ROUND), form: FormData, now: Now
+) -> Response:
+    ward = ward_by_code_or_404(session, actor, code)
+    attendees = [AttendeeIn(role_code=r) for r in as_list(form.get("roles")) if r in ATTENDEE_ROLES]
+    try:
+        board_round = service.start_round(
+            session, actor=actor, ward=ward, data=RoundStart(attendees=attendees), now=now
+        )
+        commit(session)
+    except DomainError as exc:
+        session.rollback()
+        existing = exc.detail.get("board_round_id") if isinstance(exc.detail, dict) else None
+        if existing:
+            return RedirectResponse(f"/rounds/{existing}", status_code=303)
+        raise
+    order = step.round_order(session, board_round)
+    if not order:
+        return RedirectResponse(f"/rounds/{board_round.id}", status_code=303)
+    return RedirectResponse(f"/rounds/{board_round.id}/stays/{order[0]}", status_code=303)
+
+
+def _progress(session: Session, board_round: BoardRound, stay_id: int | None, now) -> dict[str, Any]:  # noqa: ANN001
+    order = step.round_order(session, board_round)
+    done = step.entries(session, board_round)
+    index = order.index(stay_id) if stay_id in order else -1
+    finished = [e for e in done.values() if e.outcome != "skipped"]
+    end = board_round.ended_at or now
+    return {
+        "order": order,
+        "entries": done,
+        "index": index,
+        "total": len(order),
+        "done_count": len(finished),
+        "skipped": [s for s in order if s in done and done[s].outcome == "skipped"],
+        "prev_id": order[index - 1] if index > 0 else None,
+        "next_id": order[index + 1] if 0 <= index < len(order) - 1 else None,
+        "elapsed_seconds": int((end - board_round.started_at).total_seconds()),
+        "average_seconds": int(sum(e.seconds for e in finished) / len(finished)) if finished else None,
+    }
+
+
+def _next_url(board_round: BoardRound, progress: dict[str, Any], stay_id: int) -> str:
+    """Next patient not yet done; then any skipped; then the round overview."""
+    order, done = progress["order"], progress["entries"]
+    index = order.index(stay_id) if stay_id in order else -1
+    for candidate in order[index + 1 :] + order[: max(index, 0)]:
+        if candidate not in done or done[candidate].outcome == "skipped":
+            if candidate != stay_id:
+                return f"/rounds/{board_round.id}/stays/{candidate}"
+    return f"/rounds/{board_round.id}"
+
+
+def _round_and_stay(session: Session, actor: Principal, round_id: int, stay_id: int) -> tuple[BoardRound, Stay, Ward]:
+    board_round = service.round_or_404(session, actor, round_id)
+    stay = stay_or_404(session, actor, stay_id)
+    if stay.ward_id != board_round.ward_id:
+        raise NotFound("That patient is not on this round's ward")
+    ward = session.get(Ward, board_round.ward_id)
+    return board_round, stay, ward  # type: ignore[return-value]
+
+
+def _step_page(
+    request: Request,
+    session: Session,
+    board_round: BoardRound,
+    stay: Stay,
+    ward: Ward,
+    now,
+    *,  # noqa: ANN001
+    values: dict | None = None,
+    errors: dict | None = None,
+    conflict: dict | None = None,
+    status_code: int = 200,
+) -> Response:
+    context = patient_context(session, stay, now) | {
+        "round": board_round,
+        "ward": ward,
+        "now": now,
+        "progress": _progress(session, board_round, stay.id, now),  # type: ignore[arg-type]
+        "values": values if values is not None else form_values(session, stay, london_date(now)),
+        "errors": errors or {},
+        "conflict": conflict,
+        "form_action": f"/rounds/{board_round.id}/stays/{stay.id}",
+        "submit_text": "Save and next patient",
+        "target": "round-step",
+    }
+    if wants_fragment(request, "round-step"):
+        return vary(render(request, "rounds/step.html", context, block_name="round_step", status_code=status_code))
+    return vary(render(request, "rounds/step.html", context, status_code=status_code))
+
+
+def patient_context_today(now):  # noqa: ANN001, ANN201
+    return london_date(now)
+
+
+@router.get("/rounds/{round_id}/stays/{stay_id}", name="round_step")
+def show_step(
+    request: Request, round_id: PathId, stay_id: PathId, session: SessionDep, actor: Requires(Perm.READ_WARD), now: Now
+) -> Response:
+    board_round, stay, ward = _round_and_stay(session, actor, round_id, stay_id)
+    if stay.discharged_at is not None:
+        return RedirectResponse(f"/rounds/{board_round.id}", status_code=303)
+    return _step_page(request, session, board_round, stay, ward, now)
+
+
+@router.post("/rounds/{round_id}/stays/{stay_id}")
+def save_step(
+    request: Request,
+    round_id: PathId,
+    stay_id: PathId,
+    session: SessionDep,
+    actor: Requires(Perm.WRITE_CLINICAL),
+    form: FormData,
+    now: Now,
+) -> Response:
+    board_round, stay, ward = _round_and_stay(session, actor, round_id, stay_id)
+    errors, conflict, values = apply_form(session, actor, stay, form, now, board_round)
+    if conflict:
+        return _step_page(
+            request, session, board_round, stay, ward, now, values=values, conflict=conflict, status_code=409
+        )
+    if errors:
+        return _step_page(request, session, board_round, stay, ward, now, values=values, errors=errors, status_code=422)
+    progress = _progress(session, board_round, stay.id, now)
+    return go_to(request, _next_url(board_round, progress, stay.id), target="round-step", message="Saved")
+
+
+@router.post("/rounds/{round_id}/stays/{stay_id}/no-change")
+def confirm_no_change(
+    request: Request,
+    round_id: PathId,
+    stay_id: PathId,
+    session: SessionDep,
+    actor: Requires(Perm.WRITE_CLINICAL),
+    form: FormData,
+    now: Now,
+) -> Response:
+    board_round, stay, ward = _round_and_stay(session, actor, round_id, stay_id)
+    try:
+        version = int(str(form.get("stay_version", "0")))
+        step.confirm_unchanged(session, actor=actor, stay=stay, stay_version=version, now=now, board_round=board_round)
+        commit(session)
+    except StaleVersion:
+        session.rollback()
+        session.refresh(stay)
+        return _step_page(
+            request, session, board_round, stay, ward, now, conflict=conflict_details(session, stay), status_code=409
+        )
+    except (DomainError, ValueError) as exc:
+        session.rollback()
+        message = exc.message if isinstance(exc, DomainError) else "Reload the page and try again"
+        return _step_page(request, session, board_round, stay, ward, now, errors={"meets": message}, status_code=422)
+    progress = _progress(session, board_round, stay.id, now)
+    return go_to(
+        request, _next_url(board_round, progress, stay.id), target="round-step", message="Confirmed: no change"
+    )
+
+
+@router.post("/rounds/{round_id}/stays/{stay_id}/skip")
+def skip_patient(
+    request: Request, round_id: PathId, stay_id: PathId, session: SessionDep, actor: Requires(Perm.RUN_ROUND), now: Now
+) -> Response:
+    board_round, stay, _ = _round_and_stay(session, actor, round_id, stay_id)
+    step.skip(session, actor=actor, stay=stay, board_round=board_round, now=now)
+    commit(session)
+    progress = _progress(session, board_round, stay.id, now)
+    return go_to(
+        request, _next_url(board_round, progress, stay.id), target="round-step", message="Skipped: come back later"
+    )
+
+
+def round_summary(session: Session, board_round: BoardRound, now) -> dict[str, Any]:  # noqa: ANN001
+    end = board_round.ended_at or now
+    order = step.round_order(session, board_round)
+    done = step.entries(session, board_round)
+    stay_ids = list(set(order) | set(done))
+    window = (col(EddChange.changed_at) >= board_round.started_at) & (col(EddChange.changed_at) <= end)
+    edd_changes = session.exec(select(EddChange).where(col(EddChange.stay_id).in_(stay_ids or [-1]), window)).all()
+    actions = session.exec(select(Action).where(Action.board_round_id == board_round.id)).all()
+    escalations = session.exec(
+        select(Escalation).where(
+            col(Escalation.stay_id).in_(stay_ids or [-1]),
+            col(Escalation.raised_at) >= board_round.started_at,
+            col(Escalation.raised_at) <= end,
+        )
+    ).all()
+    reviews = session.exec(
+        select(DailyReview).where(
+            col(DailyReview.stay_id).in_(stay_ids or [-1]),
+            DailyReview.review_date == london_date(board_round.started_at),
+        )
+    ).all()
+    return {
+        "reviewed": sum(1 for e in done.values() if e.outcome == "reviewed"),
+        "no_change": sum(1 for e in done.values() if e.outcome == "no_change"),
+        "skipped": sum(1 for e in done.values() if e.outcome == "skipped"),
+        "not_seen": sum(1 for s in order if s not in done),
+        "nctr": sum(1 for r in reviews if not r.meets_criteria_to_reside),
+        "edd_changes": len([c for c in edd_changes if c.old_date is not None]),
+        "actions": len(actions),
+        "escalations": len(escalations),
+        "duration_seconds": int((end - board_round.started_at).total_seconds()),
+    }
+
+
+@router.get("/rounds/{round_id}", name="round_overview")
+def show_round(
+    request: Request, round_id: PathId, session: SessionDep, actor: Requires(Perm.READ_WARD), now: Now
+) -> Response:
+    board_round = service.round_or_404(session, actor, round_id)
+    ward = session.get(Ward, board_round.ward_id)
+    board = ward_board(session, ward, london_date(now))  # type: ignore[arg-type]
+    return render(
+        request,
+        "rounds/overview.html",
+        {
+            "round": board_round,
+            "ward": ward,
+            "board": board,
+            "progress": _progress(session, board_round, None, now),
+            "summary": round_summary(session, board_round, now),
+            "attendees": service.attendees_for(session, board_round.id),  # type: ignore[arg-type]
+        },
+    )
+
+
+@router.post("/rounds/{round_id}/end")
+def end_round(
+    request: Request, round_id: PathId, session: SessionDep, actor: Requires(Perm.RUN_ROUND), form: FormData, now: Now
+) -> Response:
+    board_round = service.round_or_404(session, actor, round_id)
+    try:
+        service.end_round(
+            session,
+            actor=actor,
+            board_round=board_round,
+            expected_version=int(str(form.get("version", board_round.version))),
+            now=now,
+        )
+        commit(session)
+    except DomainError:
+        session.rollback()
+    return RedirectResponse(f"/rounds/{board_round.id}", status_code=303)
+
+
+@router.get("/rounds/{round_id}/handover", name="round_handover")
+def handover(
+    request: Request, round_id: PathId, session: SessionDep, actor: Requires(Perm.READ_WARD), now: Now
+) -> Response:
+    board_round = service.round_or_404(session, actor, round_id)
+    ward = session.get(Ward, board_round.ward_id)
+
+    board = ward_board(session, ward, london_date(now))  # type: ignore[arg-type]
+    open_actions: dict[int, list[Action]] = {}
+    stay_ids = [r.stay.id for r in board.rows if r.stay]
+    for action in session.exec(
+        select(Action).where(col(Action.stay_id).in_(stay_ids or [-1]), col(Action.done_at).is_(None))
+    ):
+        open_actions.setdefault(action.stay_id, []).append(action)
+    return render(
+        request,
+        "rounds/handover.html",
+        {
+            "round": board_round,
+            "ward": ward,
+            "board": board,
+            "open_actions": open_actions,
+            "p": presenters,
+            "delay_labels": labels(session, "delay_reasons"),
+            "role_labels": labels(session, "roles"),
+            "today": london_date(now),
+        },
+    )

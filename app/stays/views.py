@@ -1,0 +1,241 @@
+"""The patient page (outside a round), referrals, actions done, and the discharge-plan sheet."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from sqlmodel import Session
+
+from app.actions.schemas import ActionUpdate
+from app.actions.service import action_or_404, update_action
+from app.auth.deps import Requires
+from app.auth.permissions import Perm, allows
+from app.auth.principal import Principal
+from app.auth.scope import stay_or_404
+from app.core import crud
+from app.core.clock import london_date
+from app.core.errors import DomainError, NotFound
+from app.core.params import Now, PathId
+from app.db import SessionDep, commit
+from app.models import Referral, Stay, Ward
+from app.reference import labels
+from app.stays.page import apply_form, form_values, patient_context
+from app.web.forms import FormData, validate
+from app.web.htmx import vary, wants_fragment
+from app.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+
+def _blank_none(value: object) -> object:
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+class ReferralForm(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    to_service: Annotated[str, Field(min_length=1, max_length=200)]
+    sent_on: date
+    decision_on: Annotated[date | None, BeforeValidator(_blank_none)] = None
+    decision: Annotated[str, Field(max_length=1000)] = ""
+
+
+def _page(
+    request: Request,
+    session: Session,
+    actor: Principal,
+    stay: Stay,
+    now,
+    *,
+    values: dict | None = None,  # noqa: ANN001
+    errors: dict | None = None,
+    conflict: dict | None = None,
+    message: str | None = None,
+    referral_errors: dict | None = None,
+    status_code: int = 200,
+) -> Response:
+    context = patient_context(session, stay, now) | {
+        "ward": session.get(Ward, stay.ward_id),
+        "values": values if values is not None else form_values(session, stay, london_date(now)),
+        "errors": errors or {},
+        "conflict": conflict,
+        "message": message,
+        "referral_errors": referral_errors or {},
+        "form_action": f"/stays/{stay.id}",
+        "submit_text": "Save",
+        "target": "patient-main",
+        "can_edit": allows(actor.role, Perm.WRITE_CLINICAL) and stay.discharged_at is None,
+        "role_labels": labels(session, "roles"),
+        "family_labels": labels(session, "families"),
+    }
+    block = "patient_main" if wants_fragment(request, "patient-main") else None
+    return vary(render(request, "stays/show.html", context, block_name=block, status_code=status_code))
+
+
+@router.get("/stays/{stay_id}", name="show_patient")
+def show_patient(
+    request: Request, stay_id: PathId, session: SessionDep, actor: Requires(Perm.READ_WARD), now: Now
+) -> Response:
+    stay = stay_or_404(session, actor, stay_id)
+    return _page(request, session, actor, stay, now)
+
+
+@router.post("/stays/{stay_id}")
+def save_patient(
+    request: Request,
+    stay_id: PathId,
+    session: SessionDep,
+    actor: Requires(Perm.WRITE_CLINICAL),
+    form: FormData,
+    now: Now,
+) -> Response:
+    stay = stay_or_404(session, actor, stay_id)
+    errors, conflict, values = apply_form(session, actor, stay, form, now, None)
+    if conflict:
+        return _page(request, session, actor, stay, now, values=values, conflict=conflict, status_code=409)
+    if errors:
+        return _page(request, session, actor, stay, now, values=values, errors=errors, status_code=422)
+    return _page(request, session, actor, stay, now, message="Saved")
+
+
+@router.post("/stays/{stay_id}/referrals")
+def add_referral(
+    request: Request,
+    stay_id: PathId,
+    session: SessionDep,
+    actor: Requires(Perm.WRITE_CLINICAL),
+    form: FormData,
+    now: Now,
+) -> Response:
+    stay = stay_or_404(session, actor, stay_id)
+    data, errors = validate(ReferralForm, form)
+    if data is None:
+        return _page(request, session, actor, stay, now, referral_errors=errors, status_code=422)
+    if data.decision_on and data.decision_on < data.sent_on:
+        return _page(
+            request,
+            session,
+            actor,
+            stay,
+            now,
+            status_code=422,
+            referral_errors={"decision_on": "The decision cannot be before the referral was sent"},
+        )
+    referral = Referral(
+        stay_id=stay.id, created_by_id=actor.user_id, created_at=now, updated_at=now, **data.model_dump()
+    )
+    crud.create(session, actor=actor, row=referral, now=now, ward_id=stay.ward_id, patient_id=stay.patient_id)
+    commit(session)
+    return _page(request, session, actor, stay, now, message="Referral added")
+
+
+@router.post("/stays/{stay_id}/referrals/{referral_id}")
+def record_referral_decision(
+    request: Request,
+    stay_id: PathId,
+    referral_id: PathId,
+    session: SessionDep,
+    actor: Requires(Perm.WRITE_CLINICAL),
+    form: FormData,
+    now: Now,
+) -> Response:
+    stay = stay_or_404(session, actor, stay_id)
+    referral = session.get(Referral, referral_id)
+    if referral is None or referral.stay_id != stay.id:
+        raise NotFound("No such referral")
+    decision_on = _blank_none(form.get("decision_on"))
+    try:
+        day = date.fromisoformat(str(decision_on)) if decision_on else None
+    except ValueError:
+        return _page(
+            request, session, actor, stay, now, status_code=422, referral_errors={"decision_on": "Enter a real date"}
+        )
+    if day and day < referral.sent_on:
+        return _page(
+            request,
+            session,
+            actor,
+            stay,
+            now,
+            status_code=422,
+            referral_errors={"decision_on": "The decision cannot be before the referral was sent"},
+        )
+    try:
+        crud.update(
+            session,
+            actor=actor,
+            row=referral,
+            now=now,
+            ward_id=stay.ward_id,
+            patient_id=stay.patient_id,
+            changes={"decision_on": day, "decision": str(form.get("decision", ""))[:1000]},
+            expected_version=int(str(form.get("version", referral.version))),
+            present=lambda: {"to_service": referral.to_service, "version": referral.version},
+        )
+        commit(session)
+    except (DomainError, ValueError):
+        session.rollback()
+        return _page(
+            request,
+            session,
+            actor,
+            stay,
+            now,
+            status_code=409,
+            message="Someone else updated this referral: check it and try again",
+        )
+    return _page(request, session, actor, stay, now, message="Referral updated")
+
+
+@router.post("/stays/{stay_id}/actions/{action_id}/done")
+def complete_action(
+    request: Request,
+    stay_id: PathId,
+    action_id: PathId,
+    session: SessionDep,
+    actor: Requires(Perm.WRITE_CLINICAL),
+    form: FormData,
+    now: Now,
+) -> Response:
+    stay = stay_or_404(session, actor, stay_id)
+    action = action_or_404(session, stay, action_id)
+    try:
+        update_action(
+            session,
+            actor=actor,
+            action=action,
+            stay=stay,
+            data=ActionUpdate(done=True),
+            expected_version=int(str(form.get("version", action.version))),
+            now=now,
+        )
+        commit(session)
+    except (DomainError, ValueError):
+        session.rollback()
+        return _page(
+            request,
+            session,
+            actor,
+            stay,
+            now,
+            status_code=409,
+            message="Someone else changed this action: check it and try again",
+        )
+    return _page(request, session, actor, stay, now, message="Action marked done")
+
+
+@router.get("/stays/{stay_id}/plan", name="discharge_plan")
+def discharge_plan(
+    request: Request, stay_id: PathId, session: SessionDep, actor: Requires(Perm.READ_WARD), now: Now
+) -> Response:
+    """A plain-English sheet for the patient and their family or carers."""
+    stay = stay_or_404(session, actor, stay_id)
+    context = patient_context(session, stay, now) | {
+        "ward": session.get(Ward, stay.ward_id),
+        "role_labels": labels(session, "roles"),
+    }
+    return render(request, "stays/plan.html", context)

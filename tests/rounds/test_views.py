@@ -1,0 +1,262 @@
+"""The board round through its pages over HTTP (the browser tests drive the same in Chromium)."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date, timedelta
+
+import pytest
+from sqlmodel import select
+
+from app.models import Action, AuditEvent, BoardRound, BoardRoundEntry, DailyReview, Escalation, Referral
+from app.reviews.schemas import ReviewRequest
+from app.reviews.service import record_review
+from app.stays.service import set_edd
+from tests import factories
+
+
+@pytest.fixture
+def ward_with_patients(db, ward, nurse_principal, now):
+    beds = factories.beds_of(db, ward)
+    stays = [
+        factories.make_stay(
+            db,
+            nurse_principal,
+            ward,
+            beds[i],
+            admitted_at=now - timedelta(days=2 + i),
+            patient=factories.make_patient(db, nurse_principal, family_name=f"Patient{i}"),
+        )
+        for i in range(3)
+    ]
+    yesterday = now - timedelta(days=1)
+    for stay in stays:
+        set_edd(
+            db,
+            actor=nurse_principal,
+            stay=stay,
+            new_date=date(2026, 3, 12),
+            reason="",
+            expected_version=stay.version,
+            now=yesterday,
+        )
+        record_review(
+            db,
+            actor=nurse_principal,
+            stay=stay,
+            now=yesterday,
+            data=ReviewRequest(
+                meets_criteria_to_reside=False,
+                delay_reason_code="CAP01",
+                day_status="red",
+                red_day_reason_code="waiting_external",
+                pathway=1,
+                plan="Awaiting reablement",
+            ),
+        )
+    return stays
+
+
+def step_form(page: str) -> dict:
+    """The step form's current values, as a browser would submit them."""
+    form = page.split('id="patient-form"')[1].split("</form>")[0]
+    values = dict(re.findall(r'<input[^>]*type="hidden" name="(\w+)" value="([^"]*)"', form))
+    for name in ("expected_discharge_date", "edd_reason", "action_due", "escalation_needed_by"):
+        m = re.search(rf'name="{name}"[^>]*value="([^"]*)"', form)
+        values[name] = m.group(1) if m else ""
+    for name in ("delay_reason_code", "red_day_reason_code", "action_owner_role", "escalation_category"):
+        select_html = form.split(f'name="{name}"')[1].split("</select>")[0]
+        m = re.search(r'<option value="([^"]*)" selected', select_html)
+        values[name] = m.group(1) if m else ""
+    for name in ("meets", "day_status", "pathway"):
+        m = re.search(rf'name="{name}" type="radio" value="([^"]*)" checked', form)
+        values[name] = m.group(1) if m else ""
+    return values
+
+
+def test_board_page_shows_beds_and_filters(db, browser_as, nurse, ward, ward_with_patients):
+    browser = browser_as(nurse)
+    page = browser.get(f"/wards/{ward.code}")
+    assert page.status_code == 200 and page.headers["vary"] == "HX-Request, HX-Target"
+    assert "PATIENT0, Ada" in page.text and "Start midday board round" in page.text
+    assert page.text.count('class="nhsuk-table__row') >= 6
+    fragment = browser.get(f"/wards/{ward.code}?filter=nctr", headers={"HX-Request": "true", "HX-Target": "board-rows"})
+    assert "<html" not in fragment.text and 'id="board-rows"' in fragment.text
+    assert "No patients match this filter" in fragment.text  # nobody reviewed yet today
+    # A history restore or reload of the same URL gets the full page.
+    restore = browser.get(
+        f"/wards/{ward.code}?filter=nctr", headers={"HX-Request": "true", "HX-History-Restore-Request": "true"}
+    )
+    assert "<html" in restore.text
+    display = browser.get(f"/wards/{ward.code}/display")
+    assert "PATIENT0" not in display.text and ">AP<" in display.text  # initials only
+
+
+def test_remembered_ward(db, browser_as, nurse, ward):
+    other = factories.make_ward(db)
+    nurse_two_wards = factories.make_user(db, "nurse", wards=[ward, other])
+    browser = browser_as(nurse_two_wards)
+    assert browser.get("/").status_code == 200  # two wards: choose
+    browser.get(f"/wards/{other.code}")
+    r = browser.get("/")
+    assert r.status_code == 303 and r.headers["location"] == f"/wards/{other.code}"
+
+
+def test_whole_round_with_no_change_save_skip_and_summary(db, browser_as, nurse, ward, ward_with_patients, clock):
+    first, second, third = ward_with_patients
+    browser = browser_as(nurse)
+    r = browser.post(f"/wards/{ward.code}/rounds/new", [("roles", "nurse"), ("roles", "therapist")])
+    assert r.status_code == 303
+    board_round = db.exec(select(BoardRound)).one()
+    assert r.headers["location"] == f"/rounds/{board_round.id}/stays/{first.id}"
+
+    page = browser.get(r.headers["location"])
+    assert "Patient 1 of 3" in page.text and "No change since last review" in page.text
+    values = step_form(page.text)
+    assert (
+        values["meets"] == "no" and values["day_status"] == "red" and values["expected_discharge_date"] == "2026-03-12"
+    )
+
+    clock.advance(seconds=40)
+    r = browser.post(
+        f"/rounds/{board_round.id}/stays/{first.id}/no-change",
+        {"stay_version": values["stay_version"]},
+        headers={"HX-Request": "true", "HX-Target": "round-step"},
+    )
+    assert r.status_code == 200
+    assert json.loads(r.headers["hx-location"])["path"] == f"/rounds/{board_round.id}/stays/{second.id}"
+
+    clock.advance(seconds=50)
+    r = browser.post(f"/rounds/{board_round.id}/stays/{second.id}/skip")
+    assert r.headers["location"] == f"/rounds/{board_round.id}/stays/{third.id}"
+
+    page = browser.get(f"/rounds/{board_round.id}/stays/{third.id}")
+    values = step_form(page.text) | {
+        "meets": "yes",
+        "criteria": "02",
+        "day_status": "green",
+        "expected_discharge_date": "2026-03-14",
+        "edd_reason": "Still on oxygen",
+        "action_description": "Repeat chest X-ray",
+        "action_owner_role": "doctor",
+        "action_due": "15:00",
+        "escalation_help": "Needs P1 package",
+        "escalation_category": "capacity",
+    }
+    clock.advance(seconds=70)
+    r = browser.post(f"/rounds/{board_round.id}/stays/{third.id}", values)
+    assert r.status_code == 303, r.text[:2000]
+    # The skipped patient comes back round.
+    assert r.headers["location"] == f"/rounds/{board_round.id}/stays/{second.id}"
+
+    reviews = {
+        rv.stay_id: rv for rv in db.exec(select(DailyReview).where(DailyReview.review_date == date(2026, 3, 10)))
+    }
+    assert reviews[first.id].meets_criteria_to_reside is False and reviews[first.id].delay_reason_code == "CAP01"
+    assert reviews[third.id].meets_criteria_to_reside is True
+    db.refresh(third)
+    assert third.expected_discharge_date == date(2026, 3, 14)
+    action = db.exec(select(Action).where(Action.stay_id == third.id)).one()
+    assert action.board_round_id == board_round.id and action.due_at.hour == 15  # 15:00 GMT in March
+    assert db.exec(select(Escalation).where(Escalation.stay_id == third.id)).one().category_code == "capacity"
+    entries = {e.stay_id: e for e in db.exec(select(BoardRoundEntry))}
+    assert entries[first.id].outcome == "no_change" and entries[first.id].seconds == 40
+    assert entries[second.id].outcome == "skipped" and entries[third.id].seconds == 120
+
+    r = browser.post(f"/rounds/{board_round.id}/end", {"version": str(board_round.version)})
+    summary = browser.get(r.headers["location"]).text
+    assert "Board round summary" in summary and "2 (1 with no change)" in summary
+    assert "1 skipped" in summary
+    handover = browser.get(f"/rounds/{board_round.id}/handover").text
+    assert "Repeat chest X-ray" in handover
+
+
+def test_step_errors_keep_what_was_typed(db, browser_as, nurse, ward, ward_with_patients):
+    browser = browser_as(nurse)
+    browser.post(f"/wards/{ward.code}/rounds/new", [("roles", "nurse")])
+    board_round = db.exec(select(BoardRound)).one()
+    stay = ward_with_patients[0]
+    page = browser.get(f"/rounds/{board_round.id}/stays/{stay.id}")
+    values = step_form(page.text) | {
+        "meets": "no",
+        "delay_reason_code": "",
+        "day_status": "",
+        "plan": "Typed plan kept",
+        "expected_discharge_date": "2026-03-15",
+        "edd_reason": "",
+    }
+    r = browser.post(
+        f"/rounds/{board_round.id}/stays/{stay.id}", values, headers={"HX-Request": "true", "HX-Target": "round-step"}
+    )
+    assert r.status_code == 422
+    assert "<html" not in r.text and 'id="round-step"' in r.text
+    assert "Say whether today is a red or a green day" in r.text
+    assert "Typed plan kept" in r.text and 'value="2026-03-15"' in r.text
+    values |= {"day_status": "green"}
+    r = browser.post(f"/rounds/{board_round.id}/stays/{stay.id}", values)
+    assert r.status_code == 422 and "Say why the patient is still here" in r.text
+    values |= {"delay_reason_code": "CAP01"}
+    r = browser.post(f"/rounds/{board_round.id}/stays/{stay.id}", values)
+    assert r.status_code == 422 and "Say why the expected discharge date is changing" in r.text
+    assert db.exec(select(DailyReview).where(DailyReview.review_date == date(2026, 3, 10))).all() == []
+
+
+def test_conflict_says_who_changed_what_and_lets_the_user_reapply(
+    db, browser_as, nurse, ward, ward_with_patients, nurse_principal, now
+):
+    browser = browser_as(nurse)
+    stay = ward_with_patients[0]
+    page = browser.get(f"/stays/{stay.id}")
+    values = step_form(page.text) | {"plan": "My careful plan"}
+    doctor = factories.principal(db, factories.make_user(db, "doctor", wards=[ward], display_name="Dr Dee"))
+    set_edd(
+        db,
+        actor=doctor,
+        stay=stay,
+        new_date=date(2026, 3, 11),
+        reason="Improving fast",
+        expected_version=stay.version,
+        now=now,
+    )
+    db.flush()  # as their commit would
+    r = browser.post(f"/stays/{stay.id}", values)
+    assert r.status_code == 409
+    assert "Dr Dee changed this patient" in r.text and "2026-03-12 → 2026-03-11" in r.text
+    assert "My careful plan" in r.text
+    # Reapply: the page carries the new version; their EDD change is still in the form to review.
+    retry = step_form(r.text) | {"plan": "My careful plan", "expected_discharge_date": "2026-03-11"}
+    r = browser.post(f"/stays/{stay.id}", retry)
+    assert r.status_code == 200 and "Saved" in r.text
+    review = db.exec(
+        select(DailyReview).where(DailyReview.stay_id == stay.id, DailyReview.review_date == date(2026, 3, 10))
+    ).one()
+    assert review.plan == "My careful plan"
+
+
+def test_patient_page_referrals_actions_and_plan_sheet(db, browser_as, nurse, ward, ward_with_patients):
+    browser = browser_as(nurse)
+    stay = ward_with_patients[0]
+    r = browser.post(f"/stays/{stay.id}/referrals", {"to_service": "Care transfer hub", "sent_on": "2026-03-09"})
+    assert r.status_code == 200 and "Care transfer hub" in r.text
+    referral = db.exec(select(Referral)).one()
+    r = browser.post(f"/stays/{stay.id}/referrals/{referral.id}", {"decision_on": "2026-03-08", "version": "1"})
+    assert r.status_code == 422 and "cannot be before" in r.text
+    r = browser.post(
+        f"/stays/{stay.id}/referrals/{referral.id}",
+        {"decision_on": "2026-03-10", "decision": "Accepted P1", "version": "1"},
+    )
+    assert "Accepted P1" in r.text
+    r = browser.post(f"/stays/{stay.id}/referrals", {"to_service": "", "sent_on": "not a date"})
+    assert r.status_code == 422
+    plan = browser.get(f"/stays/{stay.id}/plan").text
+    assert "12 Mar 2026" in plan and "extra help" in plan
+    assert db.exec(select(AuditEvent).where(AuditEvent.entity_type == "referral")).all()
+
+
+def test_sponsors_see_but_cannot_edit(db, browser_as, ward, ward_with_patients):
+    sponsor = factories.make_user(db, "executive_sponsor", wards=[ward])
+    browser = browser_as(sponsor)
+    page = browser.get(f"/stays/{ward_with_patients[0].id}")
+    assert page.status_code == 200 and 'id="patient-form"' not in page.text
+    assert "Start midday board round" not in browser.get(f"/wards/{ward.code}").text
