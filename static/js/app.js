@@ -184,6 +184,74 @@
     }, onComponentError);
   }
 
+
+  /* -------------------------------------------------------------------------------- */
+  /* Board round: previous/next by keyboard or swipe, a timer per patient, print        */
+  /* -------------------------------------------------------------------------------- */
+
+  function isTyping(element) {
+    return element && (element.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(element.tagName));
+  }
+
+  function roundLink(rel) {
+    return document.querySelector('#round-step a[rel="' + rel + '"]');
+  }
+
+  document.addEventListener("keydown", function (event) {
+    if (event.altKey || event.ctrlKey || event.metaKey || isTyping(document.activeElement)) {
+      return;
+    }
+    var link = event.key === "ArrowLeft" ? roundLink("prev") : event.key === "ArrowRight" ? roundLink("next") : null;
+    if (link) {
+      event.preventDefault();
+      link.click();
+    }
+  });
+
+  // A deliberate horizontal swipe (gloved hands: generous distance, little vertical drift).
+  var touchStart = null;
+  document.addEventListener("touchstart", function (event) {
+    if (event.touches.length === 1 && !isTyping(event.target) && event.target.closest("#round-step")) {
+      touchStart = { x: event.touches[0].clientX, y: event.touches[0].clientY };
+    } else {
+      touchStart = null;
+    }
+  }, { passive: true });
+  document.addEventListener("touchend", function (event) {
+    if (!touchStart || event.changedTouches.length !== 1) {
+      return;
+    }
+    var dx = event.changedTouches[0].clientX - touchStart.x;
+    var dy = event.changedTouches[0].clientY - touchStart.y;
+    touchStart = null;
+    if (Math.abs(dx) > 120 && Math.abs(dy) < 50) {
+      var link = roundLink(dx > 0 ? "prev" : "next");
+      if (link) {
+        link.click();
+      }
+    }
+  }, { passive: true });
+
+  // "This patient N s": counts from when the patient's screen appeared.
+  window.setInterval(function () {
+    var timer = document.querySelector("#round-step .app-timer");
+    if (!timer) {
+      return;
+    }
+    if (!timer.dataset.shownAt) {
+      timer.dataset.shownAt = String(Date.now());
+    }
+    var seconds = Math.round((Date.now() - Number(timer.dataset.shownAt)) / 1000);
+    timer.textContent = "this patient " + (seconds < 60 ? seconds + " s" : Math.floor(seconds / 60) + " min " + (seconds % 60) + " s");
+  }, 1000);
+
+  document.addEventListener("click", function (event) {
+    var button = event.target instanceof Element ? event.target.closest("[data-print]") : null;
+    if (button) {
+      window.print();
+    }
+  });
+
   /* -------------------------------------------------------------------------------- */
   /* Service worker                                                                    */
   /* -------------------------------------------------------------------------------- */
