@@ -30,6 +30,7 @@ from app.web.csrf import CSRFMiddleware
 from app.web.home import router as home_views
 from app.web.limits import BodySizeLimit
 from app.web.live import PostgresListener
+from app.web.pwa import router as pwa_views
 from app.web.pages import TemplateContext, html_error
 from app.web.security import SecurityHeaders
 from app.web.static_files import mount_static
@@ -81,7 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.html_error_handler = html_error
     app.include_router(api_router())
-    for views in (auth_views, home_views, ward_views, round_views, stay_views, user_views, audit_views, api_docs_router):
+    for views in (auth_views, home_views, ward_views, round_views, stay_views, user_views, audit_views, api_docs_router, pwa_views):
         app.include_router(views)
     mount_static(app)
     errors.install(app)

@@ -252,6 +252,94 @@
     }
   });
 
+
+  /* -------------------------------------------------------------------------------- */
+  /* Offline: say so, show when the board was last updated, and refuse to save          */
+  /* -------------------------------------------------------------------------------- */
+
+  var OFFLINE_BANNER_ID = "offline-banner";
+
+  function lastUpdated() {
+    var marker = document.querySelector("[data-updated-at]");
+    if (!marker) {
+      return null;
+    }
+    var when = new Date(marker.getAttribute("data-updated-at"));
+    if (isNaN(when.getTime())) {
+      return null;
+    }
+    return new Intl.DateTimeFormat("en-GB", { timeZone: "Europe/London", hour: "2-digit", minute: "2-digit" }).format(when);
+  }
+
+  function setSaving(allowed) {
+    var buttons = document.querySelectorAll('form[method="post"] button[type="submit"], form[method="post"] .nhsuk-button');
+    for (var i = 0; i < buttons.length; i += 1) {
+      if (allowed) {
+        if (buttons[i].dataset.offlineDisabled) {
+          buttons[i].disabled = false;
+          buttons[i].removeAttribute("aria-disabled");
+          delete buttons[i].dataset.offlineDisabled;
+        }
+      } else if (!buttons[i].disabled) {
+        buttons[i].disabled = true;
+        buttons[i].setAttribute("aria-disabled", "true");
+        buttons[i].dataset.offlineDisabled = "1";
+      }
+    }
+  }
+
+  function showOffline() {
+    var main = document.getElementById("maincontent");
+    if (!main || document.getElementById(OFFLINE_BANNER_ID)) {
+      return;
+    }
+    var banner = document.createElement("div");
+    banner.id = OFFLINE_BANNER_ID;
+    banner.className = "nhsuk-warning-callout app-offline";
+    banner.setAttribute("role", "status");
+    var heading = document.createElement("h2");
+    heading.className = "nhsuk-warning-callout__label";
+    heading.textContent = "Offline";
+    var text = document.createElement("p");
+    var updated = lastUpdated();
+    text.textContent = (updated ? "Offline, last updated " + updated + ". " : "You are offline. ") +
+      "This is read-only: changes cannot be saved until the connection is back.";
+    banner.appendChild(heading);
+    banner.appendChild(text);
+    main.insertBefore(banner, main.firstChild);
+    setSaving(false);
+    announce(text.textContent);
+  }
+
+  function showOnline() {
+    var banner = document.getElementById(OFFLINE_BANNER_ID);
+    if (banner) {
+      banner.remove();
+      setSaving(true);
+      announce("Back online");
+    }
+  }
+
+  window.addEventListener("offline", showOffline);
+  window.addEventListener("online", showOnline);
+  if (!navigator.onLine) {
+    showOffline();
+  }
+  document.addEventListener("htmx:afterSettle", function () {
+    if (!navigator.onLine) {
+      setSaving(false);
+    }
+  });
+
+  // Any sign-in page means the previous session is over: drop the cached ward boards.
+  if ("serviceWorker" in navigator && window.location.pathname === "/sign-in") {
+    navigator.serviceWorker.ready.then(function (registration) {
+      if (registration.active) {
+        registration.active.postMessage({ type: "clear-boards" });
+      }
+    });
+  }
+
   /* -------------------------------------------------------------------------------- */
   /* Service worker                                                                    */
   /* -------------------------------------------------------------------------------- */

@@ -202,12 +202,28 @@ PAGES: dict[tuple[str, str], Perm | str | None] = {
     ("POST", "/sign-out"): None,
     ("GET", "/docs"): PUBLIC,
     ("GET", "/healthz"): PUBLIC,
+    ("GET", "/sw.js"): PUBLIC,
     ("GET", "/"): P.READ_WARD,
     ("GET", "/wards/{code}"): P.READ_WARD,
     ("GET", "/wards/{code}/rows"): P.READ_WARD,
     ("GET", "/wards/{code}/display"): P.READ_WARD,
     ("GET", "/wards/{code}/events"): P.READ_WARD,
     ("GET", "/audit"): P.READ_AUDIT,
+    ("GET", "/wards/{code}/rounds/new"): P.RUN_ROUND,
+    ("POST", "/wards/{code}/rounds/new"): P.RUN_ROUND,
+    ("GET", "/rounds/{round_id}"): P.READ_WARD,
+    ("GET", "/rounds/{round_id}/stays/{stay_id}"): P.READ_WARD,
+    ("POST", "/rounds/{round_id}/stays/{stay_id}"): P.WRITE_CLINICAL,
+    ("POST", "/rounds/{round_id}/stays/{stay_id}/no-change"): P.WRITE_CLINICAL,
+    ("POST", "/rounds/{round_id}/stays/{stay_id}/skip"): P.RUN_ROUND,
+    ("POST", "/rounds/{round_id}/end"): P.RUN_ROUND,
+    ("GET", "/rounds/{round_id}/handover"): P.READ_WARD,
+    ("GET", "/stays/{stay_id}"): P.READ_WARD,
+    ("POST", "/stays/{stay_id}"): P.WRITE_CLINICAL,
+    ("POST", "/stays/{stay_id}/referrals"): P.WRITE_CLINICAL,
+    ("POST", "/stays/{stay_id}/referrals/{referral_id}"): P.WRITE_CLINICAL,
+    ("POST", "/stays/{stay_id}/actions/{action_id}/done"): P.WRITE_CLINICAL,
+    ("GET", "/stays/{stay_id}/plan"): P.READ_WARD,
     ("GET", "/admin/users"): P.MANAGE_USERS,
     ("GET", "/admin/users/new"): P.MANAGE_USERS,
     ("POST", "/admin/users/new"): P.MANAGE_USERS,
@@ -244,7 +260,7 @@ def test_matrix_is_enforced_on_every_page(db, browser_as, live_server, world, ro
     from tests.pages import Browser
 
     ids, users = world
-    ids = ids | {"user_id": users["nurse"].id, "token_id": 1, "code": ward_code(db, ids["ward_id"])}
+    ids = ids | {"user_id": users["nurse"].id, "token_id": 1, "code": ward_code(db, ids["ward_id"]), "referral_id": 1}
     browser = browser_as(users[role]) if role != "anonymous" else Browser(live_server)
     for (method, path), perm in sorted(PAGES.items()):
         if path == "/sign-out":
@@ -263,3 +279,18 @@ def test_matrix_is_enforced_on_every_page(db, browser_as, live_server, world, ro
             assert r.status_code == 403, (role, method, path, r.status_code)
         else:
             assert r.status_code not in (401, 403) and r.status_code < 500, (role, method, path, r.status_code)
+
+
+def test_other_wards_pages_are_not_found(db, browser_as, world):
+    """The same scope rule on the HTML side: another ward's ids answer 404."""
+    ids, _ = world
+    outsider = factories.make_user(db, "nurse", wards=[factories.make_ward(db, beds=1)])
+    browser = browser_as(outsider)
+    code = ward_code(db, ids["ward_id"])
+    for url in (f"/wards/{code}", f"/wards/{code}/rows", f"/wards/{code}/display", f"/stays/{ids['stay_id']}",
+                f"/stays/{ids['stay_id']}/plan", f"/rounds/{ids['round_id']}", f"/rounds/{ids['round_id']}/stays/{ids['stay_id']}",
+                f"/rounds/{ids['round_id']}/handover", f"/wards/{code}/rounds/new"):
+        assert browser.get(url).status_code == 404, url
+    for url in (f"/stays/{ids['stay_id']}", f"/stays/{ids['stay_id']}/referrals", f"/rounds/{ids['round_id']}/end",
+                f"/rounds/{ids['round_id']}/stays/{ids['stay_id']}/skip"):
+        assert browser.post(url, {}).status_code == 404, url

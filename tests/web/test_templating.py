@@ -121,8 +121,9 @@ def test_assets_are_ours_with_content_hashes() -> None:
         if script.get("src"):
             # classic scripts deferred; the NHS module is deferred by being a module
             assert "defer" in script or script.get("type") == "module", script
-    # No web app manifest until the PWA work adds one with its service worker.
-    assert not [link for link in tags(html, "link") if link.get("rel") == "manifest"]
+    # The installable app: a manifest of ours, served with a content hash.
+    manifests = [link for link in tags(html, "link") if link.get("rel") == "manifest"]
+    assert [m["href"].split("?v=")[0] for m in manifests] == ["/static/manifest.webmanifest"]
 
 
 def test_htmx_config_meta() -> None:
