@@ -1,0 +1,107 @@
+"""Live updates: the change feed, PostgreSQL LISTEN/NOTIFY fan-out and the SSE stream."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+
+import httpx
+import pytest
+from sqlmodel import Session
+
+from app.web import live
+from tests import factories
+
+
+def test_feed_reaches_only_that_wards_subscribers():
+    async def scenario():
+        feed = live.ChangeFeed()
+        ward_1 = feed.subscribe(1)
+        ward_2 = feed.subscribe(2)
+        first = asyncio.ensure_future(anext(ward_1))
+        second = asyncio.ensure_future(anext(ward_2))
+        await asyncio.sleep(0)
+        feed.publish({"ward_id": 1, "stay_id": 7, "kind": "stay"})
+        assert (await asyncio.wait_for(first, 1)) == {"ward_id": 1, "stay_id": 7, "kind": "stay"}
+        await asyncio.sleep(0.05)
+        assert not second.done()
+        second.cancel()
+        await ward_1.aclose()
+
+    asyncio.run(scenario())
+
+
+def test_postgres_notify_is_fanned_out_after_commit(backend, engine):
+    if backend != "postgresql":
+        pytest.skip("LISTEN/NOTIFY is PostgreSQL's; SQLite publishes in process (next test)")
+    received: list[dict] = []
+    ward_id = 987654  # no rows are written: only the notification travels
+
+    async def wait_for_event() -> None:
+        events = live.feed.subscribe(ward_id)
+        try:
+            received.append(await asyncio.wait_for(anext(events), 5))
+        finally:
+            await events.aclose()
+
+    listener = live.PostgresListener(engine.url.set(drivername="postgresql").render_as_string(hide_password=False))
+    listener.start()
+    try:
+        loop = asyncio.new_event_loop()
+        task = loop.create_task(wait_for_event())
+        loop.run_until_complete(asyncio.sleep(1.0))  # let LISTEN start
+        with Session(engine) as session:
+            live.note_change(session, ward_id=ward_id, stay_id=42)
+            pending = live.before_commit(session)
+            assert pending == []  # on PostgreSQL the NOTIFY rides in the transaction
+            session.rollback()  # rolled back: nothing must be delivered
+        with Session(engine) as session:
+            live.note_change(session, ward_id=ward_id, stay_id=43)
+            live.before_commit(session)
+            session.commit()
+        loop.run_until_complete(task)
+        loop.close()
+    finally:
+        listener.stop()
+    assert received == [{"ward_id": ward_id, "stay_id": 43, "kind": "stay"}]
+
+
+def test_board_stream_announces_changes_over_http(db, backend, api, live_server, ward, nurse, nurse_principal, password_hash):
+    if backend != "sqlite":
+        pytest.skip("in the rolled-back test transaction PostgreSQL never delivers NOTIFY; the browser tests cover it")
+    from tests.pages import Browser, sign_in
+
+    stay = factories.make_stay(db, nurse_principal, ward, factories.beds_of(db, ward)[0])
+    nurse.password_hash = password_hash
+    db.flush()
+    browser = Browser(live_server)
+    assert sign_in(browser.client, nurse.username).status_code == 303
+    lines: list[str] = []
+
+    def listen() -> None:
+        with browser.client.stream("GET", f"/wards/{ward.code}/events", timeout=10) as response:
+            assert response.headers["content-type"].startswith("text/event-stream")
+            for line in response.iter_lines():
+                lines.append(line)
+                if line.startswith("data:"):
+                    return
+
+    thread = threading.Thread(target=listen, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 5
+    while live.feed.subscriber_count(ward.id) == 0 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    r = api.put(f"/stays/{stay.id}/edd", json={"expected_discharge_date": "2026-03-12", "version": stay.version})
+    assert r.status_code == 200
+    thread.join(timeout=5)
+    browser.close()
+    assert "event: board-changed" in lines
+    data = json.loads(next(line for line in lines if line.startswith("data:"))[5:])
+    assert data == {"stay_id": stay.id, "kind": "stay"}  # ids only: no patient data in the stream
+
+
+def test_stream_needs_sign_in(live_server, ward):
+    r = httpx.get(f"{live_server}/wards/{ward.code}/events", follow_redirects=False)
+    assert r.status_code == 303
