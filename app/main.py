@@ -14,6 +14,7 @@ from app.auth.views import router as auth_views
 from app.config import Settings, get_settings
 from app.discharges.api import router as discharges_router
 from app.escalations.api import router as escalations_router
+from app.escalations.views import router as escalation_views
 from app.patients.api import router as patients_router
 from app.reference_api import router as reference_router
 from app.reviews.api import router as reviews_router
@@ -30,8 +31,8 @@ from app.web.csrf import CSRFMiddleware
 from app.web.home import router as home_views
 from app.web.limits import BodySizeLimit
 from app.web.live import PostgresListener
-from app.web.pwa import router as pwa_views
 from app.web.pages import TemplateContext, html_error
+from app.web.pwa import router as pwa_views
 from app.web.security import SecurityHeaders
 from app.web.static_files import mount_static
 
@@ -82,7 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.html_error_handler = html_error
     app.include_router(api_router())
-    for views in (auth_views, home_views, ward_views, round_views, stay_views, user_views, audit_views, api_docs_router, pwa_views):
+    for views in (auth_views, home_views, ward_views, round_views, escalation_views, stay_views, user_views, audit_views, api_docs_router, pwa_views):
         app.include_router(views)
     mount_static(app)
     errors.install(app)

@@ -12,7 +12,8 @@ from sqlmodel import Session, col, select
 from app.audit import service as audit
 from app.auth.principal import Principal
 from app.core.concurrency import check_version
-from app.core.errors import Conflict, NotFound, RuleViolation
+from app.core.errors import Conflict, Forbidden, NotFound, RuleViolation
+from app.escalations import ladder
 from app.escalations.schemas import (
     EscalationCreate,
     EscalationEventPublic,
@@ -111,6 +112,11 @@ def step_escalation(
     check_version(session, esc, expected_version, lambda: present(esc, events_for(session, [esc.id])[esc.id]))  # type: ignore[index]
     if esc.status == "resolved":
         raise Conflict("This escalation is already resolved", field="action")
+    if not ladder.can_act(actor.role, esc.level):
+        level = session.get(EscalationLevel, esc.level)
+        raise Forbidden(
+            f"This escalation is with the {level.label.lower() if level else 'next level'}: you cannot act on it"
+        )
     before = audit.snapshot(esc)
     if step.action == "acknowledge":
         if esc.status == "acknowledged":

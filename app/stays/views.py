@@ -69,6 +69,7 @@ def _page(
         "submit_text": "Save",
         "target": "patient-main",
         "can_edit": allows(actor.role, Perm.WRITE_CLINICAL) and stay.discharged_at is None,
+        "can_raise": allows(actor.role, Perm.RAISE_ESCALATION),
         "role_labels": labels(session, "roles"),
         "family_labels": labels(session, "families"),
     }

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
-from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import Response
 
 from app.auth.deps import Requires
 from app.auth.permissions import Perm, allows
@@ -19,8 +16,8 @@ from app.db import SessionDep
 from app.reference import labels
 from app.rounds.service import open_round
 from app.wards import presenters, queries
-from app.web import live
 from app.web.htmx import vary, wants_fragment
+from app.web.sse import change_stream
 from app.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -28,9 +25,6 @@ router = APIRouter(include_in_schema=False)
 WARD_COOKIE = "boardround_ward"
 Filter = Annotated[str, Query(alias="filter", max_length=20, pattern="^(|not_reviewed|nctr|los7|edd_overdue)$")]
 Code = Annotated[str, Query(max_length=20)]
-# An open event stream is closed after this long, so the browser reconnects and re-authenticates.
-STREAM_SECONDS = 10 * 60
-HEARTBEAT_SECONDS = 15
 
 
 def _board_context(request: Request, session, ward, now, filter_key: str, *, display: bool = False) -> dict:  # noqa: ANN001
@@ -108,25 +102,4 @@ async def board_events(request: Request, code: str, session: SessionDep, actor: 
     ward = ward_by_code_or_404(session, actor, code)
     ward_id = ward.id
     session.close()  # do not hold a database connection for the life of the stream
-
-    async def stream() -> AsyncIterator[bytes]:
-        yield b"retry: 2000\n\n"
-        events = live.feed.subscribe(ward_id)  # type: ignore[arg-type]
-        deadline = asyncio.get_running_loop().time() + STREAM_SECONDS
-        try:
-            while asyncio.get_running_loop().time() < deadline:
-                if await request.is_disconnected():
-                    break
-                try:
-                    event = await asyncio.wait_for(anext(events), timeout=HEARTBEAT_SECONDS)
-                except TimeoutError:
-                    yield b": keep-alive\n\n"
-                    continue
-                payload = json.dumps({"stay_id": event.get("stay_id"), "kind": event.get("kind")})
-                yield f"event: board-changed\ndata: {payload}\n\n".encode()
-        finally:
-            await events.aclose()
-
-    return StreamingResponse(
-        stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
-    )
+    return change_stream(request, [ward_id], "board-changed")  # type: ignore[list-item]

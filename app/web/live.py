@@ -13,7 +13,7 @@ import asyncio
 import json
 import logging
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 from sqlalchemy import text
@@ -39,17 +39,21 @@ class ChangeFeed:
             except RuntimeError:  # loop closed: the subscriber is gone
                 pass
 
-    async def subscribe(self, ward_id: int) -> AsyncIterator[dict[str, Any]]:
+    async def subscribe(self, ward_ids: int | Iterable[int]) -> AsyncIterator[dict[str, Any]]:
+        """Changes on one ward, or on any of several (an executive sponsor's wards)."""
+        wards = {ward_ids} if isinstance(ward_ids, int) else set(ward_ids)
         queue: asyncio.Queue[dict] = asyncio.Queue(maxsize=1000)
         entry = (asyncio.get_running_loop(), queue)
         with self._lock:
-            self._subscribers.setdefault(ward_id, set()).add(entry)
+            for ward_id in wards:
+                self._subscribers.setdefault(ward_id, set()).add(entry)
         try:
             while True:
                 yield await queue.get()
         finally:
             with self._lock:
-                self._subscribers.get(ward_id, set()).discard(entry)
+                for ward_id in wards:
+                    self._subscribers.get(ward_id, set()).discard(entry)
 
     def subscriber_count(self, ward_id: int) -> int:
         with self._lock:

@@ -8,6 +8,7 @@ from app.auth.principal import Principal
 # (permission needed, path, label); None: everyone signed in.
 LINKS: list[tuple[Perm | None, str, str]] = [
     (Perm.READ_WARD, "/", "Wards"),
+    (Perm.READ_WARD, "/escalations", "Escalations"),
     (Perm.READ_AUDIT, "/audit", "Audit"),
     (Perm.MANAGE_USERS, "/admin/users", "Users"),
 ]

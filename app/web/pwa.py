@@ -13,5 +13,6 @@ router = APIRouter(include_in_schema=False)
 @router.get("/sw.js", name="service_worker")
 def service_worker() -> FileResponse:
     # Always revalidated, so a new version of the worker reaches every tablet promptly.
-    return FileResponse(PROJECT_ROOT / "static" / "js" / "sw.js", media_type="text/javascript",
-                        headers={"Cache-Control": "no-cache"})
+    return FileResponse(
+        PROJECT_ROOT / "static" / "js" / "sw.js", media_type="text/javascript", headers={"Cache-Control": "no-cache"}
+    )

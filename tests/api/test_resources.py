@@ -145,7 +145,11 @@ def test_escalation_ladder(db, api, api_as, stay, ward):
         f"/escalations/{esc['id']}/steps", json={"action": "escalate", "note": "Needs site", "version": esc["version"]}
     ).json()
     assert esc["level"] == 2 and esc["status"] == "open"
-    esc = manager.post(
+    # The ward manager cannot act above their rung; the site flow team can.
+    r = manager.post(f"/escalations/{esc['id']}/steps", json={"action": "resolve", "note": "x", "version": esc["version"]})
+    assert r.status_code == 403
+    flow = api_as(factories.make_user(db, "flow_coordinator"))
+    esc = flow.post(
         f"/escalations/{esc['id']}/steps",
         json={"action": "resolve", "note": "Spot purchase agreed", "version": esc["version"]},
     ).json()

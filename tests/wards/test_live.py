@@ -99,7 +99,7 @@ def test_board_stream_announces_changes_over_http(db, backend, api, live_server,
     browser.close()
     assert "event: board-changed" in lines
     data = json.loads(next(line for line in lines if line.startswith("data:"))[5:])
-    assert data == {"stay_id": stay.id, "kind": "stay"}  # ids only: no patient data in the stream
+    assert data == {"ward_id": ward.id, "stay_id": stay.id, "kind": "stay"}  # ids only: no patient data
 
 
 def test_stream_needs_sign_in(live_server, ward):

@@ -1,0 +1,285 @@
+"""The escalation ladder: raise a blocker, and act on it at each level (phone-sized first)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from sqlmodel import Session, col, select
+
+from app.auth.deps import Requires
+from app.auth.permissions import Perm, allows
+from app.auth.principal import Principal
+from app.auth.scope import stay_or_404
+from app.core.clock import LONDON
+from app.core.errors import DomainError, StaleVersion
+from app.core.params import Now, PathId
+from app.db import SessionDep, commit
+from app.escalations import queries, service
+from app.escalations.schemas import EscalationCreate, EscalationStep
+from app.models import Escalation, Stay, Ward
+from app.reference import labels, rows
+from app.stays.page import patient_context
+from app.web.forms import FormData, validate
+from app.web.htmx import go_to, vary, wants_fragment
+from app.web.sse import change_stream
+from app.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+Status = Annotated[str, Query(max_length=10, pattern="^(open|resolved)$")]
+
+
+def _scoped_wards(session: Session, principal: Principal) -> list[Ward]:
+    query = select(Ward).order_by(Ward.code)
+    if not principal.site_wide:
+        query = query.where(col(Ward.id).in_(principal.ward_ids or {-1}))
+    return list(session.exec(query))
+
+
+def _ladder_context(
+    request: Request,
+    session: Session,
+    actor: Principal,
+    now,
+    status: str,
+    level: int | None,  # noqa: ANN001
+    ward: int | None,
+) -> dict:
+    items = queries.ladder(session, actor, now, resolved=status == "resolved", level=level, ward_id=ward)
+    return {
+        "items": items,
+        "status": status,
+        "level": level,
+        "ward": ward,
+        "levels": queries.levels(session),
+        "wards": _scoped_wards(session, actor),
+        "family_labels": labels(session, "families"),
+        "now": now,
+        "query": request.url.query,
+    }
+
+
+@router.get("/escalations", name="escalation_ladder")
+def show_ladder(
+    request: Request,
+    session: SessionDep,
+    actor: Requires(Perm.READ_WARD),
+    now: Now,
+    status: Status = "open",
+    level: Annotated[int | None, Query(ge=1, le=3)] = None,
+    ward: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+) -> Response:
+    context = _ladder_context(request, session, actor, now, status, level, ward)
+    block = "ladder_items" if wants_fragment(request, "ladder-items") else None
+    return vary(render(request, "escalations/ladder.html", context, block_name=block))
+
+
+@router.get("/escalations/items", name="escalation_items")
+def ladder_items(
+    request: Request,
+    session: SessionDep,
+    actor: Requires(Perm.READ_WARD),
+    now: Now,
+    status: Status = "open",
+    level: Annotated[int | None, Query(ge=1, le=3)] = None,
+    ward: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+) -> Response:
+    """The list alone, re-fetched when something changes on a ward in scope."""
+    context = _ladder_context(request, session, actor, now, status, level, ward)
+    return render(request, "escalations/ladder.html", context, block_name="ladder_items")
+
+
+@router.get("/escalations/events", name="escalation_events")
+async def escalation_events(request: Request, session: SessionDep, actor: Requires(Perm.READ_WARD)) -> Response:
+    ward_ids = [w.id for w in _scoped_wards(session, actor)]
+    session.close()
+    return change_stream(request, ward_ids, "escalations-changed")  # type: ignore[arg-type]
+
+
+def _detail(
+    request: Request,
+    session: Session,
+    actor: Principal,
+    esc: Escalation,
+    stay: Stay,
+    now,
+    *,  # noqa: ANN001
+    errors: dict | None = None,
+    values: dict | None = None,
+    message: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    page = queries.escalation_page(session, actor, esc, stay, now)
+    context = {
+        "page": page,
+        "item": page.item,
+        "errors": errors or {},
+        "values": values or {},
+        "message": message,
+        "family_labels": labels(session, "families"),
+        "delay_labels": labels(session, "delay_reasons"),
+        "can_act_perm": allows(actor.role, Perm.ACT_ESCALATION),
+        "now": now,
+    }
+    block = "escalation_main" if wants_fragment(request, "escalation-main") else None
+    return vary(render(request, "escalations/show.html", context, block_name=block, status_code=status_code))
+
+
+@router.get("/escalations/{esc_id}", name="show_escalation")
+def show_escalation(
+    request: Request, esc_id: PathId, session: SessionDep, actor: Requires(Perm.READ_WARD), now: Now
+) -> Response:
+    esc = service.escalation_or_404(session, esc_id)
+    stay = stay_or_404(session, actor, esc.stay_id)
+    return _detail(request, session, actor, esc, stay, now)
+
+
+@router.post("/escalations/{esc_id}")
+def act_on_escalation(
+    request: Request,
+    esc_id: PathId,
+    session: SessionDep,
+    actor: Requires(Perm.ACT_ESCALATION),
+    form: FormData,
+    now: Now,
+) -> Response:
+    esc = service.escalation_or_404(session, esc_id)
+    stay = stay_or_404(session, actor, esc.stay_id)
+    values = {"note": str(form.get("note", ""))[:1000]}
+    data, errors = validate(
+        EscalationStep, {"action": form.get("action"), "note": values["note"], "version": form.get("version") or None}
+    )
+    if data is None:
+        return _detail(
+            request,
+            session,
+            actor,
+            esc,
+            stay,
+            now,
+            errors={"note": next(iter(errors.values()))},
+            values=values,
+            status_code=422,
+        )
+    try:
+        service.step_escalation(
+            session, actor=actor, esc=esc, stay=stay, step=data, expected_version=data.version or esc.version, now=now
+        )
+        commit(session)
+    except StaleVersion:
+        session.rollback()
+        session.refresh(esc)
+        return _detail(
+            request,
+            session,
+            actor,
+            esc,
+            stay,
+            now,
+            values=values,
+            status_code=409,
+            errors={
+                "note": "Someone else acted on this escalation while you were reading it. "
+                "Check the timeline below, then try again."
+            },
+        )
+    except DomainError as exc:
+        session.rollback()
+        if exc.status_code == 403:
+            raise
+        return _detail(
+            request,
+            session,
+            actor,
+            esc,
+            stay,
+            now,
+            values=values,
+            errors={"note": exc.message},
+            status_code=exc.status_code if exc.status_code in (409, 422) else 422,
+        )
+    done = {
+        "acknowledge": "Acknowledged",
+        "note": "Note added",
+        "escalate": "Escalated to the next level",
+        "resolve": "Resolved",
+    }[data.action]
+    return _detail(request, session, actor, esc, stay, now, message=done)
+
+
+class RaiseForm(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    category_code: Annotated[str, Field(min_length=1, max_length=40)]
+    help_needed: Annotated[str, Field(min_length=1, max_length=2000)]
+    needed_by: Annotated[str | None, BeforeValidator(lambda v: v or None)] = None
+
+
+@router.get("/stays/{stay_id}/escalations/new", name="new_escalation")
+def new_escalation(
+    request: Request, stay_id: PathId, session: SessionDep, actor: Requires(Perm.RAISE_ESCALATION), now: Now
+) -> Response:
+    stay = stay_or_404(session, actor, stay_id)
+    return render(
+        request,
+        "escalations/new.html",
+        patient_context(session, stay, now)
+        | {"values": {}, "errors": {}, "families": rows(session, "families"), "ward": session.get(Ward, stay.ward_id)},
+    )
+
+
+@router.post("/stays/{stay_id}/escalations/new")
+def raise_escalation(
+    request: Request,
+    stay_id: PathId,
+    session: SessionDep,
+    actor: Requires(Perm.RAISE_ESCALATION),
+    form: FormData,
+    now: Now,
+) -> Response:
+    from datetime import date, datetime, time
+
+    stay = stay_or_404(session, actor, stay_id)
+    data, errors = validate(RaiseForm, form)
+    needed_by = None
+    if data is not None and data.needed_by:
+        try:
+            needed_by = datetime.combine(date.fromisoformat(data.needed_by), time(17, 0), tzinfo=LONDON)
+        except ValueError:
+            errors = {"needed_by": "Enter a real date"}
+    if data is not None and not errors:
+        try:
+            esc = service.raise_escalation(
+                session,
+                actor=actor,
+                stay=stay,
+                now=now,
+                data=EscalationCreate(
+                    category_code=data.category_code, help_needed=data.help_needed, needed_by=needed_by
+                ),
+            )
+            commit(session)
+            return go_to(request, f"/escalations/{esc.id}", message="Escalated")
+        except DomainError as exc:
+            session.rollback()
+            errors = {exc.field or "help_needed": exc.message}
+    errors = {
+        ("category_code" if k == "category_code" else k): (
+            "Choose what kind of blocker this is" if k == "category_code" else v
+        )
+        for k, v in errors.items()
+    }
+    return render(
+        request,
+        "escalations/new.html",
+        patient_context(session, stay, now)
+        | {
+            "values": form,
+            "errors": errors,
+            "families": rows(session, "families"),
+            "ward": session.get(Ward, stay.ward_id),
+        },
+        status_code=422,
+    )
