@@ -34,6 +34,7 @@ from app.web.live import PostgresListener
 from app.web.pages import TemplateContext, html_error
 from app.web.pwa import router as pwa_views
 from app.web.security import SecurityHeaders
+from app.web.timing import ServerTiming
 from app.web.static_files import mount_static
 
 API_PREFIX = "/api/v1"
@@ -99,4 +100,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(SessionMiddleware, settings=settings)
     app.add_middleware(SecurityHeaders, hsts=settings.secure_cookies)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(ServerTiming)
     return app
