@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 
 from app.actions.api import router as actions_router
+from app.adt.api import router as adt_router
 from app.audit.views import router as audit_views
 from app.auth.sessions import SessionMiddleware
 from app.auth.views import router as auth_views
@@ -15,6 +16,8 @@ from app.config import Settings, get_settings
 from app.discharges.api import router as discharges_router
 from app.escalations.api import router as escalations_router
 from app.escalations.views import router as escalation_views
+from app.metrics.api import router as metrics_router
+from app.metrics.views import router as metrics_views
 from app.patients.api import router as patients_router
 from app.reference_api import router as reference_router
 from app.reviews.api import router as reviews_router
@@ -84,7 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.html_error_handler = html_error
     app.include_router(api_router())
-    for views in (auth_views, home_views, ward_views, round_views, escalation_views, stay_views, user_views, audit_views, api_docs_router, pwa_views):
+    for views in (auth_views, home_views, ward_views, round_views, escalation_views, metrics_views, stay_views, user_views, audit_views, api_docs_router, pwa_views):
         app.include_router(views)
     mount_static(app)
     errors.install(app)
