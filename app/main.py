@@ -14,6 +14,7 @@ from app.auth.sessions import SessionMiddleware
 from app.auth.views import router as auth_views
 from app.config import Settings, get_settings
 from app.discharges.api import router as discharges_router
+from app.discharges.views import router as discharge_views
 from app.escalations.api import router as escalations_router
 from app.escalations.views import router as escalation_views
 from app.metrics.api import router as metrics_router
@@ -37,8 +38,8 @@ from app.web.live import PostgresListener
 from app.web.pages import TemplateContext, html_error
 from app.web.pwa import router as pwa_views
 from app.web.security import SecurityHeaders
-from app.web.timing import ServerTiming
 from app.web.static_files import mount_static
+from app.web.timing import ServerTiming
 
 API_PREFIX = "/api/v1"
 
@@ -55,6 +56,8 @@ def api_router() -> APIRouter:
         escalations_router,
         rounds_router,
         reference_router,
+        metrics_router,
+        adt_router,
     ):
         router.include_router(sub)
     return router
@@ -87,7 +90,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.html_error_handler = html_error
     app.include_router(api_router())
-    for views in (auth_views, home_views, ward_views, round_views, escalation_views, metrics_views, stay_views, user_views, audit_views, api_docs_router, pwa_views):
+    for views in (
+        auth_views,
+        home_views,
+        ward_views,
+        round_views,
+        escalation_views,
+        metrics_views,
+        stay_views,
+        user_views,
+        audit_views,
+        discharge_views,
+        api_docs_router,
+        pwa_views,
+    ):
         app.include_router(views)
     mount_static(app)
     errors.install(app)
