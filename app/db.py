@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from functools import lru_cache
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from sqlalchemy import Engine, event
 from sqlmodel import Session, SQLModel, create_engine
 
@@ -60,12 +60,13 @@ def make_engine(settings: Settings) -> Engine:
 
 @lru_cache
 def get_engine() -> Engine:
+    """The engine for code outside a request (CLI); requests use the app's own engine."""
     return make_engine(get_settings())
 
 
-def get_session() -> Iterator[Session]:
+def get_session(request: Request) -> Iterator[Session]:
     # expire_on_commit off: after commit we render what we just wrote without reloading.
-    with Session(get_engine(), expire_on_commit=False) as session:
+    with Session(request.app.state.engine, expire_on_commit=False) as session:
         yield session
 
 

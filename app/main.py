@@ -13,6 +13,7 @@ from app.audit.views import router as audit_views
 from app.auth.sessions import SessionMiddleware
 from app.auth.views import router as auth_views
 from app.config import Settings, get_settings
+from app.db import make_engine
 from app.discharges.api import router as discharges_router
 from app.discharges.views import router as discharge_views
 from app.escalations.api import router as escalations_router
@@ -74,6 +75,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     yield
     if listener is not None:
         listener.stop()
+    app.state.engine.dispose()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -88,6 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.engine = make_engine(settings)
     app.state.html_error_handler = html_error
     app.include_router(api_router())
     for views in (

@@ -8,12 +8,15 @@ empty, not an error); because it also hides our typos, every page needs a render
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
-from jinja2 import ChainableUndefined, ChoiceLoader, Environment, FileSystemLoader, PackageLoader
+from jinja2 import ChainableUndefined, ChoiceLoader, Environment, FileSystemLoader, PackageLoader, Undefined
 from jinja2_fragments.fastapi import Jinja2Blocks
+from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -77,6 +80,33 @@ def select_items(rows: Iterable[Any], selected: object, blank: str) -> list[dict
     ]
 
 
+def _macro_name(component: str) -> str:
+    first, *rest = component.split("-")
+    return first + "".join(part.capitalize() for part in rest)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Undefined):
+        return None
+    return str(value)
+
+
+@lru_cache(maxsize=4096)
+def _render_component(component: str, params_json: str) -> Markup:
+    module = env.get_template(f"nhsuk/components/{component}/macro.jinja").module
+    return Markup(getattr(module, _macro_name(component))(json.loads(params_json)))  # noqa: S704 - NHS macro output
+
+
+def nhs(component: str, params: Mapping[str, Any]) -> Markup:
+    """Render an NHS.UK frontend component, memoised by its parameters.
+
+    The NHS macros are faithful but slow to render (a patient form took ~110 ms). Their
+    output depends only on their parameters, so identical calls (the criteria checklist, the
+    delay-reason list with the same choice) are rendered once per process.
+    """
+    return _render_component(component, json.dumps(params, sort_keys=True, default=_json_default))
+
+
 def build_environment() -> Environment:
     env = Environment(
         loader=ChoiceLoader(
@@ -96,6 +126,7 @@ def build_environment() -> Environment:
     env.filters["london_date"] = london_date
     env.filters["nhs_number"] = nhs_number_filter
     env.globals["select_items"] = select_items
+    env.globals["nhs"] = nhs
     env.filters["dict_merge"] = lambda a, b: {**(a or {}), **(b or {})}
     return env
 
