@@ -96,6 +96,36 @@ def _stay_id(entity_type: str | None, entity_id: Any, after: dict | None, before
     return None
 
 
+def record_change(
+    session: Session,
+    *,
+    actor: Principal | None,
+    action: str,
+    entity: SQLModel,
+    before: dict[str, Any],
+    at: datetime,
+    ward_id: int | None,
+    patient_id: int | None,
+    extra: dict[str, Any] | None = None,
+    only_if_changed: bool = False,
+) -> AuditEvent | None:
+    """Audit an update: the fields that differ between `before` (a snapshot) and the row now."""
+    old, new = changed(before, snapshot(entity))
+    if only_if_changed and not new:
+        return None
+    return record(
+        session,
+        actor=actor,
+        action=action,
+        entity=entity,
+        at=at,
+        before=old,
+        after=new | (extra or {}),
+        ward_id=ward_id,
+        patient_id=patient_id,
+    )
+
+
 def last_change(session: Session, entity_type: str, entity_id: Any) -> AuditEvent | None:
     """The latest audit event for one entity: tells a conflicting user who changed it."""
     return session.exec(

@@ -58,17 +58,15 @@ def update(
     if hasattr(row, "updated_at"):
         row.updated_at = now  # type: ignore[attr-defined]
     session.flush()
-    old, new = audit.changed(before, audit.snapshot(row))
-    if new:
-        audit.record(
-            session,
-            actor=actor,
-            action=action,
-            entity=row,
-            at=now,
-            before=old,
-            after=new,
-            ward_id=ward_id,
-            patient_id=patient_id,
-        )
+    audit.record_change(
+        session,
+        actor=actor,
+        action=action,
+        entity=row,
+        before=before,
+        at=now,
+        ward_id=ward_id,
+        patient_id=patient_id,
+        only_if_changed=True,
+    )
     return row

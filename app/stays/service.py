@@ -236,15 +236,13 @@ def discharge(
         location.ended_at = max(discharged_at, location.started_at)
         location.updated_at = now
     session.flush()
-    old, new = audit.changed(before, audit.snapshot(stay))
-    audit.record(
+    audit.record_change(
         session,
         actor=actor,
         action="discharge",
         entity=stay,
+        before=before,
         at=now,
-        before=old,
-        after=new,
         ward_id=stay.ward_id,
         patient_id=stay.patient_id,
     )
@@ -321,19 +319,17 @@ def update_stay(
         setattr(stay, key, value)
     stay.updated_at = now
     session.flush()
-    old, new = audit.changed(before, audit.snapshot(stay))
-    if new:
-        audit.record(
-            session,
-            actor=actor,
-            action="update",
-            entity=stay,
-            at=now,
-            before=old,
-            after=new,
-            ward_id=stay.ward_id,
-            patient_id=stay.patient_id,
-        )
+    audit.record_change(
+        session,
+        actor=actor,
+        action="update",
+        entity=stay,
+        before=before,
+        at=now,
+        ward_id=stay.ward_id,
+        patient_id=stay.patient_id,
+        only_if_changed=True,
+    )
     return stay
 
 
@@ -367,17 +363,16 @@ def correct_discharged_stay(
         setattr(stay, key, value)
     stay.updated_at = now
     session.flush()
-    old, new = audit.changed(before, audit.snapshot(stay))
-    audit.record(
+    audit.record_change(
         session,
         actor=actor,
         action="correct",
         entity=stay,
+        before=before,
         at=now,
-        before=old,
-        after=new | {"reason": reason},
         ward_id=stay.ward_id,
         patient_id=stay.patient_id,
+        extra={"reason": reason},
     )
     return stay
 
