@@ -17,18 +17,20 @@ import typer
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
+from pydantic import ValidationError
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from app.audit import service as audit
-from app.auth.passwords import hash_password
 from app.auth.tokens import issue_token, revoke_token
 from app.config import PROJECT_ROOT, get_settings
 from app.core.clock import utcnow
-from app.core.errors import NotFound
+from app.core.errors import DomainError, NotFound
 from app.db import make_engine
-from app.models import AuditEvent, StaffRole, User, UserWard, Ward
+from app.models import StaffRole, User, Ward
+from app.users import service as users
+from app.users.schemas import PasswordReset, UserCreate
+from app.web.forms import field_errors
 
 MIN_PASSWORD_LENGTH = 12
 
@@ -76,17 +78,6 @@ def commit(session: Session) -> None:
         raise fail(f"The database refused the change: {exc.orig}") from exc
 
 
-def _attribute_to_cli(session: Session) -> None:
-    """Name the CLI user on audit events a service just recorded without an actor.
-
-    app.auth.tokens records token events with actor=None and no name (so "system"); the event is
-    still pending in this session, so it is labelled here before it is ever written.
-    """
-    for obj in session.new:
-        if isinstance(obj, AuditEvent) and obj.actor_id is None and obj.actor_name == "system":
-            obj.actor_name = cli_actor()
-
-
 # -- database -------------------------------------------------------------------------
 
 
@@ -100,13 +91,25 @@ def alembic_config() -> Config:
 def migrate(eng: Engine, revision: str = "head", *, down: bool = False) -> str | None:
     """Run Alembic on this engine's database and return the revision it ends at."""
     config = alembic_config()
-    with eng.begin() as connection:
-        config.attributes["connection"] = connection
-        if down:
-            command.downgrade(config, revision)
-        else:
-            command.upgrade(config, revision)
     with eng.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # Batch migrations rebuild tables; with foreign keys enforced that fails on a database
+            # with data. The pragma only works outside a transaction, so it goes to the driver
+            # before SQLAlchemy begins one; integrity is checked again afterwards.
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
+        with connection.begin():
+            config.attributes["connection"] = connection
+            if down:
+                command.downgrade(config, revision)
+            else:
+                command.upgrade(config, revision)
+        if sqlite:
+            problems = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            connection.rollback()
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
+            if problems:
+                raise RuntimeError(f"migration left {len(problems)} rows with broken foreign keys")
         return MigrationContext.configure(connection).get_current_revision()
 
 
@@ -255,52 +258,30 @@ def user_create(
     ] = False,
 ) -> None:
     """Create a staff account (or an integration service account)."""
-    username = username.strip()
-    name = name.strip()
-    if not username or len(username) > 100:
-        raise fail("The username must be 1 to 100 characters")
-    if not name or len(name) > 200:
-        raise fail("The display name must be 1 to 200 characters")
     codes = list(dict.fromkeys(ward or []))
     with session_scope() as session:
         role_row = session.get(StaffRole, role)
         if role_row is None or not role_row.active:
             known = ", ".join(session.exec(select(StaffRole.code).order_by(StaffRole.sort_order)))
             raise fail(f"Unknown role {role!r}. Roles: {known}")
-        if session.exec(select(User.id).where(User.username == username)).first() is not None:
-            raise fail(f"A user called {username!r} already exists")
         wards = list(session.exec(select(Ward).where(col(Ward.code).in_(codes)))) if codes else []
         missing = sorted(set(codes) - {w.code for w in wards})
         if missing:
             raise fail(f"Unknown ward code: {', '.join(missing)}")
         service = service_account or not role_row.can_sign_in
-        password_hash = None if service else hash_password(_read_password(password_stdin))
-        now = utcnow()
-        user = User(
-            username=username,
-            display_name=name,
-            role_code=role,
-            password_hash=password_hash,
-            is_service_account=service,
-            created_at=now,
-            updated_at=now,
-        )
-        session.add(user)
-        session.flush()
-        for w in wards:
-            session.add(UserWard(user_id=user.id, ward_id=w.id))
-        audit.record(
-            session,
-            actor=None,
-            actor_name=cli_actor(),
-            action="user_create",
-            entity=user,
-            at=now,
-            after=audit.snapshot(user, wards=sorted(w.code for w in wards)),
-        )
+        try:
+            data = UserCreate(
+                username=username, display_name=name, role_code="integration" if service else role,
+                ward_ids=[w.id for w in wards], password=None if service else _read_password(password_stdin),
+            )
+            users.create_user(session, actor=None, actor_name=cli_actor(), data=data, now=utcnow())
+        except ValidationError as exc:
+            raise fail("; ".join(f"{k}: {v}" for k, v in field_errors(exc).items())) from None
+        except DomainError as exc:
+            raise fail(exc.message) from None
         commit(session)
     kind = "service account" if service else "user"
-    typer.echo(f"Created {kind} {username} ({role}){' on ' + ', '.join(codes) if codes else ''}")
+    typer.echo(f"Created {kind} {username.strip().lower()} ({role}){' on ' + ', '.join(codes) if codes else ''}")
     if role_row.site_wide and codes:
         typer.echo(f"Note: {role} is a site-wide role, so the ward list does not limit what they see")
 
@@ -313,20 +294,7 @@ def user_disable(username: Annotated[str, typer.Argument(help="Sign-in name.")])
         if not user.is_active:
             typer.echo(f"{username} is already disabled")
             return
-        now = utcnow()
-        user.is_active = False
-        user.updated_at = now
-        session.flush()
-        audit.record(
-            session,
-            actor=None,
-            actor_name=cli_actor(),
-            action="user_disable",
-            entity=user,
-            at=now,
-            before={"is_active": True},
-            after={"is_active": False},
-        )
+        users.set_active(session, actor=None, actor_name=cli_actor(), user=user, active=False, now=utcnow())
         commit(session)
     typer.echo(f"Disabled {username}")
 
@@ -341,24 +309,11 @@ def user_reset_password(
         user = _user_or_fail(session, username)
         if user.is_service_account:
             raise fail(f"{username} is a service account: it signs in with API tokens only")
-        password_hash = hash_password(_read_password(password_stdin))
-        now = utcnow()
-        before = {"failed_sign_ins": user.failed_sign_ins, "locked_until": audit.json_value(user.locked_until)}
-        user.password_hash = password_hash
-        user.failed_sign_ins = 0
-        user.locked_until = None
-        user.updated_at = now
-        session.flush()
-        audit.record(
-            session,
-            actor=None,
-            actor_name=cli_actor(),
-            action="user_reset_password",
-            entity=user,
-            at=now,
-            before=before,
-            after={"password_changed": True, "failed_sign_ins": 0, "locked_until": None},
-        )
+        try:
+            password = PasswordReset(password=_read_password(password_stdin)).password
+        except ValidationError:
+            raise fail("The password must be 12 to 200 characters") from None
+        users.reset_password(session, actor=None, actor_name=cli_actor(), user=user, password=password, now=utcnow())
         commit(session)
     typer.echo(f"Password reset for {username}")
 
@@ -379,8 +334,7 @@ def token_create(
         user = _user_or_fail(session, username)
         if not user.is_active:
             raise fail(f"{username} is disabled")
-        token, raw = issue_token(session, user=user, name=name, actor=None, now=utcnow())
-        _attribute_to_cli(session)
+        token, raw = issue_token(session, user=user, name=name, actor=None, actor_name=cli_actor(), now=utcnow())
         commit(session)
     typer.echo(f"Token {token.id} for {username} ({name}). Copy it now: it is not shown again.", err=True)
     typer.echo(raw)
@@ -391,10 +345,9 @@ def token_revoke(token_id: Annotated[int, typer.Argument(help="Token id (shown w
     """Revoke an API token at once."""
     with session_scope() as session:
         try:
-            token = revoke_token(session, token_id=token_id, actor=None, now=utcnow())
+            token = revoke_token(session, token_id=token_id, actor=None, actor_name=cli_actor(), now=utcnow())
         except NotFound:
             raise fail(f"No token with id {token_id}") from None
-        _attribute_to_cli(session)
         commit(session)
     typer.echo(f"Token {token_id} revoked at {token.revoked_at:%Y-%m-%d %H:%M} UTC")
 

@@ -25,7 +25,7 @@ from app.core.clock import FrozenClock, current_time
 from app.db import get_session
 from app.main import create_app
 from tests import factories, pages
-from tests.dbs import build_engine, in_ci, migrate, postgres_available, settings_for
+from tests.dbs import build_engine, drop_pg_database, in_ci, migrate, postgres_available, settings_for
 
 BACKENDS = ["sqlite", "postgresql"]
 
@@ -45,6 +45,8 @@ def engine(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[E
     migrate(engine)
     yield engine
     engine.dispose()
+    if backend == "postgresql":
+        drop_pg_database(engine.url.render_as_string(hide_password=False))
 
 
 @dataclass

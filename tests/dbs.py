@@ -7,7 +7,6 @@ import os
 from pathlib import Path
 
 import psycopg
-from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
 
@@ -30,7 +29,14 @@ def postgres_available() -> bool:
 
 
 def worker_id() -> str:
-    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+    """Unique per test process: concurrent runs on one machine must not share a database."""
+    return f"{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{os.getpid()}"
+
+
+def drop_pg_database(url: str) -> None:
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def fresh_pg_database(name: str) -> str:
@@ -65,13 +71,10 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def migrate(engine: Engine, revision: str = "head", *, down: bool = False) -> None:
-    config = alembic_config(engine)
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        if down:
-            command.downgrade(config, revision)
-        else:
-            command.upgrade(config, revision)
+    """The same migration runner as `boardround db upgrade`."""
+    from app.cli import migrate as run
+
+    run(engine, revision, down=down)
 
 
 def build_engine(backend: str, tmp_dir: Path, name: str) -> Engine:

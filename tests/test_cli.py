@@ -92,7 +92,7 @@ def test_user_create_with_password_from_stdin(run, session: Session):
     event = session.exec(select(AuditEvent).where(AuditEvent.action == "user_create")).one()
     assert event.actor_id is None and event.actor_name.startswith("cli:")
     assert event.entity_id == str(user.id)
-    assert "password_hash" not in event.after and event.after["wards"] == ["W07"]
+    assert "password_hash" not in event.after and event.after["ward_ids"] == [ward.id]
     assert user.password_hash not in str(event.after)
 
 
@@ -121,13 +121,13 @@ def test_unknown_ward_is_a_clear_error(run, session: Session):
 
 
 def test_short_password_and_duplicate_username_are_refused(run, session: Session):
-    result = run("user", "create", "x", "--role", "nurse", "--name", "X", "--password-stdin", input="short\n")
+    result = run("user", "create", "xy", "--role", "nurse", "--name", "X", "--password-stdin", input="short\n")
     assert result.exit_code == 1 and "at least 12" in result.output
     assert (
-        run("user", "create", "x", "--role", "nurse", "--name", "X", "--password-stdin", input=PASSWORD).exit_code == 0
+        run("user", "create", "xy", "--role", "nurse", "--name", "X", "--password-stdin", input=PASSWORD).exit_code == 0
     )
-    again = run("user", "create", "x", "--role", "nurse", "--name", "X", "--password-stdin", input=PASSWORD)
-    assert again.exit_code == 1 and "already exists" in again.output
+    again = run("user", "create", "xy", "--role", "nurse", "--name", "X", "--password-stdin", input=PASSWORD)
+    assert again.exit_code == 1 and "username is taken" in again.output
 
 
 def test_user_disable_and_reset_password(run, session: Session):

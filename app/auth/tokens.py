@@ -21,7 +21,7 @@ def hash_token(token: str) -> str:
 
 
 def issue_token(
-    session: Session, *, user: User, name: str, actor: Principal | None, now: datetime
+    session: Session, *, user: User, name: str, actor: Principal | None, now: datetime, actor_name: str | None = None
 ) -> tuple[ApiToken, str]:
     raw = PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(user_id=user.id, name=name, token_hash=hash_token(raw))
@@ -30,6 +30,7 @@ def issue_token(
     audit.record(
         session,
         actor=actor,
+        actor_name=actor_name,
         action="issue_token",
         entity=token,
         at=now,
@@ -38,14 +39,23 @@ def issue_token(
     return token, raw
 
 
-def revoke_token(session: Session, *, token_id: int, actor: Principal | None, now: datetime) -> ApiToken:
+def revoke_token(
+    session: Session, *, token_id: int, actor: Principal | None, now: datetime, actor_name: str | None = None
+) -> ApiToken:
     token = session.get(ApiToken, token_id)
     if token is None:
         raise NotFound("No such token")
     if token.revoked_at is None:
         token.revoked_at = now
+        token.updated_at = now
         audit.record(
-            session, actor=actor, action="revoke_token", entity=token, at=now, after={"revoked_at": now.isoformat()}
+            session,
+            actor=actor,
+            actor_name=actor_name,
+            action="revoke_token",
+            entity=token,
+            at=now,
+            after={"revoked_at": now.isoformat()},
         )
     return token
 

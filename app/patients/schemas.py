@@ -5,6 +5,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
+from app.core.clock import london_date, utcnow
 from app.core.types import Name, PartialUpdate, Version
 from app.patients import nhs_number
 
@@ -33,7 +34,7 @@ class PatientBase(BaseModel):
     @field_validator("date_of_birth")
     @classmethod
     def _dob(cls, value: date | None) -> date | None:
-        if value is not None and (value.year < 1890 or value > date.today()):
+        if value is not None and (value.year < 1890 or value > london_date(utcnow())):
             raise ValueError("Date of birth must be a real date in the past")
         return value
 

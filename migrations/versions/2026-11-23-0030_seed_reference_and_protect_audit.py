@@ -155,50 +155,58 @@ def _ref(name: str, *columns: sa.Column) -> sa.Table:
     return sa.table(name, *columns)
 
 
+def _insert_missing(table: sa.Table, rows: list[dict]) -> None:
+    """Insert the rows whose code is not there yet (re-running after a downgrade keeps old rows)."""
+    present = {row[0] for row in op.get_bind().execute(sa.select(table.c.code))}
+    missing = [row for row in rows if row["code"] not in present]
+    if missing:
+        op.bulk_insert(table, missing)
+
+
 def upgrade() -> None:
     c = sa.column
-    op.bulk_insert(
+    _insert_missing(
         _ref("criterion", c("code"), c("label"), c("sort_order"), c("active")),
         [{"code": k, "label": v, "sort_order": i, "active": True} for i, (k, v) in enumerate(CRITERIA)],
     )
-    op.bulk_insert(
+    _insert_missing(
         _ref("delayreasonfamily", c("code"), c("label"), c("sort_order"), c("active")),
         [{"code": k, "label": v, "sort_order": i, "active": True} for i, (k, v) in enumerate(FAMILIES)],
     )
-    op.bulk_insert(
+    _insert_missing(
         _ref("delayreason", c("code"), c("family_code"), c("label"), c("sort_order"), c("active"), c("source")),
         [
             {"code": k, "family_code": f, "label": v, "sort_order": i, "active": True, "source": SITREP}
             for i, (k, f, v) in enumerate(DELAY_REASONS)
         ],
     )
-    op.bulk_insert(
+    _insert_missing(
         _ref("faileddischargereason", c("code"), c("label"), c("family_code"), c("sort_order"), c("active")),
         [
             {"code": k, "label": v, "family_code": f, "sort_order": i, "active": True}
             for i, (k, v, f) in enumerate(FAILED_DISCHARGE_REASONS)
         ],
     )
-    op.bulk_insert(
+    _insert_missing(
         _ref("reddayreason", c("code"), c("label"), c("sort_order"), c("active")),
         [{"code": k, "label": v, "sort_order": i, "active": True} for i, (k, v) in enumerate(RED_DAY_REASONS)],
     )
-    op.bulk_insert(
+    _insert_missing(
         _ref("pathway", c("code"), c("label"), c("description"), c("sort_order"), c("active")),
         [{"code": k, "label": v, "description": d, "sort_order": k, "active": True} for k, v, d in PATHWAYS],
     )
-    op.bulk_insert(
+    _insert_missing(
         _ref("staffrole", c("code"), c("label"), c("site_wide"), c("can_sign_in"), c("sort_order"), c("active")),
         [
             {"code": k, "label": v, "site_wide": s, "can_sign_in": si, "sort_order": i, "active": True}
             for i, (k, v, s, si) in enumerate(ROLES)
         ],
     )
-    op.bulk_insert(
+    _insert_missing(
         _ref("dischargedestination", c("code"), c("label"), c("sort_order"), c("active")),
         [{"code": k, "label": v, "sort_order": i, "active": True} for i, (k, v) in enumerate(DESTINATIONS)],
     )
-    op.bulk_insert(
+    _insert_missing(
         _ref("escalationlevel", c("code"), c("name"), c("label"), c("response_target_minutes"), c("sort_order"), c("active")),
         [
             {"code": k, "name": n, "label": v, "response_target_minutes": t, "sort_order": k, "active": True}
@@ -235,8 +243,5 @@ def downgrade() -> None:
     else:
         op.execute("DROP TRIGGER auditevent_no_update")
         op.execute("DROP TRIGGER auditevent_no_delete")
-    for table in (
-        "escalationlevel", "dischargedestination", "staffrole", "pathway", "reddayreason",
-        "faileddischargereason", "delayreason", "delayreasonfamily", "criterion",
-    ):
-        op.execute(f"DELETE FROM {table}")  # noqa: S608 (fixed table names)
+    # The reference rows stay: patients' stays and users point at them, and the previous
+    # revision's downgrade drops the tables with everything in them.

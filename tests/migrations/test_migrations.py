@@ -10,7 +10,7 @@ from sqlalchemy import inspect, text
 from sqlmodel import SQLModel
 
 import app.models  # noqa: F401
-from tests.dbs import alembic_config, build_engine, migrate
+from tests.dbs import alembic_config, build_engine, drop_pg_database, migrate
 
 
 @pytest.fixture
@@ -18,6 +18,8 @@ def fresh_engine(backend, tmp_path):
     engine = build_engine(backend, tmp_path, "migrations")
     yield engine
     engine.dispose()
+    if backend == "postgresql":
+        drop_pg_database(engine.url.render_as_string(hide_password=False))
 
 
 def test_single_head(fresh_engine):
@@ -43,3 +45,26 @@ def test_models_and_migrations_agree(fresh_engine):
         context = MigrationContext.configure(conn, opts={"compare_type": True})
         diff = compare_metadata(context, SQLModel.metadata)
     assert diff == [], f"models differ from migrations; run alembic revision --autogenerate: {diff}"
+
+
+def test_down_and_up_again_with_data_in_the_database(fresh_engine):
+    """Downgrades must work on a real database, not only an empty one."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlmodel import Session
+
+    from tests import factories
+
+    migrate(fresh_engine)
+    with Session(fresh_engine) as db:
+        ward = factories.make_ward(db, beds=2)
+        actor = factories.principal(db, factories.make_user(db, "nurse", wards=[ward]))
+        now = datetime(2026, 3, 10, 12, tzinfo=UTC)
+        factories.make_stay(db, actor, ward, factories.beds_of(db, ward)[0], admitted_at=now - timedelta(days=2), now=now)
+        db.commit()
+    migrate(fresh_engine, "-1", down=True)  # the newest revision alone
+    migrate(fresh_engine)
+    migrate(fresh_engine, "5eedref0001", down=True)  # down to the seed revision, reference rows in use
+    migrate(fresh_engine)
+    migrate(fresh_engine, "base", down=True)
+    assert set(inspect(fresh_engine).get_table_names()) <= {"alembic_version"}
