@@ -173,6 +173,9 @@ def demo(
     wards: Annotated[int, typer.Option(min=1, max=60, help="Number of wards (about 28 beds each).")] = 8,
     days: Annotated[int, typer.Option(min=1, max=365, help="Days of history before today.")] = 90,
     reset: Annotated[bool, typer.Option(help="Drop ALL data first (downgrade to base, upgrade to head).")] = False,
+    if_empty: Annotated[
+        bool, typer.Option("--if-empty", help="Build only into an empty database; otherwise leave it and succeed.")
+    ] = False,
 ) -> None:
     """Build a synthetic demo hospital (invented patients, test-range NHS numbers)."""
     from app.demo import DEMO_PASSWORD, build_demo
@@ -189,6 +192,9 @@ def demo(
         migrate(eng, "head")
         with Session(eng, expire_on_commit=False) as session:
             if not database_is_empty(session):
+                if if_empty:
+                    typer.echo("The database already has data: keeping it (boardround demo --reset rebuilds it).")
+                    return
                 raise fail("The database already has data. Use --reset to drop everything and rebuild.")
             typer.echo(f"Building the demo hospital (seed {seed}, {wards} wards, {days} days of history)")
             summary = build_demo(

@@ -194,3 +194,10 @@ def test_demo_refuses_a_database_with_data_and_rebuilds_with_reset(run, cli_db: 
         events = session.exec(select(AuditEvent).where(AuditEvent.action == "user_create")).all()
         assert events and all(e.actor_name.startswith("cli:") for e in events)
     engine.dispose()
+
+
+def test_demo_if_empty_leaves_existing_data(run, session: Session):
+    _ward(session, "W01")
+    result = run("demo", "--if-empty")
+    assert result.exit_code == 0 and "keeping it" in result.output
+    assert run("demo").exit_code == 1
