@@ -70,6 +70,7 @@ def _page(
         "target": "patient-main",
         "can_edit": allows(actor.role, Perm.WRITE_CLINICAL) and stay.discharged_at is None,
         "can_raise": allows(actor.role, Perm.RAISE_ESCALATION),
+        "can_log_failed": allows(actor.role, Perm.LOG_FAILED_DISCHARGE),
         "role_labels": labels(session, "roles"),
         "family_labels": labels(session, "families"),
     }

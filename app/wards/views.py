@@ -46,6 +46,7 @@ def _board_context(request: Request, session, ward, now, filter_key: str, *, dis
         "red_labels": labels(session, "red_day_reasons"),
         "round": open_round(session, ward.id),
         "can_run_round": allows(principal.role, Perm.RUN_ROUND),
+        "can_log_failed": allows(principal.role, Perm.LOG_FAILED_DISCHARGE),
     }
 
 
