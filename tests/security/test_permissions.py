@@ -6,6 +6,7 @@ A route missing from the table fails the coverage test, so new routes must be cl
 
 from __future__ import annotations
 
+import importlib
 from datetime import timedelta
 
 import pytest
@@ -58,6 +59,14 @@ ROUTES: dict[tuple[str, str], Perm | str | None] = {
     ("POST", "/api/v1/rounds/{round_id}/end"): P.RUN_ROUND,
     ("GET", "/api/v1/reference/{name}"): None,
 }
+
+# Feature areas keep their own tables beside this file (routes_<area>.py with API and PAGES).
+for _area in ("routes_adt", "routes_metrics"):
+    try:
+        _module = importlib.import_module(f"tests.security.{_area}")
+    except ModuleNotFoundError:
+        continue
+    ROUTES.update(getattr(_module, "API", {}))
 
 ROLES = sorted(MATRIX)
 
@@ -258,6 +267,14 @@ def ward_code(db, ward_id: int) -> str:
     from app.models import Ward
 
     return db.get(Ward, ward_id).code
+
+
+for _area in ("routes_adt", "routes_metrics"):
+    try:
+        _module = importlib.import_module(f"tests.security.{_area}")
+    except ModuleNotFoundError:
+        continue
+    PAGES.update(getattr(_module, "PAGES", {}))
 
 
 def page_routes() -> set[tuple[str, str]]:
