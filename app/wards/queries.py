@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlmodel import Session, col, func, select
 
@@ -49,15 +49,31 @@ def initials(given: str, family: str) -> str:
     return f"{given[:1]}{family[:1]}".upper()
 
 
-def _count_by_stay(session: Session, model: type, stay_ids: list[int], *conditions: object) -> dict[int, int]:
-    if not stay_ids:
-        return {}
+def _current_on_ward(ward_id: int) -> object:
+    """Current stays on a ward, as a condition: constant SQL whatever the ward size."""
+    return select(Stay.id).where(Stay.ward_id == ward_id, col(Stay.discharged_at).is_(None))
+
+
+def _open_counts(session: Session, ward_id: int, since: datetime) -> dict[int, tuple[int, int, int]]:
+    """Per current stay: open actions, unresolved escalations, failed discharges since `since`."""
+
+    def count(model: type, *conditions: object) -> object:
+        return (
+            select(func.count())
+            .select_from(model)  # type: ignore[arg-type]
+            .where(model.stay_id == Stay.id, *conditions)  # type: ignore[attr-defined]
+            .scalar_subquery()
+        )
+
     rows = session.exec(
-        select(model.stay_id, func.count())  # type: ignore[attr-defined]
-        .where(col(model.stay_id).in_(stay_ids), *conditions)  # type: ignore[attr-defined]
-        .group_by(model.stay_id)  # type: ignore[attr-defined]
+        select(
+            Stay.id,
+            count(Action, col(Action.done_at).is_(None)),
+            count(Escalation, Escalation.status != "resolved"),
+            count(FailedDischarge, FailedDischarge.planned_for >= since),
+        ).where(Stay.ward_id == ward_id, col(Stay.discharged_at).is_(None))
     ).all()
-    return dict(rows)
+    return {stay_id: (actions, escalations, failed) for stay_id, actions, escalations, failed in rows}
 
 
 def ward_board(session: Session, ward: Ward, today: date) -> Board:
@@ -67,29 +83,22 @@ def ward_board(session: Session, ward: Ward, today: date) -> Board:
         .join(Patient, col(Patient.id) == Stay.patient_id)
         .where(Stay.ward_id == ward.id, col(Stay.discharged_at).is_(None))
     ).all()
-    stay_ids = [s.id for s, _ in stays]
-    reviews = (
-        {
-            r.stay_id: r
-            for r in session.exec(
-                select(DailyReview).where(col(DailyReview.stay_id).in_(stay_ids), DailyReview.review_date == today)
-            )
-        }
-        if stay_ids
-        else {}
-    )
+    on_ward = _current_on_ward(ward.id)  # type: ignore[arg-type]
+    reviews = {
+        r.stay_id: r
+        for r in session.exec(
+            select(DailyReview).where(col(DailyReview.stay_id).in_(on_ward), DailyReview.review_date == today)
+        )
+    }
     criteria: dict[int, list[str]] = {}
-    if reviews:
-        for rc in session.exec(
-            select(ReviewCriterion)
-            .where(col(ReviewCriterion.review_id).in_([r.id for r in reviews.values()]))
-            .order_by(ReviewCriterion.criterion_code)
-        ):
-            criteria.setdefault(rc.review_id, []).append(rc.criterion_code)
-    open_actions = _count_by_stay(session, Action, stay_ids, col(Action.done_at).is_(None))
-    open_escalations = _count_by_stay(session, Escalation, stay_ids, Escalation.status != "resolved")
-    week_ago = london_start_of_day(today - timedelta(days=7))
-    failed = _count_by_stay(session, FailedDischarge, stay_ids, FailedDischarge.planned_for >= week_ago)
+    for review_id, code in session.exec(
+        select(ReviewCriterion.review_id, ReviewCriterion.criterion_code)
+        .join(DailyReview, col(DailyReview.id) == ReviewCriterion.review_id)
+        .where(col(DailyReview.stay_id).in_(on_ward), DailyReview.review_date == today)
+        .order_by(ReviewCriterion.criterion_code)
+    ):
+        criteria.setdefault(review_id, []).append(code)
+    counts = _open_counts(session, ward.id, london_start_of_day(today - timedelta(days=7)))  # type: ignore[arg-type]
 
     by_bed: dict[int | None, list[BoardStay]] = {}
     for stay, patient in stays:
@@ -128,9 +137,9 @@ def ward_board(session: Session, ward: Ward, today: date) -> Board:
             )
             if review
             else None,
-            open_actions=open_actions.get(stay.id, 0),  # type: ignore[arg-type]
-            open_escalations=open_escalations.get(stay.id, 0),  # type: ignore[arg-type]
-            failed_discharges_7d=failed.get(stay.id, 0),  # type: ignore[arg-type]
+            open_actions=counts.get(stay.id, (0, 0, 0))[0],  # type: ignore[arg-type]
+            open_escalations=counts.get(stay.id, (0, 0, 0))[1],  # type: ignore[arg-type]
+            failed_discharges_7d=counts.get(stay.id, (0, 0, 0))[2],  # type: ignore[arg-type]
         )
         by_bed.setdefault(stay.bed_id, []).append(board_stay)
 

@@ -58,7 +58,7 @@ def test_board_query_count_does_not_grow_with_the_ward(db, api_as, nurse_princip
     small_count, _ = board_query_count(api, small, count_queries)
     large_count, board = board_query_count(api, large, count_queries)
     assert small_count == large_count
-    assert large_count <= 12  # auth (2-3) + ward + 7 board queries
+    assert large_count <= 10  # auth (2-3) + ward + 5 board queries
     assert board["counts"]["patients"] == 28
 
 
