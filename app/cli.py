@@ -22,6 +22,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from app.adt.cli import adt_app
 from app.auth.tokens import issue_token, revoke_token
 from app.config import PROJECT_ROOT, get_settings
 from app.core.clock import utcnow
@@ -356,6 +357,9 @@ def token_revoke(token_id: Annotated[int, typer.Argument(help="Token id (shown w
             raise fail(f"No token with id {token_id}") from None
         commit(session)
     typer.echo(f"Token {token_id} revoked at {token.revoked_at:%Y-%m-%d %H:%M} UTC")
+
+
+app.add_typer(adt_app, name="adt", help="The PAS feed: HL7 v2 ADT over MLLP, files and location maps.")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,6 +1,7 @@
 """Every table, imported so Alembic and the app see one complete metadata."""
 
 from app.models.action import Action
+from app.models.adt import AdtMessage, PasLocation
 from app.models.audit import AuditEvent
 from app.models.discharge import FailedDischarge, FailedDischargeCause
 from app.models.escalation import Escalation, EscalationEvent
@@ -24,6 +25,7 @@ from app.models.user import ApiToken, User, UserWard
 
 __all__ = [
     "Action",
+    "AdtMessage",
     "ApiToken",
     "AuditEvent",
     "Bed",
@@ -44,6 +46,7 @@ __all__ = [
     "FailedDischargeCause",
     "FailedDischargeReason",
     "Patient",
+    "PasLocation",
     "Pathway",
     "RedDayReason",
     "ReviewCriterion",

@@ -1,0 +1,261 @@
+"""The MLLP listener: HL7 v2 over TCP, each message framed as 0x0B ... 0x1C 0x0D.
+
+An asyncio server; each connection may send many messages, and is answered in order, one
+ACK per message. Connections run concurrently; the database work runs in a thread pool so the
+event loop only moves bytes. Nothing a sender does stops the listener: bad frames and bad
+messages get an AR (and are kept for review, except messages over the size limit); a message
+whose outcome cannot be stored gets no ACK and the connection is closed, so the sender retries
+later (the usual interface-engine behaviour).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import multiprocessing
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+
+from hl7.mllp.streams import CARRIAGE_RETURN, END_BLOCK, START_BLOCK
+
+from app.adt import ack as acks
+from app.adt.ack import Ack
+from app.adt.errors import SEGMENT_SEQUENCE_ERROR, Rejected
+from app.adt.parser import Envelope, Header
+from app.adt.service import AccountError, Unavailable
+from app.core.clock import utcnow
+
+log = logging.getLogger("boardround.adt.mllp")
+
+FRAME_END = END_BLOCK + CARRIAGE_RETURN
+MAX_MESSAGE_BYTES = 1_000_000
+
+Handler = Callable[[bytes, str], Ack]
+
+
+def frame(message: bytes) -> bytes:
+    return START_BLOCK + message + FRAME_END
+
+
+def _unframed_rejection(text: str) -> bytes:
+    envelope = Envelope(Header(), None, Rejected(text, code=SEGMENT_SEQUENCE_ERROR))
+    ack = acks.build(envelope, code="AR", text=text, error_code=SEGMENT_SEQUENCE_ERROR, now=utcnow())
+    return ack.message.encode("ascii", "replace")
+
+
+# -- worker processes (PostgreSQL): each has its own engine and Receiver -----------------------
+
+_worker_receiver = None
+
+
+def _init_worker(account: str, log_level: int) -> None:
+    from app.adt.service import Receiver
+    from app.config import get_settings
+    from app.db import make_engine
+
+    logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    global _worker_receiver
+    _worker_receiver = Receiver(make_engine(get_settings()), account)
+
+
+def _worker_handle(message: bytes, channel: str) -> Ack:
+    assert _worker_receiver is not None, "worker not initialised"
+    return _worker_receiver(message, channel)
+
+
+def process_pool(account: str, processes: int, log_level: int = logging.INFO) -> tuple[Executor, Handler]:
+    """Worker processes for the database work, for more than one core's worth of messages.
+
+    Only for PostgreSQL: SQLite allows one writer at a time, across processes too."""
+    context = multiprocessing.get_context("spawn")
+    pool = ProcessPoolExecutor(
+        max_workers=processes, mp_context=context, initializer=_init_worker, initargs=(account, log_level)
+    )
+    # Start them all now, so the first messages do not wait for interpreter start-up.
+    for future in [pool.submit(_noop) for _ in range(processes)]:
+        future.result()
+    return pool, _worker_handle
+
+
+def _noop() -> None:
+    return None
+
+
+class MllpServer:
+    def __init__(
+        self,
+        handler: Handler,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 2575,
+        workers: int = 8,
+        executor: Executor | None = None,
+        max_message_bytes: int = MAX_MESSAGE_BYTES,
+    ) -> None:
+        self.handler = handler
+        self.max_message_bytes = max_message_bytes
+        self.host = host
+        self.port = port
+        self.workers = workers
+        self._server: asyncio.Server | None = None
+        self._pool: Executor | None = executor
+        self._writers: set[asyncio.StreamWriter] = set()
+
+    async def start(self) -> int:
+        """Listen; returns the bound port (useful with port 0)."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="adt")
+        self._server = await asyncio.start_server(self._connection, self.host, self.port, limit=self.max_message_bytes)
+        self.port = self._server.sockets[0].getsockname()[1]
+        log.info("MLLP listener on %s:%d", self.host, self.port)
+        return self.port
+
+    async def serve_forever(self) -> None:
+        if self._server is None:
+            await self.start()
+        assert self._server is not None
+        async with self._server:
+            await self._server.serve_forever()
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        for writer in list(self._writers):
+            writer.close()
+        if self._server is not None:
+            await self._server.wait_closed()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+
+    async def _read_frame(self, reader: asyncio.StreamReader) -> bytes | None:
+        """The next message, without framing; None at end of stream. Bytes before the start
+        block (line noise, keep-alive newlines) are skipped."""
+        while True:
+            try:
+                block = await reader.readuntil(FRAME_END)
+            except asyncio.IncompleteReadError as exc:
+                if exc.partial.strip():
+                    log.warning("connection closed inside a message (%d bytes dropped)", len(exc.partial))
+                return None
+            except asyncio.LimitOverrunError:
+                # Too big: discard up to the next frame end and say so.
+                await self._discard_oversized(reader)
+                raise ValueError("message too large") from None
+            start = block.find(START_BLOCK)
+            if start < 0:
+                # No start block: answer it like any message (an AR unless it is HL7 after all),
+                # so that it is kept for review instead of silently lost.
+                content = block[: -len(FRAME_END)].strip()
+                if not content:
+                    continue
+                log.warning("MLLP frame without a start block (%d bytes)", len(content))
+                return content
+            return block[start + 1 : -len(FRAME_END)]
+
+    async def _discard_oversized(self, reader: asyncio.StreamReader) -> None:
+        while True:
+            try:
+                await reader.readuntil(FRAME_END)
+                return
+            except asyncio.LimitOverrunError as exc:
+                await reader.readexactly(exc.consumed)
+            except asyncio.IncompleteReadError:
+                return
+
+    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._writers.add(writer)
+        loop = asyncio.get_running_loop()
+        try:
+            while True:
+                try:
+                    message = await self._read_frame(reader)
+                except ValueError:
+                    text = f"Message too large: over {self.max_message_bytes} bytes (not stored)"
+                    writer.write(frame(_unframed_rejection(text)))
+                    await writer.drain()
+                    continue
+                if message is None:
+                    break
+                try:
+                    ack = await loop.run_in_executor(self._pool, self.handler, message, "mllp")
+                except (Unavailable, AccountError) as exc:
+                    log.error("MLLP: could not process a message (%s): closing the connection unanswered", exc)
+                    break
+                except Exception as exc:  # noqa: BLE001 - never let one connection's failure spread
+                    log.error("MLLP: unexpected %s: closing the connection unanswered", type(exc).__name__)
+                    break
+                writer.write(frame(ack.message.encode("utf-8")))
+                await writer.drain()
+        except (ConnectionError, asyncio.CancelledError):
+            pass
+        finally:
+            self._writers.discard(writer)
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+
+
+@contextlib.contextmanager
+def running_in_thread(
+    handler: Handler, *, host: str = "127.0.0.1", port: int = 0, workers: int = 8, **options: int
+) -> Iterator[MllpServer]:
+    """Run a listener on its own event loop in a background thread (tests, benchmarks)."""
+    loop = asyncio.new_event_loop()
+    server = MllpServer(handler, host=host, port=port, workers=workers, **options)  # type: ignore[arg-type]
+    ready = threading.Event()
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(server.start())
+        ready.set()
+        loop.run_forever()
+
+    thread = threading.Thread(target=run, name="mllp-listener", daemon=True)
+    thread.start()
+    if not ready.wait(10):
+        raise RuntimeError("MLLP listener did not start")
+    try:
+        yield server
+    finally:
+        asyncio.run_coroutine_threadsafe(server.stop(), loop).result(timeout=30)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10)
+        loop.close()
+
+
+class MllpClient:
+    """A minimal blocking MLLP client: send a message, wait for its ACK (tests, benchmarks)."""
+
+    def __init__(self, host: str, port: int, timeout: float = 30.0) -> None:
+        import socket
+
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self._buffer = b""
+
+    def send(self, message: bytes | str) -> str:
+        data = message.encode("utf-8") if isinstance(message, str) else message
+        self.sock.sendall(frame(data))
+        return self.receive()
+
+    def send_raw(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def receive(self) -> str:
+        while FRAME_END not in self._buffer:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("connection closed before the ACK")
+            self._buffer += chunk
+        block, _, self._buffer = self._buffer.partition(FRAME_END)
+        return block[block.find(START_BLOCK) + 1 :].decode("utf-8")
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def __enter__(self) -> MllpClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,163 @@
+"""`boardround adt ...` against a fresh SQLite file database (DATABASE_URL in a temp dir)."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session, select
+from typer.testing import CliRunner
+
+from app.adt.cli import adt_app
+from app.adt.mllp import MllpClient
+from app.config import PROJECT_ROOT, get_settings
+from app.db import make_engine
+from app.models import AdtMessage, AuditEvent, Bed, PasLocation, Site, Stay, User, Ward
+from tests.adt import messages as msg
+from tests.dbs import migrate, settings_for
+
+
+@pytest.fixture
+def cli_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    url = f"sqlite:///{tmp_path / 'adt-cli.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("BOARDROUND_SECRET_KEY", "s" * 48)
+    get_settings.cache_clear()
+    engine = make_engine(settings_for(url))
+    migrate(engine)
+    with Session(engine) as session:
+        site = Site(code="RXX08", name="CLI General")
+        session.add(site)
+        session.flush()
+        ward = Ward(site_id=site.id, code="W1", name="Ward 1")
+        session.add(ward)
+        session.flush()
+        for b in range(4):
+            session.add(Bed(ward_id=ward.id, label=f"B{b + 1:02d}", sort_order=b))
+        session.add(
+            User(username="pas-feed", display_name="PAS feed", role_code="integration", is_service_account=True)
+        )
+        session.add(User(username="nina", display_name="Nina", role_code="nurse"))
+        session.commit()
+    engine.dispose()
+    yield url
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def run(cli_db):
+    runner = CliRunner()
+    return lambda *args: runner.invoke(adt_app, list(args))
+
+
+@pytest.fixture
+def session(cli_db) -> Iterator[Session]:
+    engine = make_engine(settings_for(cli_db))
+    with Session(engine) as s:
+        yield s
+    engine.dispose()
+
+
+def test_import_a_file_of_mixed_framing(run, session, tmp_path):
+    first = msg.adt("A01", control="FILE-1")
+    second = msg.adt("A02", control="FILE-2", location="W1^^B02", evn_time="20260310094500", sep="\n")
+    third = msg.adt("A01", control="FILE-3", visit="V2", mrn="K2", nhs=None, location="AMU^^1")
+    data = (
+        b"\x0b" + first.encode() + b"\x1c\r" + b"\n\n" + second.encode() + b"\n" + third.replace("\r", "\r\n").encode()
+    )
+    path = tmp_path / "feed.hl7"
+    path.write_bytes(data)
+    result = run("import", str(path))
+    assert result.exit_code == 1  # one message was not applied
+    assert "3 messages: 2 applied (AA), 1 errors (AE), 0 rejected (AR)" in result.output
+    assert "FILE-3" in result.output and "AMU" in result.output
+    assert msg.MRN not in result.output and "SMITH" not in result.output
+    stay = session.exec(select(Stay).where(Stay.pas_visit_number == "V0001")).one()
+    assert session.get(Bed, stay.bed_id).label == "B02"
+    # Run again: applied messages are skipped (same control IDs), nothing changes.
+    result = run("import", str(path))
+    assert "2 applied (AA)" in result.output
+    assert len(session.exec(select(AdtMessage)).all()) == 3
+
+
+def test_map_then_retry(run, session, tmp_path):
+    path = tmp_path / "one.hl7"
+    path.write_text(msg.adt("A01", control="MAP-1", location="AMU7^^12"))
+    assert run("import", str(path)).exit_code == 1
+    failed = run("failed")
+    assert "MAP-1" in failed.output and "AMU7" in failed.output and "text kept" in failed.output
+    result = run("map", "AMU7", "--ward", "W1")
+    assert result.exit_code == 0, result.output
+    result = run("map", "AMU7", "12", "--ward", "W1", "--bed", "B03")
+    assert result.exit_code == 0, result.output
+    assert "AMU7 bed 12" in run("maps").output
+    result = run("retry", "MAP-1")
+    assert result.exit_code == 0, result.output
+    assert "MAP-1: AA" in result.output
+    stay = session.exec(select(Stay).where(Stay.pas_visit_number == "V0001")).one()
+    assert session.get(Bed, stay.bed_id).label == "B03"
+    assert session.exec(select(PasLocation)).all()
+    assert session.exec(select(AuditEvent).where(AuditEvent.action == "map_pas_location")).first() is not None
+
+
+def test_map_refuses_unknown_ward_or_bed(run):
+    assert run("map", "AMU7", "--ward", "NOPE").exit_code == 1
+    assert run("map", "AMU7", "12", "--ward", "W1", "--bed", "B99").exit_code == 1
+    assert run("map", "AMU7", "--ward", "W1", "--bed", "B01").exit_code == 1  # a bed needs a PAS bed
+
+
+def test_the_account_must_be_an_active_integration_account(run, tmp_path):
+    path = tmp_path / "one.hl7"
+    path.write_text(msg.adt("A04"))
+    for account, words in (("nobody", "No user"), ("nina", "not 'integration'")):
+        result = run("import", str(path), "--account", account)
+        assert result.exit_code == 1 and words in result.output
+
+
+def test_purge(run, tmp_path):
+    path = tmp_path / "one.hl7"
+    path.write_text(msg.adt("A01", control="P-1", location="NOWHERE"))
+    run("import", str(path))
+    assert "Cleared the text of 0 failed messages; deleted 0" in run("purge").output
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_listen_runs_until_terminated(cli_db, session):
+    port = free_port()
+    env = {"DATABASE_URL": cli_db, "BOARDROUND_SECRET_KEY": "s" * 48, "PATH": "/usr/bin:/bin"}
+    proc = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "app.adt.cli", "listen", "--port", str(port), "--log-level", "warning"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with MllpClient("127.0.0.1", port, timeout=30) as c:
+                    ack = msg.ack_fields(c.send(msg.adt("A04", control="LISTEN-1")))
+                break
+            except OSError:
+                assert proc.poll() is None, proc.stderr.read().decode()
+                assert time.monotonic() < deadline, "listener did not start"
+                time.sleep(0.2)
+        assert ack["code"] == "AA"
+    finally:
+        proc.terminate()
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err.decode()
+    assert b"Listening for HL7 ADT over MLLP" in out
+    assert msg.MRN.encode() not in out + err
+    assert session.exec(select(AdtMessage.status).where(AdtMessage.control_id == "LISTEN-1")).one() == "applied"

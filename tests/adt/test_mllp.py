@@ -1,0 +1,166 @@
+"""The MLLP listener over real TCP sockets, against a committed database (both backends).
+
+The `db` fixture's rolled-back transaction cannot be shared with the listener's own per-message
+transactions, so this module builds its own fresh, migrated database per backend.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from datetime import timedelta
+
+import pytest
+from sqlmodel import Session, func, select
+
+from app.adt.mllp import FRAME_END, MllpClient, frame, running_in_thread
+from app.adt.service import Receiver
+from app.core.clock import utcnow
+from app.models import AdtMessage, Bed, Site, Stay, User, Ward
+from tests.adt import messages as msg
+from tests.dbs import build_engine, drop_pg_database, migrate
+
+WARDS = ("M1", "M2")
+BEDS = 20
+ACCOUNT = "pas-feed-mllp"
+# "A few thousand": override with BOARDROUND_ADT_TEST_MESSAGES for a longer soak.
+BULK = int(os.environ.get("BOARDROUND_ADT_TEST_MESSAGES", "3000"))
+
+
+@pytest.fixture(scope="module")
+def engine(backend, tmp_path_factory):
+    engine = build_engine(backend, tmp_path_factory.mktemp(f"adt-{backend}"), "adt")
+    migrate(engine)
+    with Session(engine) as session:
+        site = Site(code="RXX77", name="Listener General")
+        session.add(site)
+        session.flush()
+        for code in WARDS + ("M3",):
+            ward = Ward(site_id=site.id, code=code, name=f"Ward {code}")
+            session.add(ward)
+            session.flush()
+            for b in range(BEDS):
+                session.add(Bed(ward_id=ward.id, label=f"B{b + 1:02d}", sort_order=b))
+        session.add(User(username=ACCOUNT, display_name="PAS feed", role_code="integration", is_service_account=True))
+        session.commit()
+    yield engine
+    engine.dispose()
+    if backend == "postgresql":
+        drop_pg_database(engine.url.render_as_string(hide_password=False))
+
+
+@pytest.fixture(scope="module")
+def listener(engine):
+    with running_in_thread(Receiver(engine, ACCOUNT), workers=4) as server:
+        yield server
+
+
+def recent(minutes: int) -> str:
+    return msg.hl7_time(utcnow() - timedelta(minutes=minutes))
+
+
+def client(listener) -> MllpClient:
+    return MllpClient("127.0.0.1", listener.port, timeout=60)
+
+
+def test_a_message_and_its_ack(engine, listener):
+    text = msg.adt("A01", control="TCP-1", visit="TCPV1", location="M3^^B01", admit=recent(30), sent=recent(29))
+    with client(listener) as c:
+        ack = msg.ack_fields(c.send(text))
+        assert (ack["code"], ack["control_id"], ack["type"]) == ("AA", "TCP-1", "ACK")
+        # The same message again, on the same connection: the same answer, nothing changes.
+        assert msg.ack_fields(c.send(text)) == ack
+    with Session(engine) as session:
+        stay = session.exec(select(Stay).where(Stay.pas_visit_number == "TCPV1")).one()
+        assert stay.discharged_at is None
+        assert (
+            session.exec(select(func.count()).select_from(AdtMessage).where(AdtMessage.control_id == "TCP-1")).one()
+            == 1
+        )
+
+
+def test_bad_frames_and_bad_messages_get_answers_and_the_connection_carries_on(engine, listener):
+    with client(listener) as c:
+        c.send_raw(b"no start block here" + FRAME_END)
+        assert msg.ack_fields(c.receive())["code"] == "AR"
+        # A message missing only its start block is still answered (and applied).
+        c.send_raw(msg.adt("A04", control="TCP-NOVT", nhs=None, mrn="TCPK9").encode() + FRAME_END)
+        assert msg.ack_fields(c.receive())["code"] == "AA"
+        # Noise between frames (keep-alive newlines) is skipped.
+        c.send_raw(b"\r\n\r\n")
+        assert msg.ack_fields(c.send("definitely not HL7"))["code"] == "AR"
+        ack = msg.ack_fields(c.send(msg.adt("A05", control="TCP-A05")))
+        assert (ack["code"], ack["control_id"]) == ("AR", "TCP-A05")
+        ack = msg.ack_fields(c.send(msg.adt("A01", control="TCP-UNMAPPED", location="NOWHERE", sent=recent(5))))
+        assert ack["code"] == "AE" and "NOWHERE" in ack["text"]
+        text = msg.adt("A04", control="TCP-2", nhs=None, mrn="TCPK2", sent=recent(5), sep="\n")
+        assert msg.ack_fields(c.send(text))["code"] == "AA"
+    with Session(engine) as session:
+        kept = session.exec(select(AdtMessage).where(AdtMessage.control_id == "TCP-UNMAPPED")).one()
+        assert kept.status == "error" and "NOWHERE" in kept.raw
+        junk = session.exec(select(AdtMessage).where(AdtMessage.raw == "no start block here")).one()
+        assert junk.status == "rejected"
+
+
+def test_a_client_vanishing_mid_message_does_not_stop_the_listener(listener):
+    half = frame(msg.adt("A04", control="TCP-HALF").encode())[:40]
+    with socket.create_connection(("127.0.0.1", listener.port)) as raw:
+        raw.sendall(half)
+    with client(listener) as c:
+        assert msg.ack_fields(c.send(msg.adt("A04", control="TCP-3", mrn="TCPK3", nhs=None)))["code"] == "AA"
+
+
+def test_an_oversized_message_is_refused_and_the_connection_carries_on(engine):
+    with running_in_thread(Receiver(engine, ACCOUNT), workers=1, max_message_bytes=4096) as small:
+        with MllpClient("127.0.0.1", small.port) as c:
+            huge = msg.adt("A04", control="TCP-BIG", extra=["NTE|1||" + "x" * 10_000])
+            ack = msg.ack_fields(c.send(huge))
+            assert ack["code"] == "AR" and "too large" in ack["text"]
+            assert msg.ack_fields(c.send(msg.adt("A04", control="TCP-4", mrn="TCPK4", nhs=None)))["code"] == "AA"
+
+
+def test_thousands_of_messages_over_concurrent_connections(engine, listener):
+    load = msg.workload(
+        BULK, connections=4, wards=WARDS, beds_per_ward=BEDS, end=utcnow() - timedelta(minutes=2), prefix="T"
+    )
+    acks: list[list[dict[str, str]]] = [[] for _ in load.streams]
+    errors: list[BaseException] = []
+
+    def run(i: int) -> None:
+        try:
+            with client(listener) as c:
+                for text in load.streams[i]:
+                    acks[i].append(msg.ack_fields(c.send(text)))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(load.streams))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+    flat = [a for stream in acks for a in stream]
+    assert len(flat) == load.total == BULK
+    bad = [a for a in flat if a["code"] != "AA"]
+    assert not bad, bad[:5]
+    with Session(engine) as session:
+        current = session.exec(
+            select(Stay.pas_visit_number, Ward.code, Bed.label)
+            .join(Ward, Ward.id == Stay.ward_id)
+            .join(Bed, Bed.id == Stay.bed_id)
+            .where(Stay.discharged_at.is_(None), Stay.pas_visit_number.startswith("TV"))
+        ).all()
+        assert {visit: (ward, bed) for visit, ward, bed in current} == load.current
+        discharged = session.exec(
+            select(func.count())
+            .select_from(Stay)
+            .where(Stay.discharged_at.is_not(None), Stay.pas_visit_number.startswith("TV"))
+        ).one()
+        assert discharged == len(load.discharged)
+        assert load.admitted == len(load.current) + len(load.discharged)
+        applied = session.exec(
+            select(func.count()).select_from(AdtMessage).where(AdtMessage.control_id.startswith("T-"))
+        ).one()
+        assert applied == BULK
