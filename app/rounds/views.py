@@ -97,6 +97,13 @@ def _next_url(board_round: BoardRound, progress: dict[str, Any], stay_id: int) -
     return f"/rounds/{board_round.id}"
 
 
+def _go_next(request: Request, board_round: BoardRound, progress: dict[str, Any], stay_id: int, message: str) -> Response:
+    """To the next patient's screen (swapped in place), or to the overview (a whole new page)."""
+    url = _next_url(board_round, progress, stay_id)
+    target = "round-step" if "/stays/" in url else None
+    return go_to(request, url, target=target, message=message)
+
+
 def _round_and_stay(session: Session, actor: Principal, round_id: int, stay_id: int) -> tuple[BoardRound, Stay, Ward]:
     board_round = service.round_or_404(session, actor, round_id)
     stay = stay_or_404(session, actor, stay_id)
@@ -132,6 +139,7 @@ def _step_page(
         "target": "round-step",
     }
     if wants_fragment(request, "round-step"):
+        context["as_fragment"] = True
         return vary(render(request, "rounds/step.html", context, block_name="round_step", status_code=status_code))
     return vary(render(request, "rounds/step.html", context, status_code=status_code))
 
@@ -169,7 +177,7 @@ def save_step(
     if errors:
         return _step_page(request, session, board_round, stay, ward, now, values=values, errors=errors, status_code=422)
     progress = _progress(session, board_round, stay.id, now)
-    return go_to(request, _next_url(board_round, progress, stay.id), target="round-step", message="Saved")
+    return _go_next(request, board_round, progress, stay.id, "Saved")
 
 
 @router.post("/rounds/{round_id}/stays/{stay_id}/no-change")
@@ -198,9 +206,7 @@ def confirm_no_change(
         message = exc.message if isinstance(exc, DomainError) else "Reload the page and try again"
         return _step_page(request, session, board_round, stay, ward, now, errors={"meets": message}, status_code=422)
     progress = _progress(session, board_round, stay.id, now)
-    return go_to(
-        request, _next_url(board_round, progress, stay.id), target="round-step", message="Confirmed: no change"
-    )
+    return _go_next(request, board_round, progress, stay.id, "Confirmed: no change")
 
 
 @router.post("/rounds/{round_id}/stays/{stay_id}/skip")
@@ -211,9 +217,7 @@ def skip_patient(
     step.skip(session, actor=actor, stay=stay, board_round=board_round, now=now)
     commit(session)
     progress = _progress(session, board_round, stay.id, now)
-    return go_to(
-        request, _next_url(board_round, progress, stay.id), target="round-step", message="Skipped: come back later"
-    )
+    return _go_next(request, board_round, progress, stay.id, "Skipped: come back later")
 
 
 def round_summary(session: Session, board_round: BoardRound, now) -> dict[str, Any]:  # noqa: ANN001

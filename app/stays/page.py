@@ -119,9 +119,18 @@ def apply_form(
         session.rollback()
         session.refresh(stay)
         conflict = conflict_details(session, stay)
-        # Keep everything the user typed; the new version lets them reapply it knowingly.
+        # Keep everything the user typed; the new version lets them reapply it knowingly. A field
+        # the user left as it was, and the other person changed, shows the other person's value:
+        # saving again must not quietly undo their change.
+        for field, old, new in conflict["changes"]:
+            if field in values and _as_text(values.get(field)) == _as_text(old):
+                values[field] = _as_text(new)
         return {}, conflict, values | {"stay_version": stay.version}
     except DomainError as exc:
         session.rollback()
         return {step.form_field(exc.field): exc.message}, None, values
     return {}, None, values
+
+
+def _as_text(value: object) -> str:
+    return "" if value is None else str(value)

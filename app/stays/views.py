@@ -75,6 +75,7 @@ def _page(
         "family_labels": labels(session, "families"),
     }
     block = "patient_main" if wants_fragment(request, "patient-main") else None
+    context["as_fragment"] = block is not None
     return vary(render(request, "stays/show.html", context, block_name=block, status_code=status_code))
 
 

@@ -25,12 +25,13 @@ def vary(response: Response) -> Response:
 
 
 def go_to(request: Request, url: str, *, target: str | None = None, message: str | None = None) -> Response:
-    """Move on after a successful form: htmx gets 200 + HX-Location, a plain form gets 303."""
+    """Move on after a successful form: 303 for a plain form; for htmx, HX-Location swapping just
+    `target` when the next page has that container, else HX-Redirect for a whole new page."""
     if is_htmx(request):
-        location: dict[str, Any] = {"path": url}
         if target:
-            location |= {"target": f"#{target}", "swap": "outerHTML"}
-        headers = {"HX-Location": json.dumps(location)}
+            headers = {"HX-Location": json.dumps({"path": url, "target": f"#{target}", "swap": "outerHTML"})}
+        else:
+            headers = {"HX-Redirect": url}
         if message:
             headers["HX-Trigger"] = json.dumps({"status-message": message})
         return Response(status_code=200, headers=headers)

@@ -13,7 +13,8 @@ import asyncio
 import json
 import logging
 import threading
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import text
@@ -39,8 +40,12 @@ class ChangeFeed:
             except RuntimeError:  # loop closed: the subscriber is gone
                 pass
 
-    async def subscribe(self, ward_ids: int | Iterable[int]) -> AsyncIterator[dict[str, Any]]:
-        """Changes on one ward, or on any of several (an executive sponsor's wards)."""
+    @contextmanager
+    def listen(self, ward_ids: int | Iterable[int]) -> Iterator[asyncio.Queue[dict[str, Any]]]:
+        """A queue receiving changes on one ward, or on any of several (a sponsor's wards).
+
+        Waiting on the queue can be cancelled (heartbeat timeouts) without ending the subscription.
+        """
         wards = {ward_ids} if isinstance(ward_ids, int) else set(ward_ids)
         queue: asyncio.Queue[dict] = asyncio.Queue(maxsize=1000)
         entry = (asyncio.get_running_loop(), queue)
@@ -48,8 +53,7 @@ class ChangeFeed:
             for ward_id in wards:
                 self._subscribers.setdefault(ward_id, set()).add(entry)
         try:
-            while True:
-                yield await queue.get()
+            yield queue
         finally:
             with self._lock:
                 for ward_id in wards:

@@ -9,6 +9,9 @@ from app.auth.principal import Principal
 LINKS: list[tuple[Perm | None, str, str]] = [
     (Perm.READ_WARD, "/", "Wards"),
     (Perm.READ_WARD, "/escalations", "Escalations"),
+    (Perm.READ_WARD, "/failed-discharges", "Failed discharges"),
+    (Perm.READ_SITE, "/flow", "Flow"),
+    (Perm.READ_SITE, "/metrics", "Metrics"),
     (Perm.READ_AUDIT, "/audit", "Audit"),
     (Perm.MANAGE_USERS, "/admin/users", "Users"),
 ]

@@ -21,14 +21,13 @@ def change_stream(request: Request, ward_ids: Iterable[int], event_name: str) ->
 
     async def stream() -> AsyncIterator[bytes]:
         yield b"retry: 2000\n\n"
-        events = live.feed.subscribe(wards)
-        deadline = asyncio.get_running_loop().time() + STREAM_SECONDS
-        try:
+        with live.feed.listen(wards) as changes:
+            deadline = asyncio.get_running_loop().time() + STREAM_SECONDS
             while asyncio.get_running_loop().time() < deadline:
                 if await request.is_disconnected():
                     break
                 try:
-                    event = await asyncio.wait_for(anext(events), timeout=HEARTBEAT_SECONDS)
+                    event = await asyncio.wait_for(changes.get(), timeout=HEARTBEAT_SECONDS)
                 except TimeoutError:
                     yield b": keep-alive\n\n"
                     continue
@@ -36,7 +35,5 @@ def change_stream(request: Request, ward_ids: Iterable[int], event_name: str) ->
                     {"ward_id": event.get("ward_id"), "stay_id": event.get("stay_id"), "kind": event.get("kind")}
                 )
                 yield f"event: {event_name}\ndata: {payload}\n\n".encode()
-        finally:
-            await events.aclose()
 
     return StreamingResponse(stream(), media_type="text/event-stream", headers={"X-Accel-Buffering": "no"})

@@ -97,6 +97,15 @@ def _render_component(component: str, params_json: str) -> Markup:
     return Markup(getattr(module, _macro_name(component))(json.loads(params_json)))  # noqa: S704 - NHS macro output
 
 
+def _defined(value: Any) -> Any:
+    """Drop missing values (Jinja's undefined, None) so the macro sees them as absent, not "None"."""
+    if isinstance(value, Mapping):
+        return {k: _defined(v) for k, v in value.items() if v is not None and not isinstance(v, Undefined)}
+    if isinstance(value, list | tuple):
+        return [_defined(v) for v in value if v is not None and not isinstance(v, Undefined)]
+    return value
+
+
 def nhs(component: str, params: Mapping[str, Any]) -> Markup:
     """Render an NHS.UK frontend component, memoised by its parameters.
 
@@ -104,7 +113,7 @@ def nhs(component: str, params: Mapping[str, Any]) -> Markup:
     output depends only on their parameters, so identical calls (the criteria checklist, the
     delay-reason list with the same choice) are rendered once per process.
     """
-    return _render_component(component, json.dumps(params, sort_keys=True, default=_json_default))
+    return _render_component(component, json.dumps(_defined(params), sort_keys=True, default=_json_default))
 
 
 def build_environment() -> Environment:

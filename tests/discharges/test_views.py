@@ -115,7 +115,7 @@ def test_htmx_success_moves_on_with_hx_location(db, browser_as, nurse, stays):
     )
     assert r.status_code == 200
     fd = db.exec(select(FailedDischarge)).one()
-    assert json.loads(r.headers["hx-location"])["path"] == f"/stays/{stays[0].id}/edd?failed_discharge={fd.id}"
+    assert r.headers["hx-redirect"] == f"/stays/{stays[0].id}/edd?failed_discharge={fd.id}"
     assert db.exec(select(FailedDischargeCause)).one().is_primary  # one cause: the main one
 
 

@@ -18,17 +18,16 @@ from tests import factories
 def test_feed_reaches_only_that_wards_subscribers():
     async def scenario():
         feed = live.ChangeFeed()
-        ward_1 = feed.subscribe(1)
-        ward_2 = feed.subscribe(2)
-        first = asyncio.ensure_future(anext(ward_1))
-        second = asyncio.ensure_future(anext(ward_2))
-        await asyncio.sleep(0)
-        feed.publish({"ward_id": 1, "stay_id": 7, "kind": "stay"})
-        assert (await asyncio.wait_for(first, 1)) == {"ward_id": 1, "stay_id": 7, "kind": "stay"}
-        await asyncio.sleep(0.05)
-        assert not second.done()
-        second.cancel()
-        await ward_1.aclose()
+        with feed.listen(1) as ward_1, feed.listen([2, 3]) as wards_2_3:
+            # A cancelled wait (the stream's heartbeat timeout) must not end the subscription.
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(ward_1.get(), 0.01)
+            feed.publish({"ward_id": 1, "stay_id": 7, "kind": "stay"})
+            assert (await asyncio.wait_for(ward_1.get(), 1)) == {"ward_id": 1, "stay_id": 7, "kind": "stay"}
+            assert wards_2_3.empty()
+            feed.publish({"ward_id": 3, "stay_id": 8, "kind": "stay"})
+            assert (await asyncio.wait_for(wards_2_3.get(), 1))["stay_id"] == 8
+        assert feed.subscriber_count(1) == 0
 
     asyncio.run(scenario())
 
@@ -40,11 +39,8 @@ def test_postgres_notify_is_fanned_out_after_commit(backend, engine):
     ward_id = 987654  # no rows are written: only the notification travels
 
     async def wait_for_event() -> None:
-        events = live.feed.subscribe(ward_id)
-        try:
-            received.append(await asyncio.wait_for(anext(events), 5))
-        finally:
-            await events.aclose()
+        with live.feed.listen(ward_id) as changes:
+            received.append(await asyncio.wait_for(changes.get(), 5))
 
     listener = live.PostgresListener(engine.url.set(drivername="postgresql").render_as_string(hide_password=False))
     listener.start()
