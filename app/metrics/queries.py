@@ -1,0 +1,352 @@
+"""Bulk reads for the metrics: a fixed number of queries for any period and any number of wards.
+
+Each loader returns the plain facts of app.metrics.compute, so the computations can be tested on
+hand-built data. The heavy lifting that only a database does well stays in SQL: the review
+history comes back reduced to the reviews where the answer changed (a window function), and
+"reviewed on a census day" is counted by the database against a calendar of 08:00 instants.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Date, String, TypeDecorator, and_, func, or_, type_coerce, values
+from sqlalchemy import column as sql_column
+from sqlmodel import Session, col, select
+
+from app.auth.principal import Principal
+from app.metrics.compute import (
+    FailedFacts,
+    Location,
+    Period,
+    ReferralFacts,
+    Report,
+    Review,
+    RoundFacts,
+    StayFacts,
+    build_report,
+    census_instant,
+)
+from app.models import (
+    BoardRound,
+    DailyReview,
+    EddChange,
+    FailedDischarge,
+    FailedDischargeCause,
+    Referral,
+    Stay,
+    StayLocation,
+    Ward,
+)
+from app.models.base import UTCDateTime
+from app.reference import labels
+
+
+class _FastUTC(TypeDecorator):
+    """A UTC timestamp read in bulk: SQLite's stored text parsed by datetime.fromisoformat (C), not
+    SQLAlchemy's regular expression; PostgreSQL's driver already returns an aware datetime."""
+
+    impl = String
+    cache_ok = True
+
+    def process_result_value(self, value: Any, dialect: Any) -> datetime | None:
+        if isinstance(value, str):
+            return datetime.fromisoformat(value + "+00:00")  # much faster than .replace(tzinfo=UTC)
+        return value
+
+
+class _FastDate(TypeDecorator):
+    """A date read in bulk (SQLite text, or the driver's date)."""
+
+    impl = String
+    cache_ok = True
+
+    def process_result_value(self, value: Any, dialect: Any) -> date | None:
+        return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _utc(column: Any) -> Any:
+    return type_coerce(column, _FastUTC)
+
+
+def _date(column: Any) -> Any:
+    return type_coerce(column, _FastDate)
+
+
+def _rows(session: Session, statement: Any) -> list[Any]:
+    """Plain rows through the session's connection: no ORM row handling for tens of thousands of rows."""
+    return session.connection().execute(statement).all()
+
+
+def natural_key(text: str) -> list[object]:
+    """ "Ward 7" before "Ward 12": numbers in names compare as numbers."""
+    return [int(part) if part.isdigit() else part.casefold() for part in re.split(r"(\d+)", text)]
+
+
+def wards_in_scope(session: Session, principal: Principal, *, active_only: bool = False) -> list[Ward]:
+    """The wards a person may see, by name: every ward for site-wide roles, else their own."""
+    query = select(Ward)
+    if active_only:
+        query = query.where(col(Ward.is_active).is_(True))
+    if not principal.site_wide:
+        query = query.where(col(Ward.id).in_(principal.ward_ids or {-1}))
+    return sorted(session.exec(query), key=lambda w: (natural_key(w.name), w.code))
+
+
+@dataclass(frozen=True)
+class MetricsData:
+    period: Period
+    ward_ids: frozenset[int]
+    stays: list[StayFacts]
+    reviewed: dict[tuple[int, date], int]
+    failed: list[FailedFacts]
+    referrals: list[ReferralFacts]
+    rounds: list[RoundFacts]
+
+
+def _stays_touching(ward_ids: Collection[int], period: Period):  # noqa: ANN202 - a SQL subquery
+    """Ids of stays on a ward in scope at some time in the period (census or discharge).
+
+    Candidates come from the index on `stay.discharged_at` (in hospital at the start of the period,
+    or left during it); each is then checked against its own ward history. Scanning the ward
+    history of every stay ever on those wards instead grows with the years of data kept.
+    """
+    on_a_ward_in_scope = (
+        select(StayLocation.id)
+        .where(
+            col(StayLocation.stay_id) == Stay.id,
+            col(StayLocation.ward_id).in_(ward_ids),
+            StayLocation.started_at < period.end,
+            or_(col(StayLocation.ended_at).is_(None), col(StayLocation.ended_at) > period.start),
+        )
+        .correlate(Stay)
+        .exists()
+    )
+    return select(Stay.id).where(
+        or_(col(Stay.discharged_at).is_(None), col(Stay.discharged_at) > period.start),
+        Stay.admitted_at < period.end,
+        on_a_ward_in_scope,
+    )
+
+
+def _calendar(period: Period):  # noqa: ANN202 - a SQL common table expression
+    """(day, census instant) for every day of the period, as a VALUES table."""
+    rows = [(day, census_instant(day)) for day in period.days]
+    return values(sql_column("day", Date), sql_column("t8", UTCDateTime), name="census_calendar").data(rows).cte()
+
+
+def review_changes(session: Session, stay_ids: Any, up_to: date) -> dict[int, list[Review]]:
+    """Each stay's reviews up to a date, reduced to the first and those where the answer changed.
+
+    `stay_ids` is a subquery of stay ids. The database compares each review with the one before
+    (a window function), so a long stay costs a row per change, not a row per day.
+    """
+    previous = func.lag(DailyReview.meets_criteria_to_reside).over(
+        partition_by=DailyReview.stay_id, order_by=DailyReview.review_date
+    )
+    history = (
+        select(
+            DailyReview.stay_id.label("stay_id"),  # type: ignore[attr-defined]
+            _date(DailyReview.review_date).label("review_date"),
+            DailyReview.meets_criteria_to_reside.label("meets"),  # type: ignore[attr-defined]
+            previous.label("previous"),
+        )
+        .where(col(DailyReview.stay_id).in_(stay_ids), DailyReview.review_date <= up_to)
+        .subquery()
+    )
+    changes: dict[int, list[Review]] = defaultdict(list)
+    for stay_id, review_date, meets in _rows(
+        session,
+        select(history.c.stay_id, history.c.review_date, history.c.meets).where(
+            or_(history.c.previous.is_(None), history.c.previous != history.c.meets)
+        ),
+    ):
+        changes[stay_id].append(Review(review_date, bool(meets)))
+    for reviews in changes.values():
+        reviews.sort(key=lambda r: r.review_date)
+    return changes
+
+
+def load_metrics_data(session: Session, ward_ids: Collection[int], period: Period) -> MetricsData:
+    """Everything the metrics need for these wards and this period, in seven queries."""
+    scope = frozenset(ward_ids)
+    if not scope:
+        return MetricsData(period, scope, [], {}, [], [], [])
+    touching = _stays_touching(scope, period)
+
+    # 1. Stays and their ward history on the wards in scope.
+    stay_rows = _rows(
+        session,
+        select(
+            Stay.id,
+            _utc(Stay.admitted_at),
+            _utc(Stay.discharged_at),
+            Stay.ward_id,
+            Stay.discharge_destination_code,
+            Stay.pathway,
+            Stay.responsible_consultant,
+            Stay.clinical_criteria_for_discharge != "",
+            StayLocation.ward_id,
+            _utc(StayLocation.started_at),
+            _utc(StayLocation.ended_at),
+        )
+        .join(StayLocation, col(StayLocation.stay_id) == Stay.id)
+        .where(col(Stay.id).in_(touching))
+        .order_by(Stay.id, StayLocation.started_at, StayLocation.id),
+    )
+
+    # 2. Review history, only where the answer changed (first review, then every change).
+    changes = review_changes(session, touching, period.date_to)
+
+    # 3. Every EDD setting (a stay has one or a few): the first one, and how many there were.
+    first_edds: dict[int, tuple[date, datetime, int]] = {}
+    for stay_id, new_date, changed_at in _rows(
+        session,
+        select(EddChange.stay_id, _date(EddChange.new_date), _utc(EddChange.changed_at))
+        .where(col(EddChange.stay_id).in_(touching))
+        .order_by(EddChange.stay_id, EddChange.changed_at, EddChange.id),
+    ):
+        seen = first_edds.get(stay_id)
+        first_edds[stay_id] = (new_date, changed_at, 1) if seen is None else (seen[0], seen[1], seen[2] + 1)
+
+    # 4. Census patients reviewed on the census day, per ward and day.
+    calendar = _calendar(period)
+    reviewed = {
+        (ward_id, day): int(n)
+        for ward_id, day, n in session.exec(
+            select(StayLocation.ward_id, calendar.c.day, func.count())
+            .select_from(DailyReview)
+            .join(calendar, calendar.c.day == DailyReview.review_date)
+            .join(
+                StayLocation,
+                and_(
+                    col(StayLocation.stay_id) == DailyReview.stay_id,
+                    col(StayLocation.started_at) <= calendar.c.t8,
+                    or_(col(StayLocation.ended_at).is_(None), col(StayLocation.ended_at) > calendar.c.t8),
+                ),
+            )
+            .where(
+                DailyReview.review_date >= period.date_from,
+                DailyReview.review_date <= period.date_to,
+                col(StayLocation.ward_id).in_(scope),
+            )
+            .group_by(StayLocation.ward_id, calendar.c.day)
+        )
+    }
+
+    stays: list[StayFacts] = []
+    locations: list[Location] = []
+    current: tuple | None = None
+
+    def close() -> None:
+        if current is None:
+            return
+        stay_id, admitted, discharged, ward_id, dest, pathway, consultant, has_ccd = current
+        first = first_edds.get(stay_id)
+        stays.append(
+            StayFacts(
+                id=stay_id,
+                admitted_at=admitted,
+                discharged_at=discharged,
+                ward_id=ward_id,
+                destination_code=dest,
+                pathway=pathway,
+                consultant=consultant or "",
+                has_ccd=bool(has_ccd),
+                locations=tuple(locations),
+                reviews=tuple(changes.get(stay_id, ())),
+                first_edd=first[0] if first else None,
+                first_edd_at=first[1] if first else None,
+                edd_changes=first[2] - 1 if first else 0,
+            )
+        )
+
+    for row in stay_rows:
+        if current is None or row[0] != current[0]:
+            close()
+            current = tuple(row[:8])
+            locations = []
+        locations.append(Location(row[8], row[9], row[10]))
+    close()
+
+    # 5. Failed discharges planned in the period, with their causes (a failed discharge belongs
+    #    to its stay's ward: the current one, or the one the patient left from).
+    failed_rows = session.exec(
+        select(
+            FailedDischarge.id,
+            FailedDischarge.stay_id,
+            Stay.ward_id,
+            FailedDischarge.planned_for,
+            FailedDischargeCause.reason_code,
+            FailedDischargeCause.is_primary,
+        )
+        .join(Stay, col(Stay.id) == FailedDischarge.stay_id)
+        .outerjoin(FailedDischargeCause, col(FailedDischargeCause.failed_discharge_id) == FailedDischarge.id)
+        .where(
+            FailedDischarge.planned_for >= period.start,
+            FailedDischarge.planned_for < period.end,
+            col(Stay.ward_id).in_(scope),
+        )
+        .order_by(FailedDischarge.id)
+    ).all()
+    failed_causes: dict[int, list[tuple[str, bool]]] = defaultdict(list)
+    failed_heads: dict[int, tuple] = {}
+    for fd_id, stay_id, ward_id, planned_for, code, is_primary in failed_rows:
+        failed_heads[fd_id] = (stay_id, ward_id, planned_for)
+        if code is not None:
+            failed_causes[fd_id].append((code, bool(is_primary)))
+    failed = [
+        FailedFacts(fd_id, stay_id, ward_id, planned_for, tuple(failed_causes.get(fd_id, ())))
+        for fd_id, (stay_id, ward_id, planned_for) in failed_heads.items()
+    ]
+
+    # 6. Referrals decided in the period, or still waiting at its end.
+    referrals = [
+        ReferralFacts(*row)
+        for row in session.exec(
+            select(
+                Referral.id, Referral.stay_id, Stay.ward_id, Referral.to_service, Referral.sent_on, Referral.decision_on
+            )
+            .join(Stay, col(Stay.id) == Referral.stay_id)
+            .where(
+                col(Stay.ward_id).in_(scope),
+                Referral.sent_on <= period.date_to,
+                or_(col(Referral.decision_on).is_(None), col(Referral.decision_on) >= period.date_from),
+            )
+            .order_by(Referral.id)
+        )
+    ]
+
+    # 7. Board rounds started in the period.
+    rounds = [
+        RoundFacts(*row)
+        for row in session.exec(
+            select(BoardRound.id, BoardRound.ward_id, BoardRound.started_at, BoardRound.ended_at).where(
+                col(BoardRound.ward_id).in_(scope),
+                BoardRound.started_at >= period.start,
+                BoardRound.started_at < period.end,
+            )
+        )
+    ]
+    return MetricsData(period, scope, stays, reviewed, failed, referrals, rounds)
+
+
+def metrics_report(session: Session, wards: Sequence[Ward], period: Period) -> Report:
+    """The whole metrics report for these wards (the wards in scope, or one of them)."""
+    data = load_metrics_data(session, [w.id for w in wards], period)  # type: ignore[misc]
+    return build_report(
+        period=period,
+        ward_names={w.id: w.name for w in wards},  # type: ignore[misc]
+        stays=data.stays,
+        reviewed=data.reviewed,
+        failed=data.failed,
+        referrals=data.referrals,
+        rounds=data.rounds,
+        destination_labels=labels(session, "destinations"),
+        cause_labels=labels(session, "failed_discharge_reasons"),
+    )

@@ -1,0 +1,227 @@
+"""Site flow overview and metrics pages over real HTTP, on a 1,000-bed demo hospital.
+
+    .venv/bin/python -m bench.site_overview [--backend sqlite|postgresql|both] [--days 365]
+    .venv/bin/python -m bench.site_overview --build-only      # build the databases, measure later
+    .venv/bin/python -m bench.site_overview --reuse           # measure what the last build left
+
+For each backend: its own database (var/bench_site.db, PostgreSQL "bench_site"), migrated by
+Alembic and filled by the demo generator (app.demo: 36 wards of 24-32 beds, about 1,000 beds,
+`--days` of history, every row written through the real services). Then a real uvicorn server
+in a subprocess, an API token for the site-wide flow coordinator, and timed GET requests with
+httpx on one keep-alive connection:
+
+    GET /flow                                  the site flow overview (all 36 wards)
+    GET /metrics?date_from=..&date_to=..       30 days and 365 days, all wards
+    GET /metrics?ward=..&...                   365 days, one ward (round-robin)
+
+Prints p50/p95/p99/max in milliseconds against the targets (overview p95 < 150 ms, metric
+pages p95 < 300 ms). `--append` adds the table to docs/performance.md under "Site flow and
+metrics". A year of history takes about an hour per backend to build on a small machine (the
+generator replays every admission, review and round through the services), so build once with
+--build-only and measure with --reuse.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import httpx
+import psycopg
+from sqlmodel import Session, func, select
+
+from app.auth.tokens import issue_token
+from app.cli import migrate
+from app.config import PROJECT_ROOT, VAR_DIR, Settings
+from app.core.clock import london_date, utcnow
+from app.db import make_engine
+from app.demo import build_demo
+from app.models import Bed, DailyReview, Stay, User, Ward
+from bench.board_latency import Result, start_server, timed
+
+PG_ADMIN_DSN = os.environ.get("BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/test")
+PG_DATABASE = "bench_site"
+SQLITE_PATH = VAR_DIR / "bench_site.db"
+OVERVIEW_TARGET_MS = 150.0
+METRICS_TARGET_MS = 300.0
+PERFORMANCE_DOC = PROJECT_ROOT / "docs" / "performance.md"
+HEADING = "## Site flow and metrics"
+
+
+def database_url(backend: str, *, fresh: bool) -> str:
+    if backend == "sqlite":
+        if fresh:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{SQLITE_PATH}{suffix}").unlink(missing_ok=True)
+        return f"sqlite:///{SQLITE_PATH}"
+    if fresh:
+        with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{PG_DATABASE}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{PG_DATABASE}"')
+    return PG_ADMIN_DSN.rsplit("/", 1)[0] + f"/{PG_DATABASE}"
+
+
+def _count(session: Session, model: type, *where: object) -> int:
+    return session.exec(select(func.count()).select_from(model).where(*where)).one()
+
+
+def _has_demo(session: Session) -> bool:
+    try:
+        return session.exec(select(User.id).where(User.username == "flow")).first() is not None
+    except Exception:  # noqa: BLE001 - no tables yet
+        return False
+
+
+def build(backend: str, args: argparse.Namespace) -> dict[str, float]:
+    url = database_url(backend, fresh=True)
+    engine = make_engine(Settings(environment="development", DATABASE_URL=url, secret_key="b" * 48))
+    facts: dict[str, float] = {}
+    try:
+        started = time.perf_counter()
+        migrate(engine)
+        print(f"[{backend}] building {args.wards} wards, {args.days} days of history ...", flush=True)
+        with Session(engine, expire_on_commit=False) as session:
+            build_demo(
+                session,
+                seed=args.seed,
+                now=utcnow(),
+                wards=args.wards,
+                beds_per_ward=(24, 32),
+                days_history=args.days,
+                hasher=lambda _password: "!",  # nobody signs in with a password here
+                service_review_days=1,
+                progress=lambda line: print(f"[{backend}] {line}", flush=True),
+            )
+            session.commit()
+        facts["build_s"] = time.perf_counter() - started
+        print(f"[{backend}] built in {facts['build_s']:.0f} s", flush=True)
+    finally:
+        engine.dispose()
+    return facts
+
+
+def measure(backend: str, args: argparse.Namespace, facts: dict[str, float]) -> list[Result]:
+    url = database_url(backend, fresh=False)
+    secret = secrets.token_urlsafe(48)
+    engine = make_engine(Settings(environment="development", DATABASE_URL=url, secret_key=secret))
+    try:
+        with Session(engine, expire_on_commit=False) as session:
+            if not _has_demo(session):
+                raise SystemExit(f"[{backend}] no benchmark database: run with --build-only first")
+            first_admission = session.exec(select(func.min(Stay.admitted_at))).one()
+            facts |= {
+                "beds": _count(session, Bed),
+                "wards": _count(session, Ward),
+                "stays": _count(session, Stay),
+                "current_stays": _count(session, Stay, Stay.discharged_at.is_(None)),  # type: ignore[union-attr]
+                "reviews": _count(session, DailyReview),
+                "history_days": (utcnow() - first_admission).days if first_admission else 0,
+            }
+            flow = session.exec(select(User).where(User.username == "flow")).one()
+            _token, raw = issue_token(session, user=flow, name="site-benchmark", actor=None, now=utcnow())
+            session.commit()
+            ward_codes = list(session.exec(select(Ward.code).order_by(Ward.code)))
+    finally:
+        engine.dispose()
+
+    today = london_date(utcnow())
+    yesterday = today - timedelta(days=1)
+
+    def period(days: int, ward: str | None = None) -> str:
+        start = yesterday - timedelta(days=days - 1)
+        query = f"date_from={start.isoformat()}&date_to={yesterday.isoformat()}"
+        return f"/metrics?{query}" + (f"&ward={ward}" if ward else "")
+
+    proc, base = start_server(url, secret)
+    n, warm = args.requests, args.warmup
+    try:
+        headers = {"Authorization": f"Bearer {raw}"}
+        with httpx.Client(base_url=base, headers=headers, timeout=120) as client:
+            results = []
+            for name, paths in (
+                ("GET /flow", ["/flow"] * (warm + n)),
+                ("GET /metrics (30 days, all wards)", [period(30)] * (warm + max(5, n // 2))),
+                ("GET /metrics (365 days, all wards)", [period(365)] * (warm + max(5, n // 5))),
+                (
+                    "GET /metrics (365 days, one ward)",
+                    [period(365, ward_codes[i % len(ward_codes)]) for i in range(warm + max(5, n // 2))],
+                ),
+            ):
+                timed(client, paths[:warm])
+                results.append(Result(backend, name, timed(client, paths[warm:])))
+                print(f"[{backend}] {results[-1].row()}", flush=True)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    return results
+
+
+def report(results: list[Result], facts: dict[str, dict[str, float]], args: argparse.Namespace) -> str:
+    lines = [
+        "| backend | endpoint | n | p50 ms | p95 ms | p99 ms | max ms | mean ms |",
+        "|---|---|---|---|---|---|---|---|",
+        *(r.row() for r in results),
+        "",
+    ]
+    for backend, f in facts.items():
+        lines.append(
+            f"- {backend}: {int(f['wards'])} wards, {int(f['beds'])} beds, {int(f['current_stays'])} in hospital, "
+            f"{int(f['stays'])} stays and {int(f['reviews'])} reviews over {int(f['history_days'])} days"
+            + (f"; built in {f['build_s'] / 60:.0f} min" if "build_s" in f else "")
+        )
+    lines.append("")
+    for r in results:
+        target = OVERVIEW_TARGET_MS if r.endpoint == "GET /flow" else METRICS_TARGET_MS
+        verdict = "meets" if r.pct(95) < target else "MISSES"
+        lines.append(f"- {r.backend} {r.endpoint}: p95 {r.pct(95):.0f} ms {verdict} the {target:.0f} ms target")
+    return "\n".join(lines)
+
+
+def append_to_doc(text: str, args: argparse.Namespace) -> None:
+    existing = PERFORMANCE_DOC.read_text() if PERFORMANCE_DOC.exists() else ""
+    block = []
+    if HEADING not in existing:
+        block.append(f"\n{HEADING}\n")
+    block.append(
+        f"\n### Run of {date.today().isoformat()} (`python -m bench.site_overview`, "
+        f"{args.requests} timed requests per endpoint after {args.warmup} warm-up)\n\n{text}\n"
+    )
+    with PERFORMANCE_DOC.open("a") as out:
+        out.write("".join(block))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--wards", type=int, default=36, help="36 wards of 24-32 beds is about 1,000 beds")
+    parser.add_argument("--days", type=int, default=365, help="days of history")
+    parser.add_argument("--requests", type=int, default=100, help="timed requests for the overview")
+    parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--build-only", action="store_true", help="build the databases and stop")
+    parser.add_argument("--reuse", action="store_true", help="measure the databases left by the last build")
+    parser.add_argument("--append", action="store_true", help="append the results to docs/performance.md")
+    args = parser.parse_args(argv)
+    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    facts: dict[str, dict[str, float]] = {}
+    for backend in backends:
+        facts[backend] = {} if args.reuse else build(backend, args)
+    if args.build_only:
+        return 0
+    results: list[Result] = []
+    for backend in backends:
+        results.extend(measure(backend, args, facts[backend]))
+    text = report(results, facts, args)
+    print()
+    print(text)
+    if args.append:
+        append_to_doc(text, args)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
