@@ -10,9 +10,9 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 import sqlmodel
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 import app.models.base
-from sqlalchemy.dialects import postgresql
 
 revision: str = "5eb5d20bd443"
 down_revision: str | Sequence[str] | None = None

@@ -13,7 +13,6 @@ from alembic import op
 
 import app.models.base
 
-
 revision: str = "dccf38b60786"
 down_revision: str | Sequence[str] | None = "5eedref0001"
 branch_labels: str | Sequence[str] | None = None
