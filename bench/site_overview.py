@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
+import subprocess
 import time
 from datetime import date, timedelta
 from pathlib import Path
@@ -156,7 +157,11 @@ def measure(backend: str, args: argparse.Namespace, facts: dict[str, float]) -> 
                 print(f"[{backend}] {results[-1].row()}", flush=True)
     finally:
         proc.terminate()
-        proc.wait(timeout=10)
+        try:
+            proc.wait(timeout=30)  # a long request may still be running in a worker thread
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
     return results
 
 
