@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlencode, urlsplit
 
 from playwright.sync_api import BrowserContext, ConsoleMessage, Page
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.pages import PASSWORD
 
@@ -324,6 +325,12 @@ def assert_touch_targets(
 def assert_no_horizontal_scroll(page: Page) -> None:
     """The page fits the viewport's width (WCAG 1.4.10 reflow at 320 CSS px)."""
     width = (page.viewport_size or {})["width"]
+    # After a viewport change the NHS header moves overflowing links into its "More" menu on the
+    # next animation frame; give layout a moment to settle before judging.
+    try:
+        page.wait_for_function("(w) => document.documentElement.scrollWidth <= w", arg=width, timeout=2_000)
+    except PlaywrightTimeoutError:
+        pass
     scroll = page.evaluate("() => document.documentElement.scrollWidth")
     if scroll > width:
         wide = page.evaluate(
