@@ -175,7 +175,7 @@ def report(results: list[Result], facts: dict[str, dict[str, float]], args: argp
     for backend, f in facts.items():
         lines.append(
             f"- {backend}: {int(f['wards'])} wards, {int(f['beds'])} beds, {int(f['current_stays'])} in hospital, "
-            f"{int(f['stays'])} stays and {int(f['reviews'])} reviews over {int(f['history_days'])} days"
+            f"{int(f['stays'])} stays and {int(f['reviews'])} reviews (first admission {int(f['history_days'])} days ago)"
             + (f"; built in {f['build_s'] / 60:.0f} min" if "build_s" in f else "")
         )
     lines.append("")

@@ -13,9 +13,8 @@ Every definition here is written out in docs/metrics.md; keep the two in step. C
   reviews; a review meeting the criteria ends a run, so a patient who meets the criteria again
   starts a new one. Days without a review carry the previous review's state.
 
-The loaders in app.metrics.queries give each stay its review history already reduced to the
-reviews where the answer changed (the first review and every change); every function here gives
-the same answer for the full daily history, so tests can hand over either.
+The DRD and the NCTR census depend only on the reviews where the answer changed (the first and
+every change): the discharge ready date extract (app.metrics.returns) hands over just those.
 """
 
 from __future__ import annotations
@@ -198,7 +197,7 @@ class StayFacts(NamedTuple):
     has_ccd: bool = False  # clinical criteria for discharge recorded (current value)
     # Ward history (transfers). Empty: the whole stay on `ward_id`.
     locations: tuple[Location, ...] = ()
-    # Reviews in date order: the full history, or only the reviews where the answer changed.
+    # Reviews up to the end of the period, in date order (the full daily history).
     reviews: tuple[Review, ...] = ()
     first_edd: date | None = None  # the first expected discharge date ever set
     first_edd_at: datetime | None = None  # when it was set
@@ -574,7 +573,7 @@ class CensusDay:
     los: dict[int, int] = field(default_factory=lambda: dict.fromkeys(LONG_STAY_THRESHOLDS, 0))
     with_edd: int = 0  # ... with an EDD set by the end of that day
     with_edd_and_ccd: int = 0  # ... and clinical criteria for discharge recorded
-    reviewed: int = 0  # ... reviewed that day (from the loader: see census_reviewed)
+    reviewed: int = 0  # ... with a review dated that day
 
     @property
     def nctr_percent(self) -> float | None:
@@ -591,8 +590,10 @@ def census(stays: Iterable[StayFacts], period: Period, ward_ids: Collection[int]
     instants = [census_instant(day) for day in period.days]
     first = period.date_from.toordinal()
     los_columns = list(enumerate(LONG_STAY_THRESHOLDS, start=4))
-    # Per ward: difference arrays for patients, nctr, with_edd, with_edd_and_ccd, then each threshold.
+    # Per ward: difference arrays for patients, nctr, with_edd, with_edd_and_ccd, then each threshold;
+    # and plain daily counts of the patients reviewed.
     counters: dict[int, list[list[int]]] = {}
+    reviewed: dict[int, list[int]] = {}
 
     def add(diff: list[int], lo: int, hi: int) -> None:
         if lo < hi:
@@ -602,6 +603,7 @@ def census(stays: Iterable[StayFacts], period: Period, ward_ids: Collection[int]
     for stay in stays:
         admitted_on: int | None = None  # day index of the London admission date
         runs: list[tuple[int, int | None]] = []
+        review_days: list[int] = []
         for loc in stay.where:
             if ward_ids is not None and loc.ward_id not in ward_ids:
                 continue
@@ -613,6 +615,7 @@ def census(stays: Iterable[StayFacts], period: Period, ward_ids: Collection[int]
             diffs = counters.get(loc.ward_id)
             if diffs is None:
                 diffs = counters[loc.ward_id] = [[0] * (n + 1) for _ in range(4 + len(LONG_STAY_THRESHOLDS))]
+                reviewed[loc.ward_id] = [0] * n
             add(diffs[0], lo, hi)
             if admitted_on is None:
                 admitted_on = london_day(stay.admitted_at).toordinal() - first
@@ -620,6 +623,7 @@ def census(stays: Iterable[StayFacts], period: Period, ward_ids: Collection[int]
                     (start.toordinal() - first, None if end is None else end.toordinal() - first)
                     for start, end in nctr_runs(stay.reviews)
                 ]
+                review_days = [r.review_date.toordinal() - first for r in stay.reviews]
             for column, threshold in los_columns:
                 add(diffs[column], max(lo, admitted_on + threshold), hi)
             if stay.first_edd_at is not None:
@@ -630,6 +634,11 @@ def census(stays: Iterable[StayFacts], period: Period, ward_ids: Collection[int]
             # NCTR on day D: the latest review before D was NCTR, i.e. D in (run start, run end].
             for run_start, run_end in runs:
                 add(diffs[1], max(lo, run_start + 1), hi if run_end is None else min(hi, run_end + 1))
+            # Reviewed: a review dated on a census day of this stretch.
+            counts = reviewed[loc.ward_id]
+            for i in review_days:
+                if lo <= i < hi:
+                    counts[i] += 1
 
     days = period.days
     out: dict[int, list[CensusDay]] = {}
@@ -643,17 +652,11 @@ def census(stays: Iterable[StayFacts], period: Period, ward_ids: Collection[int]
                 los={threshold: totals[column][i] for column, threshold in los_columns},
                 with_edd=totals[2][i],
                 with_edd_and_ccd=totals[3][i],
+                reviewed=reviewed[ward_id][i],
             )
             for i, day in enumerate(days)
         ]
     return out
-
-
-def add_reviewed(by_ward: dict[int, list[CensusDay]], reviewed: Mapping[tuple[int, date], int], period: Period) -> None:
-    """Put the loader's reviewed counts ((ward, day) -> census patients reviewed that day) in place."""
-    for (ward_id, day), count in reviewed.items():
-        if ward_id in by_ward and day in period:
-            by_ward[ward_id][period.index(day)].reviewed = count
 
 
 def census_total(by_ward: Mapping[int, Sequence[CensusDay]], period: Period) -> list[CensusDay]:
@@ -883,7 +886,6 @@ def build_report(
     period: Period,
     ward_names: Mapping[int, str],
     stays: Sequence[StayFacts],
-    reviewed: Mapping[tuple[int, date], int],
     failed: Sequence[FailedFacts],
     referrals: Sequence[ReferralFacts],
     rounds: Sequence[RoundFacts],
@@ -894,7 +896,6 @@ def build_report(
     discharges, deaths = discharges_in(stays, period, scope)
     by_day = discharges_by_day(discharges, period)
     by_ward = census(stays, period, scope)
-    add_reviewed(by_ward, reviewed, period)
     total = census_total(by_ward, period)
     failed_total, causes = failed_by_cause(failed, period, scope, cause_labels)
     compliance = round_compliance(by_ward, rounds, period, ward_names)

@@ -1,9 +1,8 @@
 """Bulk reads for the metrics: a fixed number of queries for any period and any number of wards.
 
 Each loader returns the plain facts of app.metrics.compute, so the computations can be tested on
-hand-built data. The heavy lifting that only a database does well stays in SQL: the review
-history comes back reduced to the reviews where the answer changed (a window function), and
-"reviewed on a census day" is counted by the database against a calendar of 08:00 instants.
+hand-built data. The queries pick their rows through indexes that do not grow with the years of
+history kept (see _stays_touching), and read tens of thousands of rows as plain tuples.
 """
 
 from __future__ import annotations
@@ -12,11 +11,10 @@ import re
 from collections import defaultdict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Date, String, TypeDecorator, and_, func, or_, type_coerce, values
-from sqlalchemy import column as sql_column
+from sqlalchemy import String, TypeDecorator, func, or_, type_coerce
 from sqlmodel import Session, col, select
 
 from app.auth.principal import Principal
@@ -30,7 +28,6 @@ from app.metrics.compute import (
     RoundFacts,
     StayFacts,
     build_report,
-    census_instant,
 )
 from app.models import (
     BoardRound,
@@ -43,7 +40,6 @@ from app.models import (
     StayLocation,
     Ward,
 )
-from app.models.base import UTCDateTime
 from app.reference import labels
 
 
@@ -57,7 +53,9 @@ class _FastUTC(TypeDecorator):
     def process_result_value(self, value: Any, dialect: Any) -> datetime | None:
         if isinstance(value, str):
             return datetime.fromisoformat(value + "+00:00")  # much faster than .replace(tzinfo=UTC)
-        return value
+        # PostgreSQL sends the session's zone (often ZoneInfo("Etc/UTC")): one zone makes every later
+        # comparison and London conversion cheap.
+        return value if value is None or value.tzinfo is UTC else value.astimezone(UTC)
 
 
 class _FastDate(TypeDecorator):
@@ -103,26 +101,35 @@ class MetricsData:
     period: Period
     ward_ids: frozenset[int]
     stays: list[StayFacts]
-    reviewed: dict[tuple[int, date], int]
     failed: list[FailedFacts]
     referrals: list[ReferralFacts]
     rounds: list[RoundFacts]
 
 
+FEW_WARDS = 4  # up to this many wards, find their stays from the wards' own history
+
+
 def _stays_touching(ward_ids: Collection[int], period: Period):  # noqa: ANN202 - a SQL subquery
     """Ids of stays on a ward in scope at some time in the period (census or discharge).
 
-    Candidates come from the index on `stay.discharged_at` (in hospital at the start of the period,
-    or left during it); each is then checked against its own ward history. Scanning the ward
-    history of every stay ever on those wards instead grows with the years of data kept.
+    Two ways to the same answer, chosen for speed. For a few wards, read their ward history
+    (index on `staylocation.ward_id`). For many, start from the stays in hospital during the period
+    (index on `stay.discharged_at`) and check each one's own ward history: reading the history of
+    every stay ever on many wards grows with the years of data kept.
     """
+    overlaps = (
+        StayLocation.started_at < period.end,
+        or_(col(StayLocation.ended_at).is_(None), col(StayLocation.ended_at) > period.start),
+    )
+    if len(ward_ids) <= FEW_WARDS:
+        return select(StayLocation.stay_id).where(col(StayLocation.ward_id).in_(ward_ids), *overlaps).distinct()
     on_a_ward_in_scope = (
         select(StayLocation.id)
         .where(
             col(StayLocation.stay_id) == Stay.id,
-            col(StayLocation.ward_id).in_(ward_ids),
-            StayLocation.started_at < period.end,
-            or_(col(StayLocation.ended_at).is_(None), col(StayLocation.ended_at) > period.start),
+            # "+ 0" keeps SQLite on the stay_id index here rather than the ward_id one.
+            (col(StayLocation.ward_id) + 0).in_(ward_ids),
+            *overlaps,
         )
         .correlate(Stay)
         .exists()
@@ -132,12 +139,6 @@ def _stays_touching(ward_ids: Collection[int], period: Period):  # noqa: ANN202 
         Stay.admitted_at < period.end,
         on_a_ward_in_scope,
     )
-
-
-def _calendar(period: Period):  # noqa: ANN202 - a SQL common table expression
-    """(day, census instant) for every day of the period, as a VALUES table."""
-    rows = [(day, census_instant(day)) for day in period.days]
-    return values(sql_column("day", Date), sql_column("t8", UTCDateTime), name="census_calendar").data(rows).cte()
 
 
 def review_changes(session: Session, stay_ids: Any, up_to: date) -> dict[int, list[Review]]:
@@ -173,13 +174,13 @@ def review_changes(session: Session, stay_ids: Any, up_to: date) -> dict[int, li
 
 
 def load_metrics_data(session: Session, ward_ids: Collection[int], period: Period) -> MetricsData:
-    """Everything the metrics need for these wards and this period, in seven queries."""
+    """Everything the metrics need for these wards and this period, in six queries."""
     scope = frozenset(ward_ids)
     if not scope:
-        return MetricsData(period, scope, [], {}, [], [], [])
+        return MetricsData(period, scope, [], [], [], [])
     touching = _stays_touching(scope, period)
 
-    # 1. Stays and their ward history on the wards in scope.
+    # 1. The stays on a ward in scope during the period, each with its whole ward history.
     stay_rows = _rows(
         session,
         select(
@@ -200,8 +201,15 @@ def load_metrics_data(session: Session, ward_ids: Collection[int], period: Perio
         .order_by(Stay.id, StayLocation.started_at, StayLocation.id),
     )
 
-    # 2. Review history, only where the answer changed (first review, then every change).
-    changes = review_changes(session, touching, period.date_to)
+    # 2. Every review up to the end of the period (one row per patient-day: the census counts them).
+    history: dict[int, list[Review]] = defaultdict(list)
+    for stay_id, review_date, meets in _rows(
+        session,
+        select(DailyReview.stay_id, _date(DailyReview.review_date), DailyReview.meets_criteria_to_reside).where(
+            col(DailyReview.stay_id).in_(touching), DailyReview.review_date <= period.date_to
+        ),
+    ):
+        history[stay_id].append(Review(review_date, bool(meets)))
 
     # 3. Every EDD setting (a stay has one or a few): the first one, and how many there were.
     first_edds: dict[int, tuple[date, datetime, int]] = {}
@@ -213,31 +221,6 @@ def load_metrics_data(session: Session, ward_ids: Collection[int], period: Perio
     ):
         seen = first_edds.get(stay_id)
         first_edds[stay_id] = (new_date, changed_at, 1) if seen is None else (seen[0], seen[1], seen[2] + 1)
-
-    # 4. Census patients reviewed on the census day, per ward and day.
-    calendar = _calendar(period)
-    reviewed = {
-        (ward_id, day): int(n)
-        for ward_id, day, n in session.exec(
-            select(StayLocation.ward_id, calendar.c.day, func.count())
-            .select_from(DailyReview)
-            .join(calendar, calendar.c.day == DailyReview.review_date)
-            .join(
-                StayLocation,
-                and_(
-                    col(StayLocation.stay_id) == DailyReview.stay_id,
-                    col(StayLocation.started_at) <= calendar.c.t8,
-                    or_(col(StayLocation.ended_at).is_(None), col(StayLocation.ended_at) > calendar.c.t8),
-                ),
-            )
-            .where(
-                DailyReview.review_date >= period.date_from,
-                DailyReview.review_date <= period.date_to,
-                col(StayLocation.ward_id).in_(scope),
-            )
-            .group_by(StayLocation.ward_id, calendar.c.day)
-        )
-    }
 
     stays: list[StayFacts] = []
     locations: list[Location] = []
@@ -259,7 +242,7 @@ def load_metrics_data(session: Session, ward_ids: Collection[int], period: Perio
                 consultant=consultant or "",
                 has_ccd=bool(has_ccd),
                 locations=tuple(locations),
-                reviews=tuple(changes.get(stay_id, ())),
+                reviews=tuple(sorted(history.get(stay_id, ()))),
                 first_edd=first[0] if first else None,
                 first_edd_at=first[1] if first else None,
                 edd_changes=first[2] - 1 if first else 0,
@@ -333,7 +316,7 @@ def load_metrics_data(session: Session, ward_ids: Collection[int], period: Perio
             )
         )
     ]
-    return MetricsData(period, scope, stays, reviewed, failed, referrals, rounds)
+    return MetricsData(period, scope, stays, failed, referrals, rounds)
 
 
 def metrics_report(session: Session, wards: Sequence[Ward], period: Period) -> Report:
@@ -343,7 +326,6 @@ def metrics_report(session: Session, wards: Sequence[Ward], period: Period) -> R
         period=period,
         ward_names={w.id: w.name for w in wards},  # type: ignore[misc]
         stays=data.stays,
-        reviewed=data.reviewed,
         failed=data.failed,
         referrals=data.referrals,
         rounds=data.rounds,

@@ -88,8 +88,8 @@ def test_negative_delay_is_an_error():
         delay_band(-1)
 
 
-def test_full_and_reduced_histories_give_the_same_answers():
-    """The loader sends only changes; every function must agree with the full daily history."""
+def test_drd_and_nctr_depend_only_on_the_changes_of_answer():
+    """The DRD extract hands over only the reviews where the answer changed: same DRD, same NCTR."""
     rng = random.Random(20260329)
     period = Period(date(2026, 3, 10), date(2026, 4, 10))
     for n in range(200):
@@ -99,9 +99,25 @@ def test_full_and_reduced_histories_give_the_same_answers():
         answers = "".join(rng.choice("NNNM.") for _ in range(stay_days + 1))
         full = reviews(admitted.date(), answers)
         facts = StayFacts(n, admitted, left, 1, destination_code="19", reviews=full)
-        reduced = StayFacts(n, admitted, left, 1, destination_code="19", reviews=changes_only(full))
-        assert census([facts], period, {1}) == census([reduced], period, {1})
+        reduced = facts._replace(reviews=changes_only(full))
+        assert [d.nctr for d in census([facts], period, {1}).get(1, [])] == [
+            d.nctr for d in census([reduced], period, {1}).get(1, [])
+        ]
         assert compute.discharges_in([facts], period, {1}) == compute.discharges_in([reduced], period, {1})
+
+
+def test_census_counts_reviews_on_census_days_on_the_ward_of_that_morning():
+    period = Period(date(2026, 3, 2), date(2026, 3, 5))
+    stay = StayFacts(
+        1, utc(2026, 3, 2, 10), None, 2,
+        locations=(Location(1, utc(2026, 3, 2, 10), utc(2026, 3, 4, 12)), Location(2, utc(2026, 3, 4, 12))),
+        reviews=reviews(date(2026, 3, 2), "NNNN"),
+    )  # fmt: skip
+    by_ward = census([stay], period, {1, 2})
+    # Admitted at 10:00 on the 2nd: not in that morning's census, so its review is not counted.
+    assert [d.reviewed for d in by_ward[1]] == [0, 1, 1, 0]
+    assert [d.reviewed for d in by_ward[2]] == [0, 0, 0, 1]  # moved at noon on the 4th
+    assert [d.patients for d in by_ward[1]] == [0, 1, 1, 0]
 
 
 # Days, census and the clocks changing ------------------------------------------------------------

@@ -173,4 +173,10 @@ def test_load_costs_a_fixed_number_of_queries(db, march, count_queries):
         queries.load_metrics_data(db, [march.a.id], MARCH)
     with count_queries() as three_wards:
         queries.load_metrics_data(db, [march.a.id, march.b.id, march.c.id], Period(date(2026, 1, 1), date(2026, 3, 31)))
-    assert len(one_ward) == len(three_wards) == 7
+    assert len(one_ward) == len(three_wards) == 6
+
+
+def test_both_ways_of_finding_the_stays_agree(db, march, report, monkeypatch):
+    """A few wards are read from their ward history, many from the stays in hospital: same answers."""
+    monkeypatch.setattr(queries, "FEW_WARDS", 0)
+    assert queries.metrics_report(db, [march.a, march.b], MARCH) == report
