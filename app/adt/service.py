@@ -390,7 +390,16 @@ def _visit(adt: Adt) -> VisitFacts:
 
 
 def _stay(session: Session, visit_number: str) -> Stay | None:
-    return session.exec(select(Stay).where(Stay.pas_visit_number == visit_number)).first()
+    """The stay of a PAS visit, read together with its patient (held for the transaction, so
+    checking the patient costs no second query)."""
+    row = session.exec(
+        select(Stay, Patient).join(Patient, Patient.id == Stay.patient_id).where(Stay.pas_visit_number == visit_number)  # type: ignore[arg-type]
+    ).first()
+    if row is None:
+        return None
+    stay, patient = row
+    mapping.pin(session, patient)
+    return stay
 
 
 def _same_patient(session: Session, stay: Stay, facts: PatientFacts | None) -> None:
@@ -398,6 +407,11 @@ def _same_patient(session: Session, stay: Stay, facts: PatientFacts | None) -> N
         raise Invalid(
             "PID-3 has neither an NHS number nor a hospital number", code=codes.REQUIRED_FIELD_MISSING, location="PID-3"
         )
+    held = session.get(Patient, stay.patient_id)
+    if held is not None and all(
+        sent == mine for sent, mine in ((facts.nhs_number, held.nhs_number), (facts.mrn, held.mrn)) if sent
+    ):
+        return  # every identifier sent is this patient's own (both are unique): no lookup needed
     patient = find_patient(session, facts)
     if patient is None or patient.id != stay.patient_id:
         raise Invalid(

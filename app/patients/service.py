@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, or_, select
 
 from app.audit import service as audit
 from app.auth.principal import Principal
@@ -16,17 +16,27 @@ from app.patients.schemas import PatientCreate, PatientPublic
 
 
 def _ensure_unique(session: Session, *, nhs_number: str | None, mrn: str | None, exclude_id: int | None) -> None:
+    """Refuse an NHS number or hospital number that another patient already has (one query)."""
+    conditions = []
     if nhs_number:
-        other = session.exec(select(Patient.id).where(Patient.nhs_number == nhs_number)).first()
-        if other is not None and other != exclude_id:
-            raise Conflict(
-                "A patient with this NHS number already exists", field="nhs_number", detail={"patient_id": other}
-            )
+        conditions.append(Patient.nhs_number == nhs_number)
     if mrn:
-        other = session.exec(select(Patient.id).where(Patient.mrn == mrn)).first()
-        if other is not None and other != exclude_id:
+        conditions.append(Patient.mrn == mrn)
+    if not conditions:
+        return
+    query = select(Patient.id, Patient.nhs_number, Patient.mrn).where(or_(*conditions))
+    if exclude_id is not None:
+        query = query.where(Patient.id != exclude_id)
+    others = session.exec(query).all()
+    for other_id, other_nhs, _ in others:
+        if nhs_number and other_nhs == nhs_number:
             raise Conflict(
-                "A patient with this hospital number already exists", field="mrn", detail={"patient_id": other}
+                "A patient with this NHS number already exists", field="nhs_number", detail={"patient_id": other_id}
+            )
+    for other_id, _, other_mrn in others:
+        if mrn and other_mrn == mrn:
+            raise Conflict(
+                "A patient with this hospital number already exists", field="mrn", detail={"patient_id": other_id}
             )
 
 

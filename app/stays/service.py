@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, or_, select
 
 from app.audit import service as audit
 from app.auth.principal import Principal
@@ -58,10 +58,36 @@ def _check_edd(stay: Stay, edd: date | None) -> None:
         )
 
 
+def _current_stays(
+    session: Session, *, patient_id: int | None = None, bed_id: int | None = None
+) -> list[tuple[int, int, int | None]]:
+    """(stay id, patient id, bed id) of the current stays of this patient or in this bed.
+
+    One query answers both admission checks (patient already in, bed taken)."""
+    conditions = []
+    if patient_id is not None:
+        conditions.append(Stay.patient_id == patient_id)
+    if bed_id is not None:
+        conditions.append(Stay.bed_id == bed_id)
+    if not conditions:
+        return []
+    return list(
+        session.exec(
+            select(Stay.id, Stay.patient_id, Stay.bed_id).where(Stay.discharged_at.is_(None), or_(*conditions))  # type: ignore[union-attr,arg-type]
+        )
+    )
+
+
 def _place(
-    session: Session, ward_id: int, bed_id: int | None, *, moving: Stay | None = None
+    session: Session,
+    ward_id: int,
+    bed_id: int | None,
+    *,
+    moving: Stay | None = None,
+    current: list[tuple[int, int, int | None]] | None = None,
 ) -> tuple[Ward, Bed | None]:
-    """Check the ward exists and the bed is on it, open, and free."""
+    """Check the ward exists and the bed is on it, open, and free (`current`: the bed's
+    current stays if the caller has already read them)."""
     ward = session.get(Ward, ward_id)
     if ward is None or not ward.is_active:
         raise RuleViolation("No such ward", field="ward_id")
@@ -72,9 +98,9 @@ def _place(
         raise RuleViolation("That bed is not on this ward", field="bed_id")
     if not bed.is_open:
         raise RuleViolation("That bed is closed", field="bed_id")
-    occupant = session.exec(
-        select(Stay.id).where(Stay.bed_id == bed_id, Stay.discharged_at.is_(None))  # type: ignore[union-attr]
-    ).first()
+    if current is None:
+        current = _current_stays(session, bed_id=bed_id)
+    occupant = next((stay_id for stay_id, _, in_bed in current if in_bed == bed_id), None)
     if occupant is not None and (moving is None or occupant != moving.id):
         raise Conflict("That bed already has a patient in it", field="bed_id", detail={"stay_id": occupant})
     return ward, bed
@@ -97,12 +123,11 @@ def admit(
 ) -> Stay:
     _not_in_future(admitted_at, now, "admitted_at")
     _check_pathway(session, pathway)
-    current = session.exec(
-        select(Stay.id).where(Stay.patient_id == patient.id, Stay.discharged_at.is_(None))  # type: ignore[union-attr]
-    ).first()
-    if current is not None:
-        raise Conflict("This patient is already in hospital", field="patient_id", detail={"stay_id": current})
-    ward, bed = _place(session, ward_id, bed_id)
+    current = _current_stays(session, patient_id=patient.id, bed_id=bed_id)
+    already_in = next((stay_id for stay_id, patient_id, _ in current if patient_id == patient.id), None)
+    if already_in is not None:
+        raise Conflict("This patient is already in hospital", field="patient_id", detail={"stay_id": already_in})
+    ward, bed = _place(session, ward_id, bed_id, current=current)
     stay = Stay(
         patient_id=patient.id,
         ward_id=ward.id,

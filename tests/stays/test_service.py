@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from app.core.errors import Conflict, RuleViolation, StaleVersion
-from app.models import AuditEvent, EddChange, Stay, StayLocation
+from app.models import AuditEvent, EddChange, Patient, Stay, StayLocation
 from app.stays import service
 from tests import factories
 
@@ -272,3 +272,31 @@ def test_every_write_is_audited_with_the_actor(db, ward, actor, nurse, now):
     assert {e.actor_id for e in events} == {nurse.id}
     assert all(e.ward_id == ward.id and e.patient_id == stay.patient_id for e in events)
     assert events[2].before["discharged_at"] is None and events[2].after["discharge_destination_code"] == "19"
+
+
+def test_admission_refuses_a_patient_already_in_and_a_taken_bed(db, ward, actor):
+    """Both checks come from one query: each must still name the right problem."""
+    first, second = factories.beds_of(db, ward)[:2]
+    in_bed = factories.make_stay(db, actor, ward, first)
+    patient_in = db.get(Patient, in_bed.patient_id)
+    # The patient is already in (even asking for a free bed): that comes first.
+    with pytest.raises(Conflict) as info:
+        factories.make_stay(db, actor, ward, second, patient=patient_in)
+    assert info.value.field == "patient_id" and info.value.detail == {"stay_id": in_bed.id}
+    # Someone else, the same bed: the bed is taken.
+    with pytest.raises(Conflict) as info:
+        factories.make_stay(db, actor, ward, first)
+    assert info.value.field == "bed_id" and info.value.detail == {"stay_id": in_bed.id}
+    # A discharged occupant frees the bed and lets the patient come back.
+    service.discharge(
+        db,
+        actor=actor,
+        stay=in_bed,
+        discharged_at=in_bed.admitted_at + timedelta(days=1),
+        destination_code="19",
+        pathway=0,
+        expected_version=in_bed.version,
+        now=in_bed.admitted_at + timedelta(days=2),
+    )
+    again = factories.make_stay(db, actor, ward, first, patient=patient_in)
+    assert again.bed_id == first.id
