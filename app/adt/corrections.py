@@ -16,10 +16,10 @@ from sqlmodel import Session, SQLModel, select
 from app.audit import service as audit
 from app.auth.principal import Principal
 from app.core.errors import Conflict, RuleViolation
-from app.models import Bed, Stay, StayLocation, Ward
+from app.models import Bed, DischargeDestination, Stay, StayLocation, Ward
 from app.stays import service as stays
 
-CANCELLED_ADMISSION_DESTINATION = "98"  # "not applicable": the spell never really happened
+CANCELLED_ADMISSION_DESTINATION = DischargeDestination.NOT_APPLICABLE  # the spell never really happened
 
 
 def _check_place(session: Session, stay: Stay, ward_id: int, bed_id: int | None) -> None:

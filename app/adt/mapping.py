@@ -21,7 +21,7 @@ from app.models import Bed, DischargeDestination, PasLocation, Ward
 UNKNOWN_DESTINATION = "99"
 # NHS Data Dictionary discharge method 4: patient died (sent in PV1-36 by many English PAS).
 DIED_METHODS = {"4"}
-DIED_DESTINATION = "79"
+DIED_DESTINATION = DischargeDestination.DIED
 
 
 PINS = "adt_pins"

@@ -30,11 +30,14 @@ from itertools import accumulate
 from typing import NamedTuple
 
 from app.core.clock import LONDON, london_start_of_day
+from app.models.reference import DischargeDestination
 
 CENSUS_TIME = time(8, 0)  # the daily snapshot, London clock
 MIDDAY = time(12, 0)
 ROUND_START_DEADLINE = time(12, 30)  # "round started before 12:30"
-DIED = "79"  # NHS Data Dictionary discharge destination: patient died
+DIED = DischargeDestination.DIED  # deaths are counted apart from discharges
+CANCELLED = DischargeDestination.NOT_APPLICABLE  # a cancelled admission: neither discharge nor death
+NOT_DISCHARGES = (DIED, CANCELLED)
 LONG_STAY_THRESHOLDS = (7, 14, 21)
 MAX_PERIOD_DAYS = 400
 
@@ -314,6 +317,8 @@ def discharges_in(
     for stay in stays:
         left = stay.discharged_at
         if left is None or not (start <= left < end) or not in_scope(stay.ward_id, ward_ids):
+            continue
+        if stay.destination_code == CANCELLED:
             continue
         if stay.destination_code == DIED:
             deaths += 1

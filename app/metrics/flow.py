@@ -15,7 +15,7 @@ from sqlalchemy import and_, case, func, or_
 from sqlmodel import Session, col, select
 
 from app.core.clock import london_date, london_midday, london_start_of_day
-from app.metrics.compute import DIED, LONG_STAY_THRESHOLDS
+from app.metrics.compute import LONG_STAY_THRESHOLDS, NOT_DISCHARGES
 from app.models import (
     Bed,
     DailyReview,
@@ -101,8 +101,11 @@ def _long_stay_cutoff(today: date, threshold: int) -> datetime:
     return london_start_of_day(today - timedelta(days=threshold - 1))
 
 
-def _not_died():  # noqa: ANN202 - a SQL condition
-    return or_(col(Stay.discharge_destination_code).is_(None), col(Stay.discharge_destination_code) != DIED)
+def _counted_discharge():  # noqa: ANN202 - a SQL condition
+    """Left alive from a real spell: not a death, not a cancelled admission."""
+    return or_(
+        col(Stay.discharge_destination_code).is_(None), col(Stay.discharge_destination_code).not_in(NOT_DISCHARGES)
+    )
 
 
 def _today_review(today: date):  # noqa: ANN202 - a SQL join condition
@@ -163,7 +166,12 @@ def flow_overview(session: Session, wards: list[Ward], now: datetime) -> FlowOve
     )
     for ward_id, n, early in session.exec(
         select(Stay.ward_id, func.count(), one(col(Stay.discharged_at) < midday))
-        .where(col(Stay.ward_id).in_(ids), col(Stay.discharged_at) >= start, col(Stay.discharged_at) < end, _not_died())
+        .where(
+            col(Stay.ward_id).in_(ids),
+            col(Stay.discharged_at) >= start,
+            col(Stay.discharged_at) < end,
+            _counted_discharge(),
+        )
         .group_by(Stay.ward_id)
     ):
         rows[ward_id].discharged, rows[ward_id].discharged_before_midday = n, early or 0
@@ -259,7 +267,7 @@ def flow_patients(
     )
     extra: dict[int, list[tuple[datetime | None, str]]] = {}
     if measure in ("discharged", "discharged_before_midday"):
-        query = base.where(col(Stay.discharged_at) >= start, col(Stay.discharged_at) < end, _not_died())
+        query = base.where(col(Stay.discharged_at) >= start, col(Stay.discharged_at) < end, _counted_discharge())
         if measure == "discharged_before_midday":
             query = query.where(col(Stay.discharged_at) < midday)
         query = query.order_by(Stay.discharged_at)

@@ -20,8 +20,8 @@ from sqlmodel import Session, col, select
 
 from app.core.clock import london_date
 from app.metrics.compute import (
-    DIED,
     LONG_STAY_THRESHOLDS,
+    NOT_DISCHARGES,
     Period,
     Review,
     census_instant,
@@ -309,7 +309,9 @@ def load_discharged_stays(session: Session, ward_ids: Collection[int], period: P
         col(Stay.ward_id).in_(scope),
         col(Stay.discharged_at) >= period.start,
         col(Stay.discharged_at) < period.end,
-        or_(col(Stay.discharge_destination_code).is_(None), col(Stay.discharge_destination_code) != DIED),
+        or_(
+            col(Stay.discharge_destination_code).is_(None), col(Stay.discharge_destination_code).not_in(NOT_DISCHARGES)
+        ),
     )
     rows = session.exec(
         select(

@@ -7,6 +7,7 @@ row carries its validity window and source collection instead of living in an en
 from __future__ import annotations
 
 from datetime import date
+from typing import ClassVar
 
 from sqlmodel import Field, SQLModel
 
@@ -73,6 +74,12 @@ class DischargeDestination(ReferenceBase, table=True):
     """NHS Data Dictionary discharge destination codes."""
 
     code: str = Field(primary_key=True, max_length=4)
+
+    # Codes with a meaning of their own in Boardround:
+    DIED: ClassVar[str] = "79"  # patient died: counted as a death, never as a discharge
+    # "Not applicable": how a cancelled admission (HL7 A11) that already had clinical records
+    # is ended. The spell never really happened, so it counts as neither discharge nor death.
+    NOT_APPLICABLE: ClassVar[str] = "98"
 
 
 class EscalationLevel(ReferenceBase, table=True):
