@@ -3,6 +3,7 @@
     .venv/bin/python -m bench.site_overview [--backend sqlite|postgresql|both] [--days 365]
     .venv/bin/python -m bench.site_overview --build-only      # build the databases, measure later
     .venv/bin/python -m bench.site_overview --reuse           # measure what the last build left
+    .venv/bin/python -m bench.site_overview --build-only --backend postgresql --copy-from-sqlite
 
 For each backend: its own database (var/bench_site.db, PostgreSQL "bench_site"), migrated by
 Alembic and filled by the demo generator (app.demo: 36 wards of 24-32 beds, about 1,000 beds,
@@ -18,7 +19,8 @@ Prints p50/p95/p99/max in milliseconds against the targets (overview p95 < 150 m
 pages p95 < 300 ms). `--append` adds the table to docs/performance.md under "Site flow and
 metrics". A year of history takes about an hour per backend to build on a small machine (the
 generator replays every admission, review and round through the services), so build once with
---build-only and measure with --reuse.
+--build-only and measure with --reuse. `--copy-from-sqlite` fills PostgreSQL with an exact copy of
+the built SQLite database instead (bench.copy_database, a minute or two), so both measure the same rows.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from app.db import make_engine
 from app.demo import build_demo
 from app.models import Bed, DailyReview, Stay, User, Ward
 from bench.board_latency import Result, start_server, timed
+from bench.copy_database import copy_database
 
 PG_ADMIN_DSN = os.environ.get("BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/test")
 PG_DATABASE = "bench_site"
@@ -77,7 +80,27 @@ def _has_demo(session: Session) -> bool:
         return False
 
 
+def copy_from_sqlite(backend: str) -> dict[str, float]:
+    """Fill a fresh PostgreSQL benchmark database with the rows of the built SQLite one."""
+    if not SQLITE_PATH.exists():
+        raise SystemExit(f"no {SQLITE_PATH} to copy: build it first with --build-only --backend sqlite")
+    url = database_url(backend, fresh=True)
+    engine = make_engine(Settings(environment="development", DATABASE_URL=url, secret_key="b" * 48))
+    try:
+        migrate(engine)
+    finally:
+        engine.dispose()
+    print(f"[{backend}] copying {SQLITE_PATH} ...", flush=True)
+    started = time.perf_counter()
+    copy_database(f"sqlite:///{SQLITE_PATH}", url, progress=lambda line: print(f"[{backend}] {line}", flush=True))
+    facts = {"build_s": time.perf_counter() - started}
+    print(f"[{backend}] copied in {facts['build_s']:.0f} s", flush=True)
+    return facts
+
+
 def build(backend: str, args: argparse.Namespace) -> dict[str, float]:
+    if args.copy_from_sqlite:
+        return copy_from_sqlite(backend)
     url = database_url(backend, fresh=True)
     engine = make_engine(Settings(environment="development", DATABASE_URL=url, secret_key="b" * 48))
     facts: dict[str, float] = {}
@@ -210,7 +233,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--build-only", action="store_true", help="build the databases and stop")
     parser.add_argument("--reuse", action="store_true", help="measure the databases left by the last build")
     parser.add_argument("--append", action="store_true", help="append the results to docs/performance.md")
+    parser.add_argument(
+        "--copy-from-sqlite",
+        action="store_true",
+        help="with --build-only --backend postgresql: copy the built SQLite database instead of building",
+    )
     args = parser.parse_args(argv)
+    if args.copy_from_sqlite and not (args.build_only and args.backend == "postgresql"):
+        parser.error("--copy-from-sqlite goes with --build-only --backend postgresql")
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     facts: dict[str, dict[str, float]] = {}
     for backend in backends:
