@@ -10,7 +10,8 @@ Anything that does not resolve is an AE naming the PAS code, so the message wait
 
 from __future__ import annotations
 
-from sqlmodel import Session, select
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, or_, select
 
 from app.adt import errors as codes
 from app.adt.errors import Invalid
@@ -39,41 +40,42 @@ def unpin(session: Session) -> None:
 
 
 def resolve(session: Session, location: Location, where: str = "PV1-3") -> tuple[int, int | None]:
-    """(ward_id, bed_id or None) for a PAS location, or Invalid (AE) if it is not mapped."""
+    """(ward_id, bed_id or None) for a PAS location, or Invalid (AE) if it is not mapped.
+
+    One query: every ward that a map row for this point of care names, or whose code is the
+    point of care, with the map row, the bed it maps to, and the ward's bed with the PAS label."""
     poc, bed_label = location.point_of_care, location.bed
-    rows = session.exec(select(PasLocation).where(PasLocation.pas_point_of_care == poc)).all()
-    exact = next((row for row in rows if bed_label and row.pas_bed == bed_label), None)
-    ward_level = next((row for row in rows if row.pas_bed is None), None)
+    mapped_bed, labelled_bed = aliased(Bed), aliased(Bed)
+    rows = session.exec(
+        select(Ward, PasLocation, mapped_bed, labelled_bed)
+        .outerjoin(PasLocation, (PasLocation.ward_id == Ward.id) & (PasLocation.pas_point_of_care == poc))  # type: ignore[arg-type]
+        .outerjoin(mapped_bed, mapped_bed.id == PasLocation.bed_id)  # type: ignore[arg-type]
+        .outerjoin(labelled_bed, (labelled_bed.ward_id == Ward.id) & (labelled_bed.label == (bed_label or None)))  # type: ignore[arg-type]
+        .where(or_(PasLocation.id.is_not(None), Ward.code == poc))  # type: ignore[union-attr]
+    ).all()
+    exact = next((r for r in rows if r[1] is not None and bed_label and r[1].pas_bed == bed_label), None)
     if exact is not None:
-        ward_query = select(Ward, Bed).where(Ward.id == exact.ward_id).outerjoin(Bed, Bed.id == exact.bed_id)  # type: ignore[arg-type]
-    else:
-        # The mapped ward, else the ward whose code is the point of care; the bed by its label.
-        condition = Ward.id == ward_level.ward_id if ward_level is not None else Ward.code == poc
-        ward_query = (
-            select(Ward, Bed)
-            .where(condition)
-            .outerjoin(Bed, (Bed.ward_id == Ward.id) & (Bed.label == (bed_label or None)))  # type: ignore[arg-type]
-        )
-    found = session.exec(ward_query).first()
-    ward, bed = found if found is not None else (None, None)
-    pin(session, ward, bed)
-    ward_id = ward.id if ward is not None else None
-    bed_id = bed.id if bed is not None else None
-    if exact is not None:
-        return exact.ward_id, exact.bed_id
-    if ward_id is None:
+        ward, row, bed, _ = exact
+        pin(session, ward, bed)
+        return row.ward_id, row.bed_id
+    # The mapped ward, else the ward whose code is the point of care; the bed by its label.
+    chosen = next((r for r in rows if r[1] is not None and r[1].pas_bed is None), None)
+    chosen = chosen or next((r for r in rows if r[0].code == poc), None)
+    if chosen is None:
         raise Invalid(
             f"{where} PAS location {poc!r} is not mapped to a Boardround ward: add it to the location map",
             code=codes.TABLE_VALUE_NOT_FOUND,
             location=where,
         )
-    if bed_label and bed_id is None:
+    ward, _, _, bed = chosen
+    pin(session, ward, bed)
+    if bed_label and bed is None:
         raise Invalid(
             f"{where} PAS bed {bed_label!r} on {poc!r} is not a bed on the mapped ward: add it to the location map",
             code=codes.TABLE_VALUE_NOT_FOUND,
             location=where,
         )
-    return ward_id, bed_id
+    return ward.id, bed.id if bed is not None else None  # type: ignore[return-value]
 
 
 def destination(session: Session, visit: VisitFacts) -> str:

@@ -14,7 +14,10 @@ import pytest
 from sqlmodel import func, select
 
 from app.adt import service
+from app.adt import mapping
+from app.adt.errors import Invalid
 from app.adt.mapping import add_mapping
+from app.adt.parser import Location
 from app.models import AdtMessage, AuditEvent, Bed, Patient, Stay, StayLocation
 from app.stays import service as stays
 from tests import factories
@@ -182,6 +185,35 @@ def test_mapping_table_for_ward_and_bed(db, feed):
     # A bed the map does not name, but whose label exists on the mapped ward, maps directly.
     feed.send(msg.adt("A02", location="AMU7^BAY1^B04", evn_time="20260310093000"))
     assert feed.stay().bed_id == feed.bed(feed.ward2, "B04").id
+
+
+@pytest.mark.parametrize(
+    ("location", "expected"),
+    [
+        (("AMU7", "12"), ("W2", "B03")),  # the map row for that PAS bed
+        (("AMU7", "B04"), ("W2", "B04")),  # the mapped ward; the bed by its label there
+        (("AMU7", ""), ("W2", None)),  # the mapped ward, no bed
+        (("W1", "12"), ("W1", "B02")),  # a map row for a PAS bed on a ward-code location
+        (("W1", "B01"), ("W1", "B01")),  # no map row for the bed: the ward by its code, the bed by label
+        (("W2", ""), ("W1", None)),  # a ward-level map row beats the ward whose code it is
+        (("AMU7", "99"), "not a bed on the mapped ward"),
+        (("XX", ""), "not mapped to a Boardround ward"),
+    ],
+)
+def test_location_resolution_most_specific_first(db, feed, location, expected):
+    add_mapping(db, point_of_care="AMU7", pas_bed=None, ward_code="W2", bed_label=None)
+    add_mapping(db, point_of_care="AMU7", pas_bed="12", ward_code="W2", bed_label="B03")
+    add_mapping(db, point_of_care="W1", pas_bed="12", ward_code="W1", bed_label="B02")
+    add_mapping(db, point_of_care="W2", pas_bed=None, ward_code="W1", bed_label=None)
+    poc, bed = location
+    where = Location(point_of_care=poc, room="", bed=bed)
+    if isinstance(expected, str):
+        with pytest.raises(Invalid, match=expected):
+            mapping.resolve(db, where)
+        return
+    ward = {"W1": feed.ward1, "W2": feed.ward2}[expected[0]]
+    bed_id = feed.bed(ward, expected[1]).id if expected[1] else None
+    assert mapping.resolve(db, where) == (ward.id, bed_id)
 
 
 def test_unknown_bed_on_a_known_ward_is_an_error(db, feed):
