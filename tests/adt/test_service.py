@@ -13,8 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlmodel import func, select
 
-from app.adt import service
-from app.adt import mapping
+from app.adt import mapping, service
 from app.adt.errors import Invalid
 from app.adt.mapping import add_mapping
 from app.adt.parser import Location
