@@ -10,6 +10,7 @@ Anything that does not resolve is an AE naming the PAS code, so the message wait
 
 from __future__ import annotations
 
+from sqlalchemy import bindparam
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, or_, select
 
@@ -39,20 +40,29 @@ def unpin(session: Session) -> None:
     session.info.pop(PINS, None)
 
 
-def resolve(session: Session, location: Location, where: str = "PV1-3") -> tuple[int, int | None]:
-    """(ward_id, bed_id or None) for a PAS location, or Invalid (AE) if it is not mapped.
+# Built once (it runs for most messages, and building it costs more than running it): every
+# ward that a map row for the point of care names, or whose code is the point of care, with the
+# map row, the bed that row maps to, and the ward's bed with the PAS bed label.
+_MAPPED_BED, _LABELLED_BED = aliased(Bed, name="mapped_bed"), aliased(Bed, name="labelled_bed")
+_CANDIDATES = (
+    select(Ward, PasLocation, _MAPPED_BED, _LABELLED_BED)
+    .outerjoin(
+        PasLocation,
+        (PasLocation.ward_id == Ward.id) & (PasLocation.pas_point_of_care == bindparam("poc")),  # type: ignore[arg-type]
+    )
+    .outerjoin(_MAPPED_BED, _MAPPED_BED.id == PasLocation.bed_id)  # type: ignore[arg-type]
+    .outerjoin(
+        _LABELLED_BED,
+        (_LABELLED_BED.ward_id == Ward.id) & (_LABELLED_BED.label == bindparam("bed_label")),  # type: ignore[arg-type]
+    )
+    .where(or_(PasLocation.id.is_not(None), Ward.code == bindparam("poc")))  # type: ignore[union-attr]
+)
 
-    One query: every ward that a map row for this point of care names, or whose code is the
-    point of care, with the map row, the bed it maps to, and the ward's bed with the PAS label."""
+
+def resolve(session: Session, location: Location, where: str = "PV1-3") -> tuple[int, int | None]:
+    """(ward_id, bed_id or None) for a PAS location, or Invalid (AE) if it is not mapped. One query."""
     poc, bed_label = location.point_of_care, location.bed
-    mapped_bed, labelled_bed = aliased(Bed), aliased(Bed)
-    rows = session.exec(
-        select(Ward, PasLocation, mapped_bed, labelled_bed)
-        .outerjoin(PasLocation, (PasLocation.ward_id == Ward.id) & (PasLocation.pas_point_of_care == poc))  # type: ignore[arg-type]
-        .outerjoin(mapped_bed, mapped_bed.id == PasLocation.bed_id)  # type: ignore[arg-type]
-        .outerjoin(labelled_bed, (labelled_bed.ward_id == Ward.id) & (labelled_bed.label == (bed_label or None)))  # type: ignore[arg-type]
-        .where(or_(PasLocation.id.is_not(None), Ward.code == poc))  # type: ignore[union-attr]
-    ).all()
+    rows = session.exec(_CANDIDATES, params={"poc": poc, "bed_label": bed_label or None}).all()
     exact = next((r for r in rows if r[1] is not None and bed_label and r[1].pas_bed == bed_label), None)
     if exact is not None:
         ward, row, bed, _ = exact

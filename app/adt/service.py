@@ -26,7 +26,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Engine, or_
+from sqlalchemy import Engine, bindparam, or_
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, select
@@ -389,12 +389,18 @@ def _visit(adt: Adt) -> VisitFacts:
     return adt.visit
 
 
+# Built once: nearly every message runs it, and building a join costs more than running it.
+_STAY_OF_VISIT = (
+    select(Stay, Patient)
+    .join(Patient, Patient.id == Stay.patient_id)  # type: ignore[arg-type]
+    .where(Stay.pas_visit_number == bindparam("visit_number"))
+)
+
+
 def _stay(session: Session, visit_number: str) -> Stay | None:
     """The stay of a PAS visit, read together with its patient (held for the transaction, so
     checking the patient costs no second query)."""
-    row = session.exec(
-        select(Stay, Patient).join(Patient, Patient.id == Stay.patient_id).where(Stay.pas_visit_number == visit_number)  # type: ignore[arg-type]
-    ).first()
+    row = session.exec(_STAY_OF_VISIT, params={"visit_number": visit_number}).first()
     if row is None:
         return None
     stay, patient = row
