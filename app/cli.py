@@ -278,8 +278,11 @@ def user_create(
         service = service_account or not role_row.can_sign_in
         try:
             data = UserCreate(
-                username=username, display_name=name, role_code="integration" if service else role,
-                ward_ids=[w.id for w in wards], password=None if service else _read_password(password_stdin),
+                username=username,
+                display_name=name,
+                role_code="integration" if service else role,
+                ward_ids=[w.id for w in wards],
+                password=None if service else _read_password(password_stdin),
             )
             users.create_user(session, actor=None, actor_name=cli_actor(), data=data, now=utcnow())
         except ValidationError as exc:

@@ -97,7 +97,9 @@ def _next_url(board_round: BoardRound, progress: dict[str, Any], stay_id: int) -
     return f"/rounds/{board_round.id}"
 
 
-def _go_next(request: Request, board_round: BoardRound, progress: dict[str, Any], stay_id: int, message: str) -> Response:
+def _go_next(
+    request: Request, board_round: BoardRound, progress: dict[str, Any], stay_id: int, message: str
+) -> Response:
     """To the next patient's screen (swapped in place), or to the overview (a whole new page)."""
     url = _next_url(board_round, progress, stay_id)
     target = "round-step" if "/stays/" in url else None

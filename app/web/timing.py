@@ -20,7 +20,10 @@ class ServerTiming:
         async def send_with_timing(message: Message) -> None:
             if message["type"] == "http.response.start":
                 duration = (time.perf_counter() - started) * 1000
-                message["headers"] = [*message.get("headers", []), (b"server-timing", f"app;dur={duration:.1f}".encode())]
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"server-timing", f"app;dur={duration:.1f}".encode()),
+                ]
             await send(message)
 
         await self.app(scope, receive, send_with_timing)

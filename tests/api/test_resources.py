@@ -146,7 +146,9 @@ def test_escalation_ladder(db, api, api_as, stay, ward):
     ).json()
     assert esc["level"] == 2 and esc["status"] == "open"
     # The ward manager cannot act above their rung; the site flow team can.
-    r = manager.post(f"/escalations/{esc['id']}/steps", json={"action": "resolve", "note": "x", "version": esc["version"]})
+    r = manager.post(
+        f"/escalations/{esc['id']}/steps", json={"action": "resolve", "note": "x", "version": esc["version"]}
+    )
     assert r.status_code == 403
     flow = api_as(factories.make_user(db, "flow_coordinator"))
     esc = flow.post(

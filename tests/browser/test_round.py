@@ -34,6 +34,7 @@ from tests.browser.seeding import (
 
 pytestmark = pytest.mark.browser
 
+
 def assert_patient_form_accessible(page: Page) -> None:
     """axe on a page with the patient form (no conditional reveals: see templates/stays/_patient_form.html)."""
     assert not page.evaluate("() => document.querySelectorAll('input[type=radio][aria-expanded]').length")

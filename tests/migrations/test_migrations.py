@@ -60,7 +60,9 @@ def test_down_and_up_again_with_data_in_the_database(fresh_engine):
         ward = factories.make_ward(db, beds=2)
         actor = factories.principal(db, factories.make_user(db, "nurse", wards=[ward]))
         now = datetime(2026, 3, 10, 12, tzinfo=UTC)
-        factories.make_stay(db, actor, ward, factories.beds_of(db, ward)[0], admitted_at=now - timedelta(days=2), now=now)
+        factories.make_stay(
+            db, actor, ward, factories.beds_of(db, ward)[0], admitted_at=now - timedelta(days=2), now=now
+        )
         db.commit()
     migrate(fresh_engine, "-1", down=True)  # the newest revision alone
     migrate(fresh_engine)

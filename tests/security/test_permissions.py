@@ -322,10 +322,22 @@ def test_other_wards_pages_are_not_found(db, browser_as, world):
     outsider = factories.make_user(db, "nurse", wards=[factories.make_ward(db, beds=1)])
     browser = browser_as(outsider)
     code = ward_code(db, ids["ward_id"])
-    for url in (f"/wards/{code}", f"/wards/{code}/rows", f"/wards/{code}/display", f"/stays/{ids['stay_id']}",
-                f"/stays/{ids['stay_id']}/plan", f"/rounds/{ids['round_id']}", f"/rounds/{ids['round_id']}/stays/{ids['stay_id']}",
-                f"/rounds/{ids['round_id']}/handover", f"/wards/{code}/rounds/new"):
+    for url in (
+        f"/wards/{code}",
+        f"/wards/{code}/rows",
+        f"/wards/{code}/display",
+        f"/stays/{ids['stay_id']}",
+        f"/stays/{ids['stay_id']}/plan",
+        f"/rounds/{ids['round_id']}",
+        f"/rounds/{ids['round_id']}/stays/{ids['stay_id']}",
+        f"/rounds/{ids['round_id']}/handover",
+        f"/wards/{code}/rounds/new",
+    ):
         assert browser.get(url).status_code == 404, url
-    for url in (f"/stays/{ids['stay_id']}", f"/stays/{ids['stay_id']}/referrals", f"/rounds/{ids['round_id']}/end",
-                f"/rounds/{ids['round_id']}/stays/{ids['stay_id']}/skip"):
+    for url in (
+        f"/stays/{ids['stay_id']}",
+        f"/stays/{ids['stay_id']}/referrals",
+        f"/rounds/{ids['round_id']}/end",
+        f"/rounds/{ids['round_id']}/stays/{ids['stay_id']}/skip",
+    ):
         assert browser.post(url, {}).status_code == 404, url

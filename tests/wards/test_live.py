@@ -64,7 +64,9 @@ def test_postgres_notify_is_fanned_out_after_commit(backend, engine):
     assert received == [{"ward_id": ward_id, "stay_id": 43, "kind": "stay"}]
 
 
-def test_board_stream_announces_changes_over_http(db, backend, api, live_server, ward, nurse, nurse_principal, password_hash):
+def test_board_stream_announces_changes_over_http(
+    db, backend, api, live_server, ward, nurse, nurse_principal, password_hash
+):
     if backend != "sqlite":
         pytest.skip("in the rolled-back test transaction PostgreSQL never delivers NOTIFY; the browser tests cover it")
     from tests.pages import Browser, sign_in
