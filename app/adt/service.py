@@ -26,7 +26,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Engine, bindparam, or_
+from sqlalchemy import Engine, bindparam, insert, or_
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, select
@@ -132,20 +132,25 @@ def _handle_once(
         replay = _replay(session, envelope, now) if header.control_id else None
         return replay or _fail(session, envelope, raw_text, envelope.problem, now=now, channel=channel)
     # Claim the control ID first: a duplicate stops at this insert, before anything is applied
-    # (and a new message needs no lookup beforehand).
-    row = AdtMessage(
-        control_id=header.control_id,
-        received_at=now,
-        channel=channel,
-        event=header.event,
-        hl7_version=header.version,
-        sending_application=header.sending_application,
-        status="applied",
-        ack_code="AA",
+    # (and a new message needs no lookup beforehand). A plain INSERT, not an ORM flush: it runs
+    # for every message and nothing else in the transaction needs the row as an object.
+    messages = AdtMessage.__table__  # type: ignore[attr-defined]
+    claim = (
+        insert(messages)
+        .values(
+            control_id=header.control_id,
+            received_at=now,
+            channel=channel,
+            event=header.event,
+            hl7_version=header.version,
+            sending_application=header.sending_application,
+            status="applied",
+            ack_code="AA",
+        )
+        .returning(messages.c.id)
     )
-    session.add(row)
     try:
-        session.flush()
+        message_id = session.execute(claim).scalar_one()
     except IntegrityError as exc:
         session.rollback()
         replay = _replay(session, envelope, now)
@@ -159,7 +164,8 @@ def _handle_once(
             session,
             actor=actor,
             action=f"hl7_{header.event.lower()}",
-            entity=row,
+            entity_type="adtmessage",
+            entity_id=message_id,
             at=now,
             after={
                 "control_id": header.control_id,
@@ -287,16 +293,17 @@ def _validated(data: dict[str, Any]) -> PatientCreate:
         ) from None
 
 
+# Built once (every admission runs it). A None parameter matches nothing.
+_PATIENTS_BY_ID = select(Patient).where(
+    or_(Patient.nhs_number == bindparam("nhs"), Patient.mrn == bindparam("mrn"))  # type: ignore[arg-type]
+)
+
+
 def find_patient(session: Session, facts: PatientFacts) -> Patient | None:
     """The patient these identifiers name, refusing identifiers that point at two people."""
-    conditions = []
-    if facts.nhs_number:
-        conditions.append(Patient.nhs_number == facts.nhs_number)
-    if facts.mrn:
-        conditions.append(Patient.mrn == facts.mrn)
-    if not conditions:
+    if not (facts.nhs_number or facts.mrn):
         return None
-    found = session.exec(select(Patient).where(or_(*conditions))).all()
+    found = session.exec(_PATIENTS_BY_ID, params={"nhs": facts.nhs_number or None, "mrn": facts.mrn or None}).all()
     by_nhs = next((p for p in found if facts.nhs_number and p.nhs_number == facts.nhs_number), None)
     by_mrn = next((p for p in found if facts.mrn and p.mrn == facts.mrn), None)
     if by_nhs is not None and by_mrn is not None and by_nhs.id != by_mrn.id:
@@ -353,7 +360,8 @@ def upsert_patient(
                 "sex": facts.sex or "unknown",
             }
         )
-        return patients.create_patient(session, actor=actor, data=data, now=now)
+        # find_patient has just searched both identifiers and found nobody.
+        return patients.create_patient(session, actor=actor, data=data, now=now, looked_up=True)
     if update:
         current = {
             "nhs_number": patient.nhs_number,
@@ -530,8 +538,9 @@ def _a01_admit(session: Session, adt: Adt, *, actor: Principal, now: datetime) -
     visit = _visit(adt)
     place = _place(session, visit, required=True)
     assert place is not None
-    patient = upsert_patient(session, adt.patient, actor=actor, now=now, update=True)
+    # The visit first: reading it before registering a new patient saves a flush.
     stay = _stay(session, visit.visit_number)
+    patient = upsert_patient(session, adt.patient, actor=actor, now=now, update=True)
     if stay is not None:
         if stay.patient_id != patient.id:
             raise Invalid(

@@ -40,8 +40,13 @@ def _ensure_unique(session: Session, *, nhs_number: str | None, mrn: str | None,
             )
 
 
-def create_patient(session: Session, *, actor: Principal, data: PatientCreate, now: datetime) -> Patient:
-    _ensure_unique(session, nhs_number=data.nhs_number, mrn=data.mrn, exclude_id=None)
+def create_patient(
+    session: Session, *, actor: Principal, data: PatientCreate, now: datetime, looked_up: bool = False
+) -> Patient:
+    """Register a patient. `looked_up`: the caller has just searched for both identifiers in this
+    transaction and found nobody, so the check is not repeated (the unique indexes still hold)."""
+    if not looked_up:
+        _ensure_unique(session, nhs_number=data.nhs_number, mrn=data.mrn, exclude_id=None)
     patient = Patient(**data.model_dump(), created_at=now, updated_at=now)
     session.add(patient)
     session.flush()

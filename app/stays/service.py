@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, or_, select
 
 from app.audit import service as audit
@@ -58,24 +59,22 @@ def _check_edd(stay: Stay, edd: date | None) -> None:
         )
 
 
+# Built once: every admission and transfer runs it. A None parameter matches nothing.
+_CURRENT_STAYS = select(Stay.id, Stay.patient_id, Stay.bed_id).where(
+    Stay.discharged_at.is_(None),  # type: ignore[union-attr]
+    or_(Stay.patient_id == bindparam("patient_id"), Stay.bed_id == bindparam("bed_id")),  # type: ignore[arg-type]
+)
+
+
 def _current_stays(
     session: Session, *, patient_id: int | None = None, bed_id: int | None = None
 ) -> list[tuple[int, int, int | None]]:
     """(stay id, patient id, bed id) of the current stays of this patient or in this bed.
 
     One query answers both admission checks (patient already in, bed taken)."""
-    conditions = []
-    if patient_id is not None:
-        conditions.append(Stay.patient_id == patient_id)
-    if bed_id is not None:
-        conditions.append(Stay.bed_id == bed_id)
-    if not conditions:
+    if patient_id is None and bed_id is None:
         return []
-    return list(
-        session.exec(
-            select(Stay.id, Stay.patient_id, Stay.bed_id).where(Stay.discharged_at.is_(None), or_(*conditions))  # type: ignore[union-attr,arg-type]
-        )
-    )
+    return list(session.exec(_CURRENT_STAYS, params={"patient_id": patient_id, "bed_id": bed_id}))
 
 
 def _place(
