@@ -247,19 +247,19 @@ def discharge(
     if session.get(DischargeDestination, destination_code) is None:
         raise RuleViolation("Unknown discharge destination", field="destination_code")
     _check_pathway(session, pathway)
+    # Read before changing anything, so the stay and its location are written in one flush at commit.
+    location = session.exec(
+        select(StayLocation).where(StayLocation.stay_id == stay.id, StayLocation.ended_at.is_(None))  # type: ignore[union-attr]
+    ).first()
     before = audit.snapshot(stay)
     stay.discharged_at = discharged_at
     stay.discharge_destination_code = destination_code
     if pathway is not None:
         stay.pathway = pathway
     stay.updated_at = now
-    location = session.exec(
-        select(StayLocation).where(StayLocation.stay_id == stay.id, StayLocation.ended_at.is_(None))  # type: ignore[union-attr]
-    ).first()
     if location is not None:
         location.ended_at = max(discharged_at, location.started_at)
         location.updated_at = now
-    session.flush()
     audit.record_change(
         session,
         actor=actor,
