@@ -39,7 +39,9 @@ def _sqlite_begin(connection) -> None:  # noqa: ANN001
     connection.exec_driver_sql("BEGIN")
 
 
-def make_engine(settings: Settings) -> Engine:
+def make_engine(settings: Settings, *, pre_ping: bool = True) -> Engine:
+    """`pre_ping`: test each pooled PostgreSQL connection before use (a round trip per checkout).
+    Callers that retry on a dropped connection themselves (the ADT feed) can turn it off."""
     if settings.is_sqlite:
         path = settings.database_url.removeprefix("sqlite:///")
         if path and path != ":memory:":
@@ -54,7 +56,7 @@ def make_engine(settings: Settings) -> Engine:
         settings.database_url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,
-        pool_pre_ping=True,
+        pool_pre_ping=pre_ping,
     )
 
 

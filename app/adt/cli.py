@@ -49,7 +49,9 @@ def _fail(message: str) -> typer.Exit:
 
 
 def _engine() -> Engine:
-    return make_engine(get_settings())
+    # No pre-ping (a round trip per message): a dropped connection makes the message retry on a
+    # new one (service._is_transient).
+    return make_engine(get_settings(), pre_ping=False)
 
 
 def _receiver(engine: Engine, account: str) -> service.Receiver:

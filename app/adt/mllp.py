@@ -57,7 +57,8 @@ def _init_worker(account: str, log_level: int) -> None:
 
     logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     global _worker_receiver
-    _worker_receiver = Receiver(make_engine(get_settings()), account)
+    # No pre-ping: a dropped connection makes the message retry on a new one (service._is_transient).
+    _worker_receiver = Receiver(make_engine(get_settings(), pre_ping=False), account)
 
 
 def _worker_handle(message: bytes, channel: str) -> Ack:

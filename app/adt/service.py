@@ -157,6 +157,11 @@ def _handle_once(
         if replay is not None:
             return replay
         raise _Retry from exc
+    except OperationalError as exc:
+        session.rollback()
+        if _is_transient(exc):
+            raise _Retry from exc
+        raise Unavailable(type(exc).__name__) from exc
     try:
         adt = parser.read_adt(envelope)
         effect = apply(session, adt, actor=actor, now=now)
@@ -210,6 +215,8 @@ def _handle_once(
 
 
 def _is_transient(exc: OperationalError) -> bool:
+    if exc.connection_invalidated:
+        return True  # the connection had dropped (database restarted, say): the retry takes a new one
     text = str(exc.orig).lower() if exc.orig is not None else ""
     return any(word in text for word in ("locked", "busy", "deadlock", "could not serialize"))
 
@@ -759,8 +766,14 @@ class Receiver:
 
     def principal(self) -> Principal:
         if self._principal is None or time.monotonic() - self._checked > self.account_ttl:
-            with Session(self.engine) as session:
-                self._principal = integration_principal(session, self.account)
+            for attempt in range(2):  # once more on a new connection if the pooled one had dropped
+                try:
+                    with Session(self.engine) as session:
+                        self._principal = integration_principal(session, self.account)
+                    break
+                except OperationalError as exc:
+                    if attempt or not exc.connection_invalidated:
+                        raise Unavailable(type(exc).__name__) from exc
             self._checked = time.monotonic()
         return self._principal
 

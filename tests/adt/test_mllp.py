@@ -18,6 +18,7 @@ from app.adt.mllp import FRAME_END, MllpClient, frame, running_in_thread
 from app.adt.service import Receiver
 from app.core.clock import utcnow
 from app.models import AdtMessage, Bed, Site, Stay, User, Ward
+from tests import factories
 from tests.adt import messages as msg
 from tests.dbs import build_engine, drop_pg_database, migrate
 
@@ -164,3 +165,33 @@ def test_thousands_of_messages_over_concurrent_connections(engine, listener):
             select(func.count()).select_from(AdtMessage).where(AdtMessage.control_id.startswith("T-"))
         ).one()
         assert applied == BULK
+
+
+def test_a_dropped_database_connection_is_retried_on_a_new_one(backend, engine):
+    """The feed's engine skips the pool's pre-ping (a round trip per message): a connection that
+    dropped (database restarted, idle timeout) must cost a retry, not an error or a lost message."""
+    if backend != "postgresql":
+        pytest.skip("a SQLite connection does not drop")
+    from app.db import make_engine
+    from tests.dbs import settings_for
+
+    feed_engine = make_engine(settings_for(engine.url.render_as_string(hide_password=False)), pre_ping=False)
+    try:
+        receiver = Receiver(feed_engine, ACCOUNT)
+        who = {"nhs": factories.test_nhs_number(4242), "mrn": "DROP1"}
+        first = msg.adt(
+            "A01", control="DROP-1", visit="DROPV1", location="M3^^B10", admit=recent(30), sent=recent(29), **who
+        )
+        assert receiver(first, "test").code == "AA"
+        with feed_engine.connect() as conn:  # the pool's one connection, which the next message will use
+            pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+        with engine.connect() as admin:
+            assert admin.exec_driver_sql(f"SELECT pg_terminate_backend({int(pid)})").scalar_one()
+        second = msg.adt("A02", control="DROP-2", visit="DROPV1", location="M3^^B11", sent=recent(20), **who)
+        ack = receiver(second, "test")
+        assert (ack.code, ack.text) == ("AA", "")
+        with Session(engine) as session:
+            stay = session.exec(select(Stay).where(Stay.pas_visit_number == "DROPV1")).one()
+            assert session.get(Bed, stay.bed_id).label == "B11"
+    finally:
+        feed_engine.dispose()
