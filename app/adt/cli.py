@@ -18,7 +18,6 @@ import asyncio
 import getpass
 import logging
 import signal
-from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
@@ -28,7 +27,8 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from app.adt import mapping, parser, service
-from app.adt.mllp import MllpServer, process_pool
+from app.adt.mllp import MllpServer
+from app.adt.workers import ConnectionWorkers, WorkerFailed
 from app.audit import service as audit
 from app.config import get_settings
 from app.core.clock import utcnow
@@ -84,15 +84,21 @@ def listen(
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     engine = _engine()
     receiver = _receiver(engine, account)  # checks the account before listening
-    executor = None
-    handler: Callable[[bytes, str], object] = receiver
+    server: MllpServer | ConnectionWorkers
     if processes > 1:
         if engine.dialect.name == "sqlite":
             raise _fail("--processes needs PostgreSQL: SQLite allows one writer at a time")
-        executor, handler = process_pool(account, processes, level)
+        try:
+            # Each process serves whole connections, with --workers threads shared out among them.
+            server = ConnectionWorkers(
+                account, processes, host=host, port=port, threads=max(1, workers // processes), log_level=level
+            )
+        except WorkerFailed as exc:
+            raise _fail(f"worker processes did not start: {exc}") from None
+    else:
+        server = MllpServer(receiver, host=host, port=port, workers=workers)
 
     async def main() -> None:
-        server = MllpServer(handler, host=host, port=port, workers=workers, executor=executor)  # type: ignore[arg-type]
         bound = await server.start()
         typer.echo(f"Listening for HL7 ADT over MLLP on {host}:{bound} as {account}")
         stop = asyncio.Event()

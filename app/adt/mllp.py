@@ -13,10 +13,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import multiprocessing
+import socket
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 
 from hl7.mllp.streams import CARRIAGE_RETURN, END_BLOCK, START_BLOCK
 
@@ -43,45 +43,6 @@ def _unframed_rejection(text: str) -> bytes:
     envelope = Envelope(Header(), None, Rejected(text, code=SEGMENT_SEQUENCE_ERROR))
     ack = acks.build(envelope, code="AR", text=text, error_code=SEGMENT_SEQUENCE_ERROR, now=utcnow())
     return ack.message.encode("ascii", "replace")
-
-
-# -- worker processes (PostgreSQL): each has its own engine and Receiver -----------------------
-
-_worker_receiver = None
-
-
-def _init_worker(account: str, log_level: int) -> None:
-    from app.adt.service import Receiver
-    from app.config import get_settings
-    from app.db import make_engine
-
-    logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    global _worker_receiver
-    # No pre-ping: a dropped connection makes the message retry on a new one (service._is_transient).
-    _worker_receiver = Receiver(make_engine(get_settings(), pre_ping=False), account)
-
-
-def _worker_handle(message: bytes, channel: str) -> Ack:
-    assert _worker_receiver is not None, "worker not initialised"
-    return _worker_receiver(message, channel)
-
-
-def process_pool(account: str, processes: int, log_level: int = logging.INFO) -> tuple[Executor, Handler]:
-    """Worker processes for the database work, for more than one core's worth of messages.
-
-    Only for PostgreSQL: SQLite allows one writer at a time, across processes too."""
-    context = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(
-        max_workers=processes, mp_context=context, initializer=_init_worker, initargs=(account, log_level)
-    )
-    # Start them all now, so the first messages do not wait for interpreter start-up.
-    for future in [pool.submit(_noop) for _ in range(processes)]:
-        future.result()
-    return pool, _worker_handle
-
-
-def _noop() -> None:
-    return None
 
 
 class MllpServer:
@@ -112,6 +73,13 @@ class MllpServer:
         self.port = self._server.sockets[0].getsockname()[1]
         log.info("MLLP listener on %s:%d", self.host, self.port)
         return self.port
+
+    async def serve_socket(self, sock: socket.socket) -> None:
+        """Serve a connection accepted elsewhere (a worker process given it by the listener)."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="adt")
+        reader, writer = await asyncio.open_connection(sock=sock, limit=self.max_message_bytes)
+        await self._connection(reader, writer)
 
     async def serve_forever(self) -> None:
         if self._server is None:
@@ -230,7 +198,6 @@ class MllpClient:
     """A minimal blocking MLLP client: send a message, wait for its ACK (tests, benchmarks)."""
 
     def __init__(self, host: str, port: int, timeout: float = 30.0) -> None:
-        import socket
 
         self.sock = socket.create_connection((host, port), timeout=timeout)
         self._buffer = b""

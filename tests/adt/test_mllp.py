@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import socket
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -195,3 +196,61 @@ def test_a_dropped_database_connection_is_retried_on_a_new_one(backend, engine):
             assert session.get(Bed, stay.bed_id).label == "B11"
     finally:
         feed_engine.dispose()
+
+
+def test_worker_processes_share_out_connections_and_stop_cleanly(backend, engine, monkeypatch):
+    """`adt listen --processes N`: each connection is served whole by the least busy worker process."""
+    if backend != "postgresql":
+        pytest.skip("worker processes need PostgreSQL (SQLite allows one writer at a time)")
+    import asyncio
+    import logging
+
+    from app.adt.workers import ConnectionWorkers
+
+    # The workers are new interpreters: they find the database the way `boardround` does.
+    monkeypatch.setenv("DATABASE_URL", engine.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("BOARDROUND_ENVIRONMENT", "test")
+    monkeypatch.setenv("BOARDROUND_SECRET_KEY", "w" * 48)
+    workers = ConnectionWorkers(ACCOUNT, 2, port=0, threads=1, log_level=logging.WARNING)
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        port = asyncio.run_coroutine_threadsafe(workers.start(), loop).result(timeout=10)
+        clients = [MllpClient("127.0.0.1", port, timeout=60) for _ in range(4)]
+        acks: list[dict] = []
+        for n, c in enumerate(clients):  # each connection admits, then transfers, its own patient
+            who = {"nhs": factories.test_nhs_number(7000 + n), "mrn": f"PROC{n}", "visit": f"PROCV{n}"}
+            admit = msg.adt("A01", control=f"PROC-{n}-1", location=f"M3^^B{n + 2:02d}", admit=recent(30), **who)
+            move = msg.adt("A02", control=f"PROC-{n}-2", location=f"M3^^B{n + 16:02d}", sent=recent(10), **who)
+            acks += [msg.ack_fields(c.send(admit)), msg.ack_fields(c.send(move))]
+        assert [a["code"] for a in acks] == ["AA"] * 8, [a["text"] for a in acks]
+        assert sorted(workers.load()) == [2, 2]
+        for c in clients:
+            c.close()
+        deadline = time.monotonic() + 10
+        while workers.load() != [0, 0] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert workers.load() == [0, 0]
+        with Session(engine) as session:
+            beds = session.exec(
+                select(Bed.label).join(Stay, Stay.bed_id == Bed.id).where(Stay.pas_visit_number.like("PROCV%"))
+            ).all()
+            assert sorted(beds) == ["B16", "B17", "B18", "B19"]
+    finally:
+        asyncio.run_coroutine_threadsafe(workers.stop(), loop).result(timeout=60)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10)
+    assert all(not w.process.is_alive() for w in workers._workers)
+
+
+def test_worker_processes_refuse_to_start_without_the_account(backend, engine, monkeypatch):
+    if backend != "postgresql":
+        pytest.skip("worker processes need PostgreSQL")
+    from app.adt.workers import ConnectionWorkers, WorkerFailed
+
+    monkeypatch.setenv("DATABASE_URL", engine.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("BOARDROUND_ENVIRONMENT", "test")
+    monkeypatch.setenv("BOARDROUND_SECRET_KEY", "w" * 48)
+    with pytest.raises(WorkerFailed, match="no-such-feed"):
+        ConnectionWorkers("no-such-feed", 2, port=0)
