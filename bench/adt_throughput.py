@@ -2,10 +2,12 @@
 
     .venv/bin/python -m bench.adt_throughput [--backend sqlite|postgresql|both]
                                              [--messages 3000] [--connections 4] [--workers 4]
+                                             [--processes 2]
 
 For each backend: a fresh database migrated by Alembic, two wards of 20 beds, the `pas-feed`
 integration account, then the real listener in its own process (`python -m app.adt.cli
-listen`, as `boardround adt listen` runs it) on a free port. Clients on N concurrent MLLP
+listen`, as `boardround adt listen` runs it) on a free port, on PostgreSQL with `--processes`
+worker processes (connections shared out among them). Clients on N concurrent MLLP
 connections each send their share of a day's feed (admissions, transfers and discharges; each
 connection owns its own beds so its messages are consistent) and wait for every ACK before
 sending the next message, as interface engines do. Prints messages per second and ACK latency,
@@ -202,7 +204,9 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=3000)
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--workers", type=int, default=4, help="listener thread pool size")
-    parser.add_argument("--processes", type=int, default=1, help="listener worker processes (PostgreSQL only)")
+    parser.add_argument(
+        "--processes", type=int, default=2, help="listener worker processes (PostgreSQL only; one per core)"
+    )
     args = parser.parse_args()
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     print(
