@@ -105,6 +105,8 @@ def listen(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
+        if isinstance(server, ConnectionWorkers):
+            server.on_worker_lost = lambda: loop.call_soon_threadsafe(stop.set)
         await stop.wait()
         typer.echo("Stopping: finishing messages in progress")
         await server.stop()
@@ -113,6 +115,8 @@ def listen(
         asyncio.run(main())
     finally:
         engine.dispose()
+    if isinstance(server, ConnectionWorkers) and server.lost:
+        raise _fail("a worker process died: the listener stopped (restart it)")
 
 
 @adt_app.command("import")

@@ -198,7 +198,6 @@ class MllpClient:
     """A minimal blocking MLLP client: send a message, wait for its ACK (tests, benchmarks)."""
 
     def __init__(self, host: str, port: int, timeout: float = 30.0) -> None:
-
         self.sock = socket.create_connection((host, port), timeout=timeout)
         self._buffer = b""
 

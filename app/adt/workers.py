@@ -7,7 +7,8 @@ for each ACK), so serving whole connections loses no parallelism, and a message 
 between processes. PostgreSQL only: SQLite allows one writer at a time, across processes too.
 
 Stopping: the listener stops accepting and sends each worker SIGTERM; a worker finishes the
-messages it is applying, closes its connections and exits.
+messages it is applying, closes its connections and exits. A worker that dies on its own stops
+the whole listener (exit code 1), so that its supervisor restarts it with every worker.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import multiprocessing
 import signal
 import socket
 import threading
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from multiprocessing.reduction import recv_handle, send_handle
 
@@ -59,6 +61,9 @@ class ConnectionWorkers:
         self._workers: list[_Worker] = []
         self._listening: socket.socket | None = None
         self._accepting: asyncio.Task | None = None
+        self._stopping = False
+        self.lost = False  # a worker died on its own
+        self.on_worker_lost: Callable[[], None] | None = None
         for _ in range(processes):
             sockets, theirs_sockets = context.Pipe()  # duplex: a Unix socket pair, which can carry sockets
             status, theirs_status = context.Pipe()
@@ -93,6 +98,11 @@ class ConnectionWorkers:
             except (EOFError, OSError):
                 with self._lock:
                     worker.connections = 1 << 30  # gone: never chosen again
+                if not self._stopping:
+                    log.error("MLLP: a worker process exited (code %s): stopping", worker.process.exitcode)
+                    self.lost = True
+                    if self.on_worker_lost is not None:
+                        self.on_worker_lost()
                 return
             with self._lock:
                 worker.connections -= 1
@@ -139,6 +149,7 @@ class ConnectionWorkers:
         await asyncio.get_running_loop().run_in_executor(None, self.terminate)
 
     def terminate(self, timeout: float = 30) -> None:
+        self._stopping = True
         for worker in self._workers:
             if worker.process.is_alive():
                 worker.process.terminate()  # SIGTERM: finish what is in hand, then exit
@@ -176,10 +187,9 @@ async def _serve(server: MllpServer, sockets: Connection, status: Connection) ->
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
-    status_lock = threading.Lock()
 
     def finished(_task: asyncio.Task) -> None:
-        with status_lock, contextlib.suppress(OSError):
+        with contextlib.suppress(OSError):
             status.send("closed")
 
     def adopt(fd: int) -> None:

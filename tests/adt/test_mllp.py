@@ -254,3 +254,71 @@ def test_worker_processes_refuse_to_start_without_the_account(backend, engine, m
     monkeypatch.setenv("BOARDROUND_SECRET_KEY", "w" * 48)
     with pytest.raises(WorkerFailed, match="no-such-feed"):
         ConnectionWorkers("no-such-feed", 2, port=0)
+
+
+def test_a_worker_process_dying_stops_the_listener(backend, engine, monkeypatch):
+    """A dead worker is not quietly replaced: the listener stops so its supervisor restarts it whole."""
+    if backend != "postgresql":
+        pytest.skip("worker processes need PostgreSQL")
+    import signal
+
+    from app.adt.workers import ConnectionWorkers
+
+    monkeypatch.setenv("DATABASE_URL", engine.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("BOARDROUND_ENVIRONMENT", "test")
+    monkeypatch.setenv("BOARDROUND_SECRET_KEY", "w" * 48)
+    workers = ConnectionWorkers(ACCOUNT, 2, port=0)
+    lost = threading.Event()
+    workers.on_worker_lost = lost.set
+    try:
+        os.kill(workers._workers[0].process.pid, signal.SIGKILL)
+        assert lost.wait(10) and workers.lost
+    finally:
+        workers.terminate()
+    assert not workers._workers[1].process.is_alive()
+
+
+def test_listen_with_worker_processes_runs_until_terminated(backend, engine):
+    """`boardround adt listen --processes 2` as operators run it: answers, then stops cleanly on SIGTERM."""
+    if backend != "postgresql":
+        pytest.skip("worker processes need PostgreSQL")
+    import subprocess
+    import sys
+
+    from app.config import PROJECT_ROOT
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = os.environ | {
+        "DATABASE_URL": engine.url.render_as_string(hide_password=False),
+        "BOARDROUND_SECRET_KEY": "s" * 48,
+    }
+    command = ["listen", "--port", str(port), "--account", ACCOUNT, "--processes", "2", "--log-level", "warning"]
+    proc = subprocess.Popen(  # noqa: S603 - fixed argv, our own interpreter
+        [sys.executable, "-m", "app.adt.cli", *command],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                c1, c2 = MllpClient("127.0.0.1", port, timeout=60), MllpClient("127.0.0.1", port, timeout=60)
+                break
+            except OSError:
+                assert proc.poll() is None, proc.stderr.read().decode()  # type: ignore[union-attr]
+                assert time.monotonic() < deadline, "listener did not start"
+                time.sleep(0.2)
+        with c1, c2:
+            for n, c in enumerate((c1, c2)):
+                who = {"nhs": factories.test_nhs_number(7100 + n), "mrn": f"CLI{n}", "visit": f"CLIV{n}"}
+                text = msg.adt("A01", control=f"CLIP-{n}", location=f"M3^^B{n + 6:02d}", admit=recent(5), **who)
+                assert msg.ack_fields(c.send(text))["code"] == "AA"
+    finally:
+        proc.terminate()
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err.decode()
+    assert b"Listening for HL7 ADT over MLLP" in out
