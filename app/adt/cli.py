@@ -59,6 +59,8 @@ def _receiver(engine: Engine, account: str) -> service.Receiver:
         return service.Receiver(engine, account)
     except service.AccountError as exc:
         raise _fail(str(exc)) from None
+    except service.Unavailable as exc:
+        raise _fail(f"the database is unavailable ({exc}): check DATABASE_URL and that the server is up") from None
 
 
 def _cli_actor() -> str:

@@ -161,3 +161,13 @@ def test_listen_runs_until_terminated(cli_db, session):
     assert b"Listening for HL7 ADT over MLLP" in out
     assert msg.MRN.encode() not in out + err
     assert session.exec(select(AdtMessage.status).where(AdtMessage.control_id == "LISTEN-1")).one() == "applied"
+
+
+def test_an_unreachable_database_is_a_clear_error(run, tmp_path, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "postgresql://postgres@127.0.0.1:1/nowhere")  # nothing listens on port 1
+    get_settings.cache_clear()
+    path = tmp_path / "one.hl7"
+    path.write_text(msg.adt("A04"))
+    result = run("import", str(path))
+    assert result.exit_code == 1 and "database is unavailable" in result.output
+    assert "Traceback" not in result.output
