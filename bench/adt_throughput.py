@@ -25,37 +25,22 @@ import sys
 import threading
 import time
 from datetime import timedelta
-from pathlib import Path
 
-import psycopg
 from sqlmodel import Session, func, select
 
 from app.adt.mllp import MllpClient
 from app.cli import migrate
-from app.config import PROJECT_ROOT, VAR_DIR, Settings
+from app.config import PROJECT_ROOT, Settings
 from app.core.clock import utcnow
 from app.db import make_engine
 from app.models import AdtMessage, Bed, Site, Stay, User, Ward
+from bench.databases import database_url, free_port
 from tests.adt.messages import ack_fields, workload
 
-PG_ADMIN_DSN = os.environ.get("BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/test")
-PG_DATABASE = "bench_adt"
-SQLITE_PATH = VAR_DIR / "bench_adt.db"
+DATABASE = "bench_adt"
 TARGET = 200.0
 WARDS = ("W1", "W2")
 BEDS_PER_WARD = 20
-
-
-def database_url(backend: str) -> str:
-    if backend == "sqlite":
-        VAR_DIR.mkdir(exist_ok=True)
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{SQLITE_PATH}{suffix}").unlink(missing_ok=True)
-        return f"sqlite:///{SQLITE_PATH}"
-    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{PG_DATABASE}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{PG_DATABASE}"')
-    return PG_ADMIN_DSN.rsplit("/", 1)[0] + f"/{PG_DATABASE}"
 
 
 def prepare(url: str) -> None:
@@ -78,12 +63,6 @@ def prepare(url: str) -> None:
             session.commit()
     finally:
         engine.dispose()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start_listener(url: str, workers: int, processes: int) -> tuple[subprocess.Popen, int]:
@@ -133,7 +112,7 @@ def send_stream(port: int, messages: list[str], latencies: list[float], failures
 
 
 def run(backend: str, args: argparse.Namespace) -> dict[str, float | str]:
-    url = database_url(backend)
+    url = database_url(backend, DATABASE, fresh=True)
     prepare(url)
     load = workload(
         args.messages,

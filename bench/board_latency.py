@@ -15,29 +15,26 @@ import argparse
 import os
 import random
 import secrets
-import socket
 import statistics
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
-import psycopg
 from sqlalchemy import Engine
 from sqlmodel import Session, func, select
 
 from app.auth.tokens import issue_token
 from app.cli import migrate
-from app.config import PROJECT_ROOT, VAR_DIR, Settings
+from app.config import PROJECT_ROOT, Settings
 from app.core.clock import utcnow
 from app.db import make_engine
 from app.demo import build_demo
 from app.models import AuditEvent, Bed, DailyReview, Stay, User, Ward
+from bench.databases import database_url, free_port
 
-PG_ADMIN_DSN = os.environ.get("BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/test")
-PG_DATABASE = "bench_boardround"
+DATABASE = "bench_boardround"
 TARGET_P95_MS = 50.0
 
 
@@ -57,29 +54,6 @@ class Result:
             f"| {self.backend} | {self.endpoint} | {len(self.samples)} | {self.pct(50):.1f} | {self.pct(95):.1f} "
             f"| {self.pct(99):.1f} | {max(self.samples):.1f} | {statistics.fmean(self.samples):.1f} |"
         )
-
-
-SQLITE_PATH = VAR_DIR / "bench_boardround.db"
-
-
-def database_url(backend: str, *, fresh: bool) -> str:
-    """The benchmark database; dropped and created again unless it is being reused."""
-    if backend == "sqlite":
-        if fresh:
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{SQLITE_PATH}{suffix}").unlink(missing_ok=True)
-        return f"sqlite:///{SQLITE_PATH}"
-    if fresh:
-        with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{PG_DATABASE}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{PG_DATABASE}"')
-    return PG_ADMIN_DSN.rsplit("/", 1)[0] + f"/{PG_DATABASE}"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start_server(url: str, secret: str) -> tuple[subprocess.Popen, str]:
@@ -136,7 +110,7 @@ def timed(client: httpx.Client, paths: list[str]) -> list[float]:
 
 def run_backend(backend: str, args: argparse.Namespace) -> tuple[list[Result], dict[str, float]]:
     secret = secrets.token_urlsafe(48)
-    url = database_url(backend, fresh=not args.reuse)
+    url = database_url(backend, DATABASE, fresh=not args.reuse)
     settings = Settings(environment="development", DATABASE_URL=url, secret_key=secret)
     engine = make_engine(settings)
     facts: dict[str, float] = {}

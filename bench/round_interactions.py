@@ -24,35 +24,22 @@ import statistics
 import sys
 import time
 from collections import defaultdict
-from pathlib import Path
 
 import httpx
-import psycopg
 from sqlmodel import Session, select
 
 from app.cli import migrate
-from app.config import VAR_DIR, Settings
+from app.config import Settings
 from app.core.clock import utcnow
 from app.db import make_engine
 from app.demo import build_demo
 from app.models import Ward
-from bench.board_latency import PG_ADMIN_DSN, start_server
+from bench.board_latency import start_server
+from bench.databases import database_url
 
 TARGET_P95_MS = 100.0
-PG_DATABASE = "bench_round"
-SQLITE_PATH = VAR_DIR / "bench_round.db"
+DATABASE = "bench_round"
 HTMX = {"HX-Request": "true", "HX-Target": "round-step"}
-
-
-def fresh_database(backend: str) -> str:
-    if backend == "sqlite":
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{SQLITE_PATH}{suffix}").unlink(missing_ok=True)
-        return f"sqlite:///{SQLITE_PATH}"
-    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{PG_DATABASE}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{PG_DATABASE}"')
-    return PG_ADMIN_DSN.rsplit("/", 1)[0] + f"/{PG_DATABASE}"
 
 
 def csrf(html: str) -> str:
@@ -115,7 +102,7 @@ def pct(values: list[float], p: float) -> float:
 
 def run(backend: str, rounds_of_saves: int) -> tuple[Recorder, dict[str, float]]:
     secret = secrets.token_urlsafe(48)
-    url = fresh_database(backend)
+    url = database_url(backend, DATABASE, fresh=True)
     settings = Settings(environment="development", DATABASE_URL=url, secret_key=secret)
     engine = make_engine(settings)
     migrate(engine)

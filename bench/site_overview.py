@@ -26,47 +26,31 @@ the built SQLite database instead (bench.copy_database, a minute or two), so bot
 from __future__ import annotations
 
 import argparse
-import os
 import secrets
 import subprocess
 import time
 from datetime import date, timedelta
-from pathlib import Path
 
 import httpx
-import psycopg
 from sqlmodel import Session, func, select
 
 from app.auth.tokens import issue_token
 from app.cli import migrate
-from app.config import PROJECT_ROOT, VAR_DIR, Settings
+from app.config import PROJECT_ROOT, Settings
 from app.core.clock import london_date, utcnow
 from app.db import make_engine
 from app.demo import build_demo
 from app.models import Bed, DailyReview, Stay, User, Ward
 from bench.board_latency import Result, start_server, timed
 from bench.copy_database import copy_database
+from bench.databases import database_url, sqlite_path
 
-PG_ADMIN_DSN = os.environ.get("BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/test")
-PG_DATABASE = "bench_site"
-SQLITE_PATH = VAR_DIR / "bench_site.db"
+DATABASE = "bench_site"
+SQLITE_PATH = sqlite_path(DATABASE)
 OVERVIEW_TARGET_MS = 150.0
 METRICS_TARGET_MS = 300.0
 PERFORMANCE_DOC = PROJECT_ROOT / "docs" / "performance.md"
 HEADING = "## Site flow and metrics"
-
-
-def database_url(backend: str, *, fresh: bool) -> str:
-    if backend == "sqlite":
-        if fresh:
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{SQLITE_PATH}{suffix}").unlink(missing_ok=True)
-        return f"sqlite:///{SQLITE_PATH}"
-    if fresh:
-        with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{PG_DATABASE}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{PG_DATABASE}"')
-    return PG_ADMIN_DSN.rsplit("/", 1)[0] + f"/{PG_DATABASE}"
 
 
 def _count(session: Session, model: type, *where: object) -> int:
@@ -84,7 +68,7 @@ def copy_from_sqlite(backend: str) -> dict[str, float]:
     """Fill a fresh PostgreSQL benchmark database with the rows of the built SQLite one."""
     if not SQLITE_PATH.exists():
         raise SystemExit(f"no {SQLITE_PATH} to copy: build it first with --build-only --backend sqlite")
-    url = database_url(backend, fresh=True)
+    url = database_url(backend, DATABASE, fresh=True)
     engine = make_engine(Settings(environment="development", DATABASE_URL=url, secret_key="b" * 48))
     try:
         migrate(engine)
@@ -101,7 +85,7 @@ def copy_from_sqlite(backend: str) -> dict[str, float]:
 def build(backend: str, args: argparse.Namespace) -> dict[str, float]:
     if args.copy_from_sqlite:
         return copy_from_sqlite(backend)
-    url = database_url(backend, fresh=True)
+    url = database_url(backend, DATABASE, fresh=True)
     engine = make_engine(Settings(environment="development", DATABASE_URL=url, secret_key="b" * 48))
     facts: dict[str, float] = {}
     try:
@@ -129,7 +113,7 @@ def build(backend: str, args: argparse.Namespace) -> dict[str, float]:
 
 
 def measure(backend: str, args: argparse.Namespace, facts: dict[str, float]) -> list[Result]:
-    url = database_url(backend, fresh=False)
+    url = database_url(backend, DATABASE, fresh=False)
     secret = secrets.token_urlsafe(48)
     engine = make_engine(Settings(environment="development", DATABASE_URL=url, secret_key=secret))
     try:
