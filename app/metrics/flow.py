@@ -11,11 +11,12 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, case, func, or_
+from sqlalchemy import and_, case, func
 from sqlmodel import Session, col, select
 
 from app.core.clock import london_date, london_midday, london_start_of_day
-from app.metrics.compute import LONG_STAY_THRESHOLDS, NOT_DISCHARGES
+from app.metrics.compute import LONG_STAY_THRESHOLDS
+from app.metrics.queries import counted_discharge
 from app.models import (
     Bed,
     DailyReview,
@@ -101,13 +102,6 @@ def _long_stay_cutoff(today: date, threshold: int) -> datetime:
     return london_start_of_day(today - timedelta(days=threshold - 1))
 
 
-def _counted_discharge():  # noqa: ANN202 - a SQL condition
-    """Left alive from a real spell: not a death, not a cancelled admission."""
-    return or_(
-        col(Stay.discharge_destination_code).is_(None), col(Stay.discharge_destination_code).not_in(NOT_DISCHARGES)
-    )
-
-
 def _today_review(today: date):  # noqa: ANN202 - a SQL join condition
     return and_(col(DailyReview.stay_id) == Stay.id, DailyReview.review_date == today)
 
@@ -170,7 +164,7 @@ def flow_overview(session: Session, wards: list[Ward], now: datetime) -> FlowOve
             col(Stay.ward_id).in_(ids),
             col(Stay.discharged_at) >= start,
             col(Stay.discharged_at) < end,
-            _counted_discharge(),
+            counted_discharge(),
         )
         .group_by(Stay.ward_id)
     ):
@@ -267,7 +261,7 @@ def flow_patients(
     )
     extra: dict[int, list[tuple[datetime | None, str]]] = {}
     if measure in ("discharged", "discharged_before_midday"):
-        query = base.where(col(Stay.discharged_at) >= start, col(Stay.discharged_at) < end, _counted_discharge())
+        query = base.where(col(Stay.discharged_at) >= start, col(Stay.discharged_at) < end, counted_discharge())
         if measure == "discharged_before_midday":
             query = query.where(col(Stay.discharged_at) < midday)
         query = query.order_by(Stay.discharged_at)

@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 
 from app.auth.principal import Principal
 from app.metrics.compute import (
+    NOT_DISCHARGES,
     FailedFacts,
     Location,
     Period,
@@ -79,6 +80,13 @@ def _date(column: Any) -> Any:
 def _rows(session: Session, statement: Any) -> list[Any]:
     """Plain rows through the session's connection: no ORM row handling for tens of thousands of rows."""
     return session.connection().execute(statement).all()
+
+
+def counted_discharge():  # noqa: ANN202 - a SQL condition
+    """Left alive from a real spell: not a death, not a cancelled admission (compute.NOT_DISCHARGES)."""
+    return or_(
+        col(Stay.discharge_destination_code).is_(None), col(Stay.discharge_destination_code).not_in(NOT_DISCHARGES)
+    )
 
 
 def natural_key(text: str) -> list[object]:

@@ -21,14 +21,13 @@ from sqlmodel import Session, col, select
 from app.core.clock import london_date
 from app.metrics.compute import (
     LONG_STAY_THRESHOLDS,
-    NOT_DISCHARGES,
     Period,
     Review,
     census_instant,
     delay_band,
     discharge_ready_date,
 )
-from app.metrics.queries import review_changes
+from app.metrics.queries import counted_discharge, review_changes
 from app.models import DailyReview, Patient, Site, Stay, StayLocation, Ward
 
 # The daily NCTR snapshot -----------------------------------------------------------------------
@@ -309,9 +308,7 @@ def load_discharged_stays(session: Session, ward_ids: Collection[int], period: P
         col(Stay.ward_id).in_(scope),
         col(Stay.discharged_at) >= period.start,
         col(Stay.discharged_at) < period.end,
-        or_(
-            col(Stay.discharge_destination_code).is_(None), col(Stay.discharge_destination_code).not_in(NOT_DISCHARGES)
-        ),
+        counted_discharge(),
     )
     rows = session.exec(
         select(
