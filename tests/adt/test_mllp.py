@@ -198,7 +198,15 @@ def test_a_dropped_database_connection_is_retried_on_a_new_one(backend, engine):
         feed_engine.dispose()
 
 
-def test_worker_processes_share_out_connections_and_stop_cleanly(backend, engine, monkeypatch):
+@pytest.fixture
+def worker_env(engine, monkeypatch):
+    """Worker processes are new interpreters: they find the database the way `boardround` does."""
+    monkeypatch.setenv("DATABASE_URL", engine.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("BOARDROUND_ENVIRONMENT", "test")
+    monkeypatch.setenv("BOARDROUND_SECRET_KEY", "w" * 48)
+
+
+def test_worker_processes_share_out_connections_and_stop_cleanly(backend, engine, worker_env):
     """`adt listen --processes N`: each connection is served whole by the least busy worker process."""
     if backend != "postgresql":
         pytest.skip("worker processes need PostgreSQL (SQLite allows one writer at a time)")
@@ -207,10 +215,6 @@ def test_worker_processes_share_out_connections_and_stop_cleanly(backend, engine
 
     from app.adt.workers import ConnectionWorkers
 
-    # The workers are new interpreters: they find the database the way `boardround` does.
-    monkeypatch.setenv("DATABASE_URL", engine.url.render_as_string(hide_password=False))
-    monkeypatch.setenv("BOARDROUND_ENVIRONMENT", "test")
-    monkeypatch.setenv("BOARDROUND_SECRET_KEY", "w" * 48)
     workers = ConnectionWorkers(ACCOUNT, 2, port=0, threads=1, log_level=logging.WARNING)
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, daemon=True)
@@ -244,19 +248,16 @@ def test_worker_processes_share_out_connections_and_stop_cleanly(backend, engine
     assert all(not w.process.is_alive() for w in workers._workers)
 
 
-def test_worker_processes_refuse_to_start_without_the_account(backend, engine, monkeypatch):
+def test_worker_processes_refuse_to_start_without_the_account(backend, worker_env):
     if backend != "postgresql":
         pytest.skip("worker processes need PostgreSQL")
     from app.adt.workers import ConnectionWorkers, WorkerFailed
 
-    monkeypatch.setenv("DATABASE_URL", engine.url.render_as_string(hide_password=False))
-    monkeypatch.setenv("BOARDROUND_ENVIRONMENT", "test")
-    monkeypatch.setenv("BOARDROUND_SECRET_KEY", "w" * 48)
     with pytest.raises(WorkerFailed, match="no-such-feed"):
         ConnectionWorkers("no-such-feed", 2, port=0)
 
 
-def test_a_worker_process_dying_stops_the_listener(backend, engine, monkeypatch):
+def test_a_worker_process_dying_stops_the_listener(backend, worker_env):
     """A dead worker is not quietly replaced: the listener stops so its supervisor restarts it whole."""
     if backend != "postgresql":
         pytest.skip("worker processes need PostgreSQL")
@@ -264,9 +265,6 @@ def test_a_worker_process_dying_stops_the_listener(backend, engine, monkeypatch)
 
     from app.adt.workers import ConnectionWorkers
 
-    monkeypatch.setenv("DATABASE_URL", engine.url.render_as_string(hide_password=False))
-    monkeypatch.setenv("BOARDROUND_ENVIRONMENT", "test")
-    monkeypatch.setenv("BOARDROUND_SECRET_KEY", "w" * 48)
     workers = ConnectionWorkers(ACCOUNT, 2, port=0)
     lost = threading.Event()
     workers.on_worker_lost = lost.set
