@@ -22,7 +22,7 @@ from __future__ import annotations
 import statistics
 from bisect import bisect_left
 from collections import Counter, defaultdict
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property, lru_cache
@@ -307,42 +307,52 @@ class Discharge(NamedTuple):
         return None if self.delay_days is None else delay_band(self.delay_days)
 
 
-def discharges_in(
+def _departures(
     stays: Iterable[StayFacts], period: Period, ward_ids: Collection[int] | None
-) -> tuple[list[Discharge], int]:
-    """(discharges in the period from wards in scope, deaths in the period on those wards)."""
+) -> Iterator[tuple[StayFacts, datetime]]:
+    """Stays that left a ward in scope during the period (cancelled admissions left out), each with
+    its discharge time on the London clock."""
     start, end = period.start, period.end
-    out: list[Discharge] = []
-    deaths = 0
     for stay in stays:
         left = stay.discharged_at
         if left is None or not (start <= left < end) or not in_scope(stay.ward_id, ward_ids):
             continue
         if stay.destination_code == CANCELLED:
             continue
+        yield stay, _on_london_clock(left)
+
+
+def _discharge(stay: StayFacts, local: datetime) -> Discharge:
+    day = local.date()
+    drd = discharge_ready_date(stay.reviews, up_to=day)
+    return Discharge(
+        stay_id=stay.id,
+        ward_id=stay.ward_id,
+        discharged_at=stay.discharged_at,  # type: ignore[arg-type]
+        discharge_date=day,
+        before_midday=local.time() < MIDDAY,
+        length_of_stay=max(0, (day - london_day(stay.admitted_at)).days),
+        pathway=stay.pathway,
+        destination_code=stay.destination_code,
+        consultant=stay.consultant.strip(),
+        drd=drd,
+        delay_days=None if drd is None else max(0, (day - drd).days),
+        first_edd=stay.first_edd,
+        edd_changes=stay.edd_changes,
+    )
+
+
+def discharges_in(
+    stays: Iterable[StayFacts], period: Period, ward_ids: Collection[int] | None
+) -> tuple[list[Discharge], int]:
+    """(discharges in the period from wards in scope, deaths in the period on those wards)."""
+    out: list[Discharge] = []
+    deaths = 0
+    for stay, local in _departures(stays, period, ward_ids):
         if stay.destination_code == DIED:
             deaths += 1
-            continue
-        local = _on_london_clock(left)
-        day = local.date()
-        drd = discharge_ready_date(stay.reviews, up_to=day)
-        out.append(
-            Discharge(
-                stay_id=stay.id,
-                ward_id=stay.ward_id,
-                discharged_at=left,
-                discharge_date=day,
-                before_midday=local.time() < MIDDAY,
-                length_of_stay=max(0, (day - london_day(stay.admitted_at)).days),
-                pathway=stay.pathway,
-                destination_code=stay.destination_code,
-                consultant=stay.consultant.strip(),
-                drd=drd,
-                delay_days=None if drd is None else max(0, (day - drd).days),
-                first_edd=stay.first_edd,
-                edd_changes=stay.edd_changes,
-            )
-        )
+        else:
+            out.append(_discharge(stay, local))
     out.sort(key=lambda d: (d.discharged_at, d.stay_id))
     return out, deaths
 
@@ -420,6 +430,103 @@ def discharge_timing(days: Sequence[DayDischarges], deaths: int = 0) -> Discharg
     )
 
 
+# Discharge counts: the discharges of a ward's day, or of any sum of days ----------------------
+
+
+class EddSums(NamedTuple):
+    """EDD accuracy as sums, so any set of them adds up (means are taken at the end)."""
+
+    discharges: int = 0
+    with_edd: int = 0  # discharges whose stay had an EDD
+    met_first_edd: int = 0  # ... discharged on or before the first one
+    drift_days: int = 0  # sum of (discharge date - first EDD) over those with an EDD
+    edd_changes: int = 0  # sum of EDD changes after the first, over those with an EDD
+
+    def __add__(self, other: object) -> EddSums:  # type: ignore[override]
+        if not isinstance(other, EddSums):
+            return NotImplemented
+        return EddSums(*(a + b for a, b in zip(self, other, strict=True)))
+
+    @classmethod
+    def of(cls, d: Discharge) -> EddSums:
+        if d.first_edd is None:
+            return cls(1)
+        drift = (d.discharge_date - d.first_edd).days
+        return cls(1, 1, int(drift <= 0), drift, d.edd_changes)
+
+
+@dataclass
+class DischargeCounts:
+    """Discharges (and deaths) as counts only: what one ward's day stores, and what a period adds up.
+
+    Every discharge metric is a sum of these; length of stay is kept as a histogram (midnights ->
+    discharges) so the median of any period stays exact.
+    """
+
+    discharges: int = 0
+    before_midday: int = 0
+    deaths: int = 0
+    with_drd: int = 0
+    bed_days_lost: int = 0  # sum of the DRD-to-discharge delays
+    los: Counter[int] = field(default_factory=Counter)
+    bands: Counter[str] = field(default_factory=Counter)  # delay band -> discharges with a DRD
+    pathways: Counter[str] = field(default_factory=Counter)  # "0".."3", "none" when not recorded
+    destinations: Counter[str] = field(default_factory=Counter)  # code, "" when not recorded
+    edd: dict[str, EddSums] = field(default_factory=dict)  # consultant ("" not recorded) -> sums
+
+    def add(self, d: Discharge) -> None:
+        self.discharges += 1
+        self.before_midday += d.before_midday
+        self.los[d.length_of_stay] += 1
+        if d.delay_days is not None:
+            self.with_drd += 1
+            self.bed_days_lost += d.delay_days
+            self.bands[delay_band(d.delay_days)] += 1
+        self.pathways["none" if d.pathway is None else str(d.pathway)] += 1
+        self.destinations[d.destination_code or ""] += 1
+        self.edd[d.consultant] = self.edd.get(d.consultant, EddSums()) + EddSums.of(d)
+
+    def merge(self, other: DischargeCounts) -> None:
+        self.discharges += other.discharges
+        self.before_midday += other.before_midday
+        self.deaths += other.deaths
+        self.with_drd += other.with_drd
+        self.bed_days_lost += other.bed_days_lost
+        self.los.update(other.los)
+        self.bands.update(other.bands)
+        self.pathways.update(other.pathways)
+        self.destinations.update(other.destinations)
+        for consultant, sums in other.edd.items():
+            self.edd[consultant] = self.edd.get(consultant, EddSums()) + sums
+
+    def edd_total(self) -> EddSums:
+        return sum(self.edd.values(), EddSums())
+
+    @classmethod
+    def of(cls, discharges: Iterable[Discharge]) -> DischargeCounts:
+        counts = cls()
+        for d in discharges:
+            counts.add(d)
+        return counts
+
+
+def median_of_counts(counts: Mapping[int, int]) -> float | None:
+    """The median of a histogram (value -> how many), as statistics.median of the values would be."""
+    n = sum(counts.values())
+    if not n:
+        return None
+    low_rank, high_rank = (n - 1) // 2, n // 2
+    seen = 0
+    low: int | None = None
+    for value in sorted(counts):
+        seen += counts[value]
+        if low is None and seen > low_rank:
+            low = value
+        if seen > high_rank:
+            return low if low == value else (low + value) / 2  # type: ignore[operator]
+    raise AssertionError("unreachable: the ranks are below the total")
+
+
 @dataclass(frozen=True)
 class LengthOfStay:
     discharges: int
@@ -428,14 +535,19 @@ class LengthOfStay:
     over: dict[int, int]  # threshold -> discharges with LOS at or over it
 
 
-def length_of_stay(discharges: Sequence[Discharge]) -> LengthOfStay:
-    values = [d.length_of_stay for d in discharges]
+def length_of_stay_of(counts: DischargeCounts) -> LengthOfStay:
+    los = +counts.los  # positive counts only
+    n = sum(los.values())
     return LengthOfStay(
-        discharges=len(values),
-        mean=mean(values),
-        median=median(values),
-        over={t: sum(1 for v in values if v >= t) for t in LONG_STAY_THRESHOLDS},
+        discharges=n,
+        mean=sum(v * c for v, c in los.items()) / n if n else None,
+        median=median_of_counts(los),
+        over={t: sum(c for v, c in los.items() if v >= t) for t in LONG_STAY_THRESHOLDS},
     )
+
+
+def length_of_stay(discharges: Sequence[Discharge]) -> LengthOfStay:
+    return length_of_stay_of(DischargeCounts.of(discharges))
 
 
 @dataclass(frozen=True)
@@ -476,17 +588,17 @@ class DelaySummary:
         return self.bed_days_lost / self.delayed if self.delayed else None
 
 
+def delay_summary_of(counts: DischargeCounts) -> DelaySummary:
+    return DelaySummary(
+        discharges=counts.discharges,
+        with_drd=counts.with_drd,
+        bands={label: counts.bands.get(label, 0) for label, _, _ in DELAY_BANDS},
+        bed_days_lost=counts.bed_days_lost,
+    )
+
+
 def delay_summary(discharges: Sequence[Discharge]) -> DelaySummary:
-    bands = {label: 0 for label, _, _ in DELAY_BANDS}
-    lost = 0
-    with_drd = 0
-    for d in discharges:
-        if d.delay_days is None:
-            continue
-        with_drd += 1
-        bands[delay_band(d.delay_days)] += 1
-        lost += d.delay_days
-    return DelaySummary(discharges=len(discharges), with_drd=with_drd, bands=bands, bed_days_lost=lost)
+    return delay_summary_of(DischargeCounts.of(discharges))
 
 
 @dataclass(frozen=True)
@@ -498,6 +610,7 @@ class Share:
 
 
 def _shares(counts: Mapping[str, int], labels: Mapping[str, str], order: Sequence[str] | None = None) -> list[Share]:
+    counts = {k: c for k, c in counts.items() if c}
     total = sum(counts.values())
     keys = list(order) if order is not None else sorted(counts, key=lambda k: (-counts[k], labels.get(k, k)))
     return [Share(k, labels.get(k, k), counts.get(k, 0), percent(counts.get(k, 0), total)) for k in keys]
@@ -509,20 +622,32 @@ def pathway_group(pathway: int | None) -> str:
     return "0-1" if pathway <= 1 else "2-3"
 
 
+def pathway_mix_of(counts: DischargeCounts) -> list[Share]:
+    groups: Counter[str] = Counter()
+    for key, n in counts.pathways.items():
+        groups[pathway_group(None if key == "none" else int(key))] += n
+    return _shares(groups, dict(PATHWAY_GROUPS), [k for k, _ in PATHWAY_GROUPS])
+
+
+def pathway_detail_of(counts: DischargeCounts) -> list[Share]:
+    labels = {str(p): f"Pathway {p}" for p in range(4)} | {"none": "Not recorded"}
+    return _shares(counts.pathways, labels, ["0", "1", "2", "3", "none"])
+
+
+def destination_mix_of(counts: DischargeCounts, labels: Mapping[str, str]) -> list[Share]:
+    return _shares(counts.destinations, dict(labels) | {"": "Not recorded"})
+
+
 def pathway_mix(discharges: Iterable[Discharge]) -> list[Share]:
-    counts = Counter(pathway_group(d.pathway) for d in discharges)
-    return _shares(counts, dict(PATHWAY_GROUPS), [k for k, _ in PATHWAY_GROUPS])
+    return pathway_mix_of(DischargeCounts.of(discharges))
 
 
 def pathway_detail(discharges: Iterable[Discharge]) -> list[Share]:
-    counts = Counter("none" if d.pathway is None else str(d.pathway) for d in discharges)
-    labels = {str(p): f"Pathway {p}" for p in range(4)} | {"none": "Not recorded"}
-    return _shares(counts, labels, ["0", "1", "2", "3", "none"])
+    return pathway_detail_of(DischargeCounts.of(discharges))
 
 
 def destination_mix(discharges: Iterable[Discharge], labels: Mapping[str, str]) -> list[Share]:
-    counts = Counter(d.destination_code or "" for d in discharges)
-    return _shares(counts, dict(labels) | {"": "Not recorded"})
+    return destination_mix_of(DischargeCounts.of(discharges), labels)
 
 
 # Expected discharge date accuracy ------------------------------------------------------------
@@ -546,25 +671,30 @@ class EddAccuracy:
         return percent(self.met_first_edd, self.with_edd)
 
 
-def edd_accuracy(discharges: Iterable[Discharge], group_of: Callable[[Discharge], str]) -> list[EddAccuracy]:
-    groups: dict[str, list[Discharge]] = defaultdict(list)
-    for d in discharges:
-        groups[group_of(d)].append(d)
-    out = []
-    for name, items in groups.items():
-        dated = [d for d in items if d.first_edd is not None]
-        out.append(
-            EddAccuracy(
-                group=name,
-                discharges=len(items),
-                with_edd=len(dated),
-                met_first_edd=sum(1 for d in dated if d.discharge_date <= d.first_edd),  # type: ignore[operator]
-                drift_days=mean([(d.discharge_date - d.first_edd).days for d in dated]),  # type: ignore[operator]
-                changes_per_stay=mean([d.edd_changes for d in dated]),
-            )
+def edd_accuracy_of(groups: Mapping[str, EddSums]) -> list[EddAccuracy]:
+    """One row per group with discharges, by name."""
+    out = [
+        EddAccuracy(
+            group=name,
+            discharges=s.discharges,
+            with_edd=s.with_edd,
+            met_first_edd=s.met_first_edd,
+            drift_days=s.drift_days / s.with_edd if s.with_edd else None,
+            changes_per_stay=s.edd_changes / s.with_edd if s.with_edd else None,
         )
+        for name, s in groups.items()
+        if s.discharges
+    ]
     out.sort(key=lambda a: a.group.casefold())
     return out
+
+
+def edd_accuracy(discharges: Iterable[Discharge], group_of: Callable[[Discharge], str]) -> list[EddAccuracy]:
+    groups: dict[str, EddSums] = {}
+    for d in discharges:
+        name = group_of(d)
+        groups[name] = groups.get(name, EddSums()) + EddSums.of(d)
+    return edd_accuracy_of(groups)
 
 
 # The 08:00 census: who was where, NCTR, long stays, EDD and CCD -------------------------------
@@ -859,6 +989,34 @@ def round_durations(rounds: Iterable[RoundFacts], period: Period, ward_ids: Coll
     ]
 
 
+# One ward's day: what is stored per ward and London day, and what a report adds up ----------
+
+
+@dataclass
+class WardDay:
+    """One ward's London day: its 08:00 census and the discharges and deaths from it that day."""
+
+    census: CensusDay
+    out: DischargeCounts = field(default_factory=DischargeCounts)
+
+
+def ward_days(stays: Sequence[StayFacts], period: Period, ward_ids: Collection[int]) -> dict[int, list[WardDay]]:
+    """Every ward in `ward_ids`, every day of the period, worked out from the stays' facts."""
+    by_ward = census(stays, period, ward_ids)
+    days = period.days
+    out = {
+        ward_id: [WardDay(c) for c in by_ward.get(ward_id) or [CensusDay(day=day) for day in days]]
+        for ward_id in ward_ids
+    }
+    for stay, local in _departures(stays, period, ward_ids):
+        counts = out[stay.ward_id][period.index(local.date())].out
+        if stay.destination_code == DIED:
+            counts.deaths += 1
+        else:
+            counts.add(_discharge(stay, local))
+    return out
+
+
 # The whole report ----------------------------------------------------------------------------
 
 
@@ -866,7 +1024,6 @@ def round_durations(rounds: Iterable[RoundFacts], period: Period, ward_ids: Coll
 class Report:
     period: Period
     ward_names: dict[int, str]  # the wards in scope, id -> name
-    discharges: list[Discharge]
     by_day: list[DayDischarges]
     timing: DischargeTiming
     los: LengthOfStay
@@ -890,39 +1047,56 @@ def build_report(
     *,
     period: Period,
     ward_names: Mapping[int, str],
-    stays: Sequence[StayFacts],
+    days: Mapping[int, Sequence[WardDay]],
     failed: Sequence[FailedFacts],
     referrals: Sequence[ReferralFacts],
     rounds: Sequence[RoundFacts],
     destination_labels: Mapping[str, str],
     cause_labels: Mapping[str, str],
 ) -> Report:
+    """The report from each ward's days (`days`: ward id -> one WardDay per day of the period,
+    stored or worked out live: app.metrics.ward_days) and the few facts not kept per day."""
     scope = set(ward_names)
-    discharges, deaths = discharges_in(stays, period, scope)
-    by_day = discharges_by_day(discharges, period)
-    by_ward = census(stays, period, scope)
-    total = census_total(by_ward, period)
+    mine = {ward_id: wd for ward_id, wd in days.items() if ward_id in scope}
+    total = DischargeCounts()
+    by_ward_edd: dict[str, EddSums] = {}
+    per_day = [[0, 0] for _ in range(period.length)]
+    for ward_id, ward_days_ in mine.items():
+        ward_out = DischargeCounts()
+        for i, wd in enumerate(ward_days_):
+            ward_out.merge(wd.out)
+            per_day[i][0] += wd.out.discharges
+            per_day[i][1] += wd.out.before_midday
+        total.merge(ward_out)
+        if ward_out.discharges:
+            by_ward_edd[ward_names.get(ward_id, str(ward_id))] = ward_out.edd_total()
+    by_day = [DayDischarges(day, n, early) for day, (n, early) in zip(period.days, per_day, strict=True)]
+    by_consultant: dict[str, EddSums] = {}
+    for consultant, sums in total.edd.items():
+        name = consultant or "Not recorded"
+        by_consultant[name] = by_consultant.get(name, EddSums()) + sums
+    census_by_ward = {ward_id: [wd.census for wd in wd_list] for ward_id, wd_list in mine.items()}
+    census_days = census_total(census_by_ward, period)
     failed_total, causes = failed_by_cause(failed, period, scope, cause_labels)
-    compliance = round_compliance(by_ward, rounds, period, ward_names)
+    compliance = round_compliance(census_by_ward, rounds, period, ward_names)
     return Report(
         period=period,
         ward_names=dict(ward_names),
-        discharges=discharges,
         by_day=by_day,
-        timing=discharge_timing(by_day, deaths),
-        los=length_of_stay(discharges),
-        delays=delay_summary(discharges),
-        pathways=pathway_mix(discharges),
-        pathway_detail=pathway_detail(discharges),
-        destinations=destination_mix(discharges, destination_labels),
-        census_by_ward=by_ward,
-        census=total,
-        census_summary=census_summary(total),
+        timing=discharge_timing(by_day, total.deaths),
+        los=length_of_stay_of(total),
+        delays=delay_summary_of(total),
+        pathways=pathway_mix_of(total),
+        pathway_detail=pathway_detail_of(total),
+        destinations=destination_mix_of(total, destination_labels),
+        census_by_ward=census_by_ward,
+        census=census_days,
+        census_summary=census_summary(census_days),
         failed_total=failed_total,
         failed_causes=causes,
         referrals=referral_times(referrals, period, scope),
-        edd_by_ward=edd_accuracy(discharges, lambda d: ward_names.get(d.ward_id, str(d.ward_id))),
-        edd_by_consultant=edd_accuracy(discharges, lambda d: d.consultant or "Not recorded"),
+        edd_by_ward=edd_accuracy_of(by_ward_edd),
+        edd_by_consultant=edd_accuracy_of(by_consultant),
         compliance=compliance,
         compliance_total=compliance_total(compliance, round_durations(rounds, period, scope)),
     )

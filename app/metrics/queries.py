@@ -29,6 +29,7 @@ from app.metrics.compute import (
     RoundFacts,
     StayFacts,
     build_report,
+    ward_days,
 )
 from app.models import (
     BoardRound,
@@ -333,7 +334,7 @@ def metrics_report(session: Session, wards: Sequence[Ward], period: Period) -> R
     return build_report(
         period=period,
         ward_names={w.id: w.name for w in wards},  # type: ignore[misc]
-        stays=data.stays,
+        days=ward_days(data.stays, period, data.ward_ids),
         failed=data.failed,
         referrals=data.referrals,
         rounds=data.rounds,

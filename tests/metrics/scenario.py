@@ -39,6 +39,7 @@ from app.auth.principal import Principal
 from app.core import crud
 from app.discharges.schemas import FailedDischargeCreate
 from app.discharges.service import log_failed_discharge
+from app.metrics import compute, queries
 from app.models import Referral, Stay, Ward
 from app.reviews.schemas import ReviewRequest
 from app.reviews.service import record_review
@@ -175,3 +176,9 @@ def build_march(db: Session) -> March:
     db.flush()
     stays = {"S1": s1, "S2": s2, "S3": s3, "S4": s4, "S5": s5, "S6": s6, "S7": s7, "S8": s8}
     return March(a, b, c, actor, stays)
+
+
+def discharges_of(db: Session, wards: list[Ward], period: compute.Period) -> list[compute.Discharge]:
+    """Each discharge with its worked-out details (the report keeps only their sums)."""
+    data = queries.load_metrics_data(db, [w.id for w in wards], period)  # type: ignore[misc]
+    return compute.discharges_in(data.stays, period, data.ward_ids)[0]

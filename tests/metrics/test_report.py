@@ -13,7 +13,7 @@ import pytest
 from app.metrics import queries
 from app.metrics.compute import Period
 from app.metrics.tables import metric_tables
-from tests.metrics.scenario import build_march
+from tests.metrics.scenario import build_march, discharges_of
 
 MARCH = Period(date(2026, 3, 23), date(2026, 3, 31))
 
@@ -47,15 +47,16 @@ def test_discharges_per_day_and_before_midday_on_the_day_the_clocks_go_forward(r
 def test_transfer_attributes_the_discharge_to_the_ward_left_from(db, march):
     only_a = queries.metrics_report(db, [march.a], MARCH)
     only_b = queries.metrics_report(db, [march.b], MARCH)
-    assert [d.stay_id for d in only_b.discharges] == [march.stays["S2"].id]
-    assert march.stays["S2"].id not in {d.stay_id for d in only_a.discharges}
+    from_b = discharges_of(db, [march.b], MARCH)
+    assert [d.stay_id for d in from_b] == [march.stays["S2"].id]
+    assert march.stays["S2"].id not in {d.stay_id for d in discharges_of(db, [march.a], MARCH)}
     assert only_a.timing.discharges == 4 and only_b.timing.discharges == 1
     # LOS is the whole stay (admitted to A on the 25th, left B on the 29th): 4 midnights.
-    assert only_b.discharges[0].length_of_stay == 4
+    assert from_b[0].length_of_stay == 4
 
 
-def test_discharge_ready_date_rule_and_delay_bands(report, march):
-    delays = {d.stay_id: (d.drd, d.delay_days, d.band) for d in report.discharges}
+def test_discharge_ready_date_rule_and_delay_bands(db, report, march):
+    delays = {d.stay_id: (d.drd, d.delay_days, d.band) for d in discharges_of(db, [march.a, march.b], MARCH)}
     s = march.stays
     # Met criteria again on the 26th, so the final NCTR period starts on the 27th.
     assert delays[s["S1"].id] == (date(2026, 3, 27), 2, "2-3")
@@ -77,8 +78,8 @@ def test_the_stored_discharge_ready_date_agrees(db, march):
         assert march.stays[name].discharge_ready_date == expected
 
 
-def test_readmission_is_two_stays_with_their_own_length_of_stay(report, march):
-    los = {d.stay_id: d.length_of_stay for d in report.discharges}
+def test_readmission_is_two_stays_with_their_own_length_of_stay(db, report, march):
+    los = {d.stay_id: d.length_of_stay for d in discharges_of(db, [march.a, march.b], MARCH)}
     assert los[march.stays["S4"].id] == 1 and los[march.stays["S5"].id] == 5
     assert march.stays["S4"].patient_id == march.stays["S5"].patient_id
     assert report.los.discharges == 5
