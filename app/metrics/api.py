@@ -22,7 +22,7 @@ from app.core.errors import RuleViolation
 from app.core.params import Now
 from app.core.types import MAX_ID
 from app.db import SessionDep
-from app.metrics import flow, queries, returns, tables
+from app.metrics import flow, queries, reports, returns, tables
 from app.metrics.compute import MAX_PERIOD_DAYS, Period
 from app.metrics.forms import default_period
 from app.metrics.schemas import (
@@ -130,7 +130,7 @@ def get_metrics(
     """Every metrics table for a period (the numbers behind the charts of /metrics)."""
     period = _period(date_from, date_to, now)
     wards = _wards(session, actor, ward_id)
-    report = queries.metrics_report(session, wards, period)
+    report = reports.metrics_report(session, wards, period)
     return MetricsPublic(
         date_from=period.date_from,
         date_to=period.date_to,

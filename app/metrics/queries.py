@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Collection, Sequence
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -24,12 +24,9 @@ from app.metrics.compute import (
     Location,
     Period,
     ReferralFacts,
-    Report,
     Review,
     RoundFacts,
     StayFacts,
-    build_report,
-    ward_days,
 )
 from app.models import (
     BoardRound,
@@ -42,7 +39,6 @@ from app.models import (
     StayLocation,
     Ward,
 )
-from app.reference import labels
 
 
 class _FastUTC(TypeDecorator):
@@ -70,15 +66,15 @@ class _FastDate(TypeDecorator):
         return date.fromisoformat(value) if isinstance(value, str) else value
 
 
-def _utc(column: Any) -> Any:
+def fast_utc(column: Any) -> Any:
     return type_coerce(column, _FastUTC)
 
 
-def _date(column: Any) -> Any:
+def fast_date(column: Any) -> Any:
     return type_coerce(column, _FastDate)
 
 
-def _rows(session: Session, statement: Any) -> list[Any]:
+def plain_rows(session: Session, statement: Any) -> list[Any]:
     """Plain rows through the session's connection: no ORM row handling for tens of thousands of rows."""
     return session.connection().execute(statement).all()
 
@@ -162,7 +158,7 @@ def review_changes(session: Session, stay_ids: Any, up_to: date) -> dict[int, li
     history = (
         select(
             DailyReview.stay_id.label("stay_id"),  # type: ignore[attr-defined]
-            _date(DailyReview.review_date).label("review_date"),
+            fast_date(DailyReview.review_date).label("review_date"),
             DailyReview.meets_criteria_to_reside.label("meets"),  # type: ignore[attr-defined]
             previous.label("previous"),
         )
@@ -170,7 +166,7 @@ def review_changes(session: Session, stay_ids: Any, up_to: date) -> dict[int, li
         .subquery()
     )
     changes: dict[int, list[Review]] = defaultdict(list)
-    for stay_id, review_date, meets in _rows(
+    for stay_id, review_date, meets in plain_rows(
         session,
         select(history.c.stay_id, history.c.review_date, history.c.meets).where(
             or_(history.c.previous.is_(None), history.c.previous != history.c.meets)
@@ -187,23 +183,30 @@ def load_metrics_data(session: Session, ward_ids: Collection[int], period: Perio
     scope = frozenset(ward_ids)
     if not scope:
         return MetricsData(period, scope, [], [], [], [])
+    return MetricsData(period, scope, load_stays(session, scope, period), *load_events(session, scope, period))
+
+
+def load_stays(session: Session, scope: Collection[int], period: Period) -> list[StayFacts]:
+    """The stays on a ward in scope at some time in the period, with their facts, in three queries."""
+    if not scope:
+        return []
     touching = _stays_touching(scope, period)
 
     # 1. The stays on a ward in scope during the period, each with its whole ward history.
-    stay_rows = _rows(
+    stay_rows = plain_rows(
         session,
         select(
             Stay.id,
-            _utc(Stay.admitted_at),
-            _utc(Stay.discharged_at),
+            fast_utc(Stay.admitted_at),
+            fast_utc(Stay.discharged_at),
             Stay.ward_id,
             Stay.discharge_destination_code,
             Stay.pathway,
             Stay.responsible_consultant,
             Stay.clinical_criteria_for_discharge != "",
             StayLocation.ward_id,
-            _utc(StayLocation.started_at),
-            _utc(StayLocation.ended_at),
+            fast_utc(StayLocation.started_at),
+            fast_utc(StayLocation.ended_at),
         )
         .join(StayLocation, col(StayLocation.stay_id) == Stay.id)
         .where(col(Stay.id).in_(touching))
@@ -212,9 +215,9 @@ def load_metrics_data(session: Session, ward_ids: Collection[int], period: Perio
 
     # 2. Every review up to the end of the period (one row per patient-day: the census counts them).
     history: dict[int, list[Review]] = defaultdict(list)
-    for stay_id, review_date, meets in _rows(
+    for stay_id, review_date, meets in plain_rows(
         session,
-        select(DailyReview.stay_id, _date(DailyReview.review_date), DailyReview.meets_criteria_to_reside).where(
+        select(DailyReview.stay_id, fast_date(DailyReview.review_date), DailyReview.meets_criteria_to_reside).where(
             col(DailyReview.stay_id).in_(touching), DailyReview.review_date <= period.date_to
         ),
     ):
@@ -222,9 +225,9 @@ def load_metrics_data(session: Session, ward_ids: Collection[int], period: Perio
 
     # 3. Every EDD setting (a stay has one or a few): the first one, and how many there were.
     first_edds: dict[int, tuple[date, datetime, int]] = {}
-    for stay_id, new_date, changed_at in _rows(
+    for stay_id, new_date, changed_at in plain_rows(
         session,
-        select(EddChange.stay_id, _date(EddChange.new_date), _utc(EddChange.changed_at))
+        select(EddChange.stay_id, fast_date(EddChange.new_date), fast_utc(EddChange.changed_at))
         .where(col(EddChange.stay_id).in_(touching))
         .order_by(EddChange.stay_id, EddChange.changed_at, EddChange.id),
     ):
@@ -265,8 +268,14 @@ def load_metrics_data(session: Session, ward_ids: Collection[int], period: Perio
             locations = []
         locations.append(Location(row[8], row[9], row[10]))
     close()
+    return stays
 
-    # 5. Failed discharges planned in the period, with their causes (a failed discharge belongs
+
+def load_events(
+    session: Session, scope: Collection[int], period: Period
+) -> tuple[list[FailedFacts], list[ReferralFacts], list[RoundFacts]]:
+    """Failed discharges, referrals and board rounds for the period, in three queries."""
+    # 4. Failed discharges planned in the period, with their causes (a failed discharge belongs
     #    to its stay's ward: the current one, or the one the patient left from).
     failed_rows = session.exec(
         select(
@@ -297,7 +306,7 @@ def load_metrics_data(session: Session, ward_ids: Collection[int], period: Perio
         for fd_id, (stay_id, ward_id, planned_for) in failed_heads.items()
     ]
 
-    # 6. Referrals decided in the period, or still waiting at its end.
+    # 5. Referrals decided in the period, or still waiting at its end.
     referrals = [
         ReferralFacts(*row)
         for row in session.exec(
@@ -314,7 +323,7 @@ def load_metrics_data(session: Session, ward_ids: Collection[int], period: Perio
         )
     ]
 
-    # 7. Board rounds started in the period.
+    # 6. Board rounds started in the period.
     rounds = [
         RoundFacts(*row)
         for row in session.exec(
@@ -325,19 +334,4 @@ def load_metrics_data(session: Session, ward_ids: Collection[int], period: Perio
             )
         )
     ]
-    return MetricsData(period, scope, stays, failed, referrals, rounds)
-
-
-def metrics_report(session: Session, wards: Sequence[Ward], period: Period) -> Report:
-    """The whole metrics report for these wards (the wards in scope, or one of them)."""
-    data = load_metrics_data(session, [w.id for w in wards], period)  # type: ignore[misc]
-    return build_report(
-        period=period,
-        ward_names={w.id: w.name for w in wards},  # type: ignore[misc]
-        days=ward_days(data.stays, period, data.ward_ids),
-        failed=data.failed,
-        referrals=data.referrals,
-        rounds=data.rounds,
-        destination_labels=labels(session, "destinations"),
-        cause_labels=labels(session, "failed_discharge_reasons"),
-    )
+    return failed, referrals, rounds

@@ -28,7 +28,7 @@ from app.core.clock import london_date
 from app.core.errors import NotFound
 from app.core.params import Now
 from app.db import SessionDep
-from app.metrics import flow, forms, presenters, queries, tables
+from app.metrics import flow, forms, presenters, queries, reports, tables
 from app.metrics.compute import LONG_STAY_THRESHOLDS
 from app.reference import labels
 from app.web.htmx import vary, wants_fragment
@@ -131,7 +131,7 @@ def show_metrics(request: Request, session: SessionDep, actor: Requires(Perm.REA
     wards, chosen, values, errors = _filter(request, session, actor, now)
     context: dict = {"wards": wards, "values": values, "errors": errors, "report": None}
     if chosen is not None:
-        report = queries.metrics_report(session, [chosen.ward] if chosen.ward else wards, chosen.period)
+        report = reports.metrics_report(session, [chosen.ward] if chosen.ward else wards, chosen.period)
         context |= {
             "report": report,
             "tables": tables.metric_tables(report),
@@ -152,7 +152,7 @@ def metrics_csv(
     wards, chosen, _values, errors = _filter(request, session, actor, now)
     if chosen is None:
         return Response("; ".join(errors.values()), status_code=422, media_type="text/plain")
-    report = queries.metrics_report(session, [chosen.ward] if chosen.ward else wards, chosen.period)
+    report = reports.metrics_report(session, [chosen.ward] if chosen.ward else wards, chosen.period)
     p = chosen.period
     scope = chosen.ward.code if chosen.ward else "all-wards"
     name = f"{table}-{scope}-{p.date_from.isoformat()}-to-{p.date_to.isoformat()}.csv"

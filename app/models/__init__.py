@@ -5,6 +5,7 @@ from app.models.adt import AdtMessage, PasLocation
 from app.models.audit import AuditEvent
 from app.models.discharge import FailedDischarge, FailedDischargeCause
 from app.models.escalation import Escalation, EscalationEvent
+from app.models.metrics import MetricsDay, MetricsRefresh, MetricsStale
 from app.models.patient import Patient
 from app.models.place import Bed, Site, Ward
 from app.models.reference import (
@@ -45,6 +46,9 @@ __all__ = [
     "FailedDischarge",
     "FailedDischargeCause",
     "FailedDischargeReason",
+    "MetricsDay",
+    "MetricsRefresh",
+    "MetricsStale",
     "Patient",
     "PasLocation",
     "Pathway",
@@ -58,3 +62,7 @@ __all__ = [
     "UserWard",
     "Ward",
 ]
+
+# Every session that writes these tables marks the closed metrics days it changes: registered here
+# so that no write path can load the models without the hook.
+import app.metrics.staleness  # noqa: E402, F401

@@ -8,7 +8,7 @@ import pytest
 
 from app.adt.corrections import cancel_admission
 from app.core.clock import london_date
-from app.metrics import compute, flow, queries, returns
+from app.metrics import compute, flow, reports, returns
 from app.metrics.compute import Period, StayFacts
 from app.models import Stay
 from tests import factories
@@ -48,7 +48,7 @@ def test_flow_overview_and_its_patient_list_count_only_the_patient_who_went_home
 def test_metrics_report_counts_the_death_apart_and_drops_the_cancelled_admission(db, now, ward_today):
     ward, home = ward_today
     today = london_date(now)
-    report = queries.metrics_report(db, [ward], Period(today, today))
+    report = reports.metrics_report(db, [ward], Period(today, today))
     assert [d.stay_id for d in discharges_of(db, [ward], Period(today, today))] == [home.id]
     assert report.timing.discharges == 1
     assert report.timing.deaths == 1

@@ -10,7 +10,7 @@ from datetime import date
 
 import pytest
 
-from app.metrics import queries
+from app.metrics import queries, reports
 from app.metrics.compute import Period
 from app.metrics.tables import metric_tables
 from tests.metrics.scenario import build_march, discharges_of
@@ -25,7 +25,7 @@ def march(db):
 
 @pytest.fixture
 def report(db, march):
-    return queries.metrics_report(db, [march.a, march.b], MARCH)
+    return reports.metrics_report(db, [march.a, march.b], MARCH)
 
 
 def test_discharges_per_day_and_before_midday_on_the_day_the_clocks_go_forward(report):
@@ -45,8 +45,8 @@ def test_discharges_per_day_and_before_midday_on_the_day_the_clocks_go_forward(r
 
 
 def test_transfer_attributes_the_discharge_to_the_ward_left_from(db, march):
-    only_a = queries.metrics_report(db, [march.a], MARCH)
-    only_b = queries.metrics_report(db, [march.b], MARCH)
+    only_a = reports.metrics_report(db, [march.a], MARCH)
+    only_b = reports.metrics_report(db, [march.b], MARCH)
     from_b = discharges_of(db, [march.b], MARCH)
     assert [d.stay_id for d in from_b] == [march.stays["S2"].id]
     assert march.stays["S2"].id not in {d.stay_id for d in discharges_of(db, [march.a], MARCH)}
@@ -164,9 +164,9 @@ def test_every_table_is_consistent_with_the_report(report):
 
 
 def test_out_of_scope_ward_changes_nothing(db, march, report):
-    with_c = queries.metrics_report(db, [march.a, march.b, march.c], MARCH)
+    with_c = reports.metrics_report(db, [march.a, march.b, march.c], MARCH)
     assert with_c.timing.discharges == report.timing.discharges + 1  # S6
-    assert queries.metrics_report(db, [march.c], MARCH).timing.discharges == 1
+    assert reports.metrics_report(db, [march.c], MARCH).timing.discharges == 1
 
 
 def test_load_costs_a_fixed_number_of_queries(db, march, count_queries):
@@ -180,4 +180,4 @@ def test_load_costs_a_fixed_number_of_queries(db, march, count_queries):
 def test_both_ways_of_finding_the_stays_agree(db, march, report, monkeypatch):
     """A few wards are read from their ward history, many from the stays in hospital: same answers."""
     monkeypatch.setattr(queries, "FEW_WARDS", 0)
-    assert queries.metrics_report(db, [march.a, march.b], MARCH) == report
+    assert reports.metrics_report(db, [march.a, march.b], MARCH) == report
