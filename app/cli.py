@@ -1,4 +1,5 @@
-"""`boardround` command line: migrations, the demo hospital, the server, users and API tokens.
+"""`boardround` command line: migrations, the demo hospital, the server, users, API tokens, the PAS
+feed and the stored metrics days.
 
 Every write commits once at the end of its command and carries an audit record whose actor is
 `cli:<operating-system user>`.
@@ -28,6 +29,7 @@ from app.config import PROJECT_ROOT, get_settings
 from app.core.clock import utcnow
 from app.core.errors import DomainError, NotFound
 from app.db import make_engine
+from app.metrics.cli import metrics_app
 from app.models import StaffRole, User, Ward
 from app.users import service as users
 from app.users.schemas import PasswordReset, UserCreate
@@ -363,6 +365,7 @@ def token_revoke(token_id: Annotated[int, typer.Argument(help="Token id (shown w
 
 
 app.add_typer(adt_app, name="adt", help="The PAS feed: HL7 v2 ADT over MLLP, files and location maps.")
+app.add_typer(metrics_app, name="metrics", help="Stored metrics figures per ward and day: refresh or rebuild.")
 
 
 if __name__ == "__main__":  # pragma: no cover

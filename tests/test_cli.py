@@ -14,7 +14,7 @@ from app.auth.tokens import hash_token
 from app.cli import app
 from app.config import get_settings
 from app.db import make_engine
-from app.models import ApiToken, AuditEvent, Site, User, UserWard, Ward
+from app.models import ApiToken, AuditEvent, MetricsDay, Site, User, UserWard, Ward
 
 PASSWORD = "a-long-enough-password"
 
@@ -201,3 +201,15 @@ def test_demo_if_empty_leaves_existing_data(run, session: Session):
     result = run("demo", "--if-empty")
     assert result.exit_code == 0 and "keeping it" in result.output
     assert run("demo").exit_code == 1
+
+
+def test_metrics_refresh_builds_and_rebuilds_the_stored_days(run, session: Session):
+    ward = _ward(session, "MR")
+    result = run("metrics", "refresh", "--days", "5")
+    assert result.exit_code == 0, result.output
+    assert "5 ward-days kept (1 ward, " in result.output
+    assert len(session.exec(select(MetricsDay).where(MetricsDay.ward_id == ward.id)).all()) == 5
+    result = run("metrics", "refresh", "--rebuild", "--days", "2")
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("2 ward-days kept (1 ward, ")
+    assert run("metrics", "refresh", "--days", "0").exit_code == 2  # at least one day

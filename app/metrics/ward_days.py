@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, insert, or_, text, update
+from sqlalchemy import and_, delete, func, insert, or_, text, update
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 
@@ -288,6 +288,23 @@ def refresh(
         session.rollback()
         return False
     return True
+
+
+def forget_all(session: Session, *, now: datetime | None = None) -> None:
+    """Drop every stored row (after a hand-made SQL fix to the facts): the next refresh builds
+    them again. Commits."""
+    _lock(session, now or utcnow())
+    _forget_stale(session)
+    session.execute(delete(MetricsDay))
+    session.commit()
+
+
+def kept_days(session: Session) -> tuple[int, date | None, date | None]:
+    """(rows, first day, last day) stored."""
+    count, first, last = session.exec(
+        select(func.count(), queries.fast_date(func.min(MetricsDay.day)), queries.fast_date(func.max(MetricsDay.day)))
+    ).one()
+    return count, first, last
 
 
 def stored(session: Session, ward_ids: Collection[int], first: date, last: date) -> dict[int, dict[date, WardDay]]:
