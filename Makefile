@@ -21,6 +21,7 @@ install: $(STAMP)
 run: install
 	BOARDROUND_SECURE_COOKIES=false $(BIN)/boardround db upgrade
 	BOARDROUND_SECURE_COOKIES=false $(BIN)/boardround demo --if-empty
+	BOARDROUND_SECURE_COOKIES=false $(BIN)/boardround metrics refresh
 	BOARDROUND_SECURE_COOKIES=false $(BIN)/boardround serve --port $(PORT)
 
 ## The whole suite: SQLite and PostgreSQL (and, with CI=true, browser tests that must not skip)

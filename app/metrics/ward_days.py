@@ -202,6 +202,10 @@ def _merged(spans: Iterable[_Span]) -> list[_Span]:
     return out
 
 
+def _any_marks(session: Session) -> bool:
+    return session.exec(select(MetricsStale.id).limit(1)).first() is not None
+
+
 def _forget_stale(session: Session) -> int:
     """Delete the rows the marks touch, and those marks. Returns how many marks there were."""
     marks = queries.plain_rows(
@@ -327,8 +331,12 @@ def figures(
     kept: dict[int, dict[date, WardDay]] = {}
     last_stored = min(period.date_to, last_closed_day(now))
     if use_stored and scope and period.date_from <= last_stored:
-        if refresh(session, scope, period.date_from, last_stored, now=now):
-            kept = stored(session, scope, period.date_from, last_stored)
+        kept = stored(session, scope, period.date_from, last_stored)
+        complete = sum(map(len, kept.values())) == len(scope) * ((last_stored - period.date_from).days + 1)
+        # Nothing stale and nothing missing: no refresh, so no lock and no write for a page view.
+        if not complete or _any_marks(session):
+            fresh = refresh(session, scope, period.date_from, last_stored, now=now)
+            kept = stored(session, scope, period.date_from, last_stored) if fresh else {}
     rest: Period | None = None
     live: dict[int, list[WardDay]] = {}
     not_kept = [d for d in period.days if any(d not in kept.get(w, ()) for w in scope)]
