@@ -714,6 +714,15 @@ class CensusDay:
     def nctr_percent(self) -> float | None:
         return percent(self.nctr, self.patients)
 
+    def add(self, other: CensusDay) -> None:
+        self.patients += other.patients
+        self.nctr += other.nctr
+        self.with_edd += other.with_edd
+        self.with_edd_and_ccd += other.with_edd_and_ccd
+        self.reviewed += other.reviewed
+        for t in LONG_STAY_THRESHOLDS:
+            self.los[t] += other.los[t]
+
 
 def census(stays: Iterable[StayFacts], period: Period, ward_ids: Collection[int] | None) -> dict[int, list[CensusDay]]:
     """The 08:00 census for every day of the period, per ward in scope (wards with nobody left out).
@@ -798,13 +807,7 @@ def census_total(by_ward: Mapping[int, Sequence[CensusDay]], period: Period) -> 
     out = [CensusDay(day=day) for day in period.days]
     for days in by_ward.values():
         for total, one in zip(out, days, strict=True):
-            total.patients += one.patients
-            total.nctr += one.nctr
-            total.with_edd += one.with_edd
-            total.with_edd_and_ccd += one.with_edd_and_ccd
-            total.reviewed += one.reviewed
-            for t in LONG_STAY_THRESHOLDS:
-                total.los[t] += one.los[t]
+            total.add(one)
     return out
 
 
@@ -933,7 +936,7 @@ class Compliance:
 
 
 def round_compliance(
-    by_ward: Mapping[int, Sequence[CensusDay]],
+    by_ward: Mapping[int, WardTotals],
     rounds: Iterable[RoundFacts],
     period: Period,
     ward_names: Mapping[int, str],
@@ -945,17 +948,17 @@ def round_compliance(
             started[rnd.ward_id].append(rnd)
     rows = []
     for ward_id, name in ward_names.items():
-        days = by_ward.get(ward_id, ())
+        totals = by_ward.get(ward_id) or WardTotals()
         mine = started.get(ward_id, [])
         durations = [(r.ended_at - r.started_at).total_seconds() / 60 for r in mine if r.ended_at is not None]
         rows.append(
             Compliance(
                 ward_id=ward_id,
                 ward=name,
-                patient_days=sum(d.patients for d in days),
-                reviewed=sum(d.reviewed for d in days),
-                with_edd=sum(d.with_edd for d in days),
-                with_edd_and_ccd=sum(d.with_edd_and_ccd for d in days),
+                patient_days=totals.patient_days,
+                reviewed=totals.reviewed,
+                with_edd=totals.with_edd,
+                with_edd_and_ccd=totals.with_edd_and_ccd,
                 rounds=len(mine),
                 started_before_deadline=sum(
                     1 for r in mine if _on_london_clock(r.started_at).time() < ROUND_START_DEADLINE
@@ -989,7 +992,7 @@ def round_durations(rounds: Iterable[RoundFacts], period: Period, ward_ids: Coll
     ]
 
 
-# One ward's day: what is stored per ward and London day, and what a report adds up ----------
+# One ward's day, and the figures a report adds up ------------------------------------------
 
 
 @dataclass
@@ -1017,6 +1020,78 @@ def ward_days(stays: Sequence[StayFacts], period: Period, ward_ids: Collection[i
     return out
 
 
+@dataclass
+class WardTotals:
+    """One ward's sums over a period: census patient-days (for compliance) and its discharges' EDD sums."""
+
+    patient_days: int = 0
+    reviewed: int = 0
+    with_edd: int = 0
+    with_edd_and_ccd: int = 0
+    edd: EddSums = EddSums()
+
+    def add_census(self, day: CensusDay) -> None:
+        self.patient_days += day.patients
+        self.reviewed += day.reviewed
+        self.with_edd += day.with_edd
+        self.with_edd_and_ccd += day.with_edd_and_ccd
+
+
+@dataclass
+class Figures:
+    """What a report adds up for some wards over a period: per day (summed over the wards), per
+    ward (summed over the days) and the discharge counts of the whole. Built from worked-out ward
+    days (`of`) or read as sums from the stored ones (app.metrics.ward_days); `add` joins the two."""
+
+    period: Period
+    census: list[CensusDay]
+    discharges: list[int]  # per day
+    before_midday: list[int]  # per day
+    wards: dict[int, WardTotals]
+    out: DischargeCounts
+
+    @classmethod
+    def empty(cls, period: Period, ward_ids: Iterable[int]) -> Figures:
+        n = period.length
+        return cls(
+            period, [CensusDay(day) for day in period.days], [0] * n, [0] * n,
+            {w: WardTotals() for w in ward_ids}, DischargeCounts(),
+        )  # fmt: skip
+
+    @classmethod
+    def of(cls, period: Period, days: Mapping[int, Sequence[WardDay]]) -> Figures:
+        """From ward days covering the period, or the days from `period.date_from` on (the rest zero)."""
+        figures = cls.empty(period, days)
+        for ward_id, items in days.items():
+            ward = figures.wards[ward_id]
+            ward_out = DischargeCounts()
+            for wd in items:
+                i = period.index(wd.census.day)
+                figures.census[i].add(wd.census)
+                figures.discharges[i] += wd.out.discharges
+                figures.before_midday[i] += wd.out.before_midday
+                ward.add_census(wd.census)
+                ward_out.merge(wd.out)
+            ward.edd = ward.edd + ward_out.edd_total()
+            figures.out.merge(ward_out)
+        return figures
+
+    def add(self, other: Figures) -> None:
+        """Add figures over the same period (and wards) for other days."""
+        for mine, theirs in zip(self.census, other.census, strict=True):
+            mine.add(theirs)
+        self.discharges = [a + b for a, b in zip(self.discharges, other.discharges, strict=True)]
+        self.before_midday = [a + b for a, b in zip(self.before_midday, other.before_midday, strict=True)]
+        for ward_id, theirs in other.wards.items():
+            mine = self.wards.setdefault(ward_id, WardTotals())
+            mine.patient_days += theirs.patient_days
+            mine.reviewed += theirs.reviewed
+            mine.with_edd += theirs.with_edd
+            mine.with_edd_and_ccd += theirs.with_edd_and_ccd
+            mine.edd = mine.edd + theirs.edd
+        self.out.merge(other.out)
+
+
 # The whole report ----------------------------------------------------------------------------
 
 
@@ -1031,7 +1106,6 @@ class Report:
     pathways: list[Share]
     pathway_detail: list[Share]
     destinations: list[Share]
-    census_by_ward: dict[int, list[CensusDay]]
     census: list[CensusDay]
     census_summary: CensusSummary
     failed_total: int
@@ -1045,40 +1119,29 @@ class Report:
 
 def build_report(
     *,
-    period: Period,
     ward_names: Mapping[int, str],
-    days: Mapping[int, Sequence[WardDay]],
+    figures: Figures,
     failed: Sequence[FailedFacts],
     referrals: Sequence[ReferralFacts],
     rounds: Sequence[RoundFacts],
     destination_labels: Mapping[str, str],
     cause_labels: Mapping[str, str],
 ) -> Report:
-    """The report from each ward's days (`days`: ward id -> one WardDay per day of the period,
-    stored or worked out live: app.metrics.ward_days) and the few facts not kept per day."""
+    """The report from the figures of the wards in scope (stored or worked out live:
+    app.metrics.ward_days) and the few facts not kept per day."""
+    period, total = figures.period, figures.out
     scope = set(ward_names)
-    mine = {ward_id: wd for ward_id, wd in days.items() if ward_id in scope}
-    total = DischargeCounts()
-    by_ward_edd: dict[str, EddSums] = {}
-    per_day = [[0, 0] for _ in range(period.length)]
-    for ward_id, ward_days_ in mine.items():
-        ward_out = DischargeCounts()
-        for i, wd in enumerate(ward_days_):
-            ward_out.merge(wd.out)
-            per_day[i][0] += wd.out.discharges
-            per_day[i][1] += wd.out.before_midday
-        total.merge(ward_out)
-        if ward_out.discharges:
-            by_ward_edd[ward_names.get(ward_id, str(ward_id))] = ward_out.edd_total()
-    by_day = [DayDischarges(day, n, early) for day, (n, early) in zip(period.days, per_day, strict=True)]
+    by_day = [
+        DayDischarges(day, n, early)
+        for day, n, early in zip(period.days, figures.discharges, figures.before_midday, strict=True)
+    ]
+    by_ward_edd = {ward_names.get(w, str(w)): t.edd for w, t in figures.wards.items() if w in scope}
     by_consultant: dict[str, EddSums] = {}
     for consultant, sums in total.edd.items():
         name = consultant or "Not recorded"
         by_consultant[name] = by_consultant.get(name, EddSums()) + sums
-    census_by_ward = {ward_id: [wd.census for wd in wd_list] for ward_id, wd_list in mine.items()}
-    census_days = census_total(census_by_ward, period)
     failed_total, causes = failed_by_cause(failed, period, scope, cause_labels)
-    compliance = round_compliance(census_by_ward, rounds, period, ward_names)
+    compliance = round_compliance(figures.wards, rounds, period, ward_names)
     return Report(
         period=period,
         ward_names=dict(ward_names),
@@ -1089,9 +1152,8 @@ def build_report(
         pathways=pathway_mix_of(total),
         pathway_detail=pathway_detail_of(total),
         destinations=destination_mix_of(total, destination_labels),
-        census_by_ward=census_by_ward,
-        census=census_days,
-        census_summary=census_summary(census_days),
+        census=figures.census,
+        census_summary=census_summary(figures.census),
         failed_total=failed_total,
         failed_causes=causes,
         referrals=referral_times(referrals, period, scope),

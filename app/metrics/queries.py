@@ -277,12 +277,13 @@ def load_events(
     """Failed discharges, referrals and board rounds for the period, in three queries."""
     # 4. Failed discharges planned in the period, with their causes (a failed discharge belongs
     #    to its stay's ward: the current one, or the one the patient left from).
-    failed_rows = session.exec(
+    failed_rows = plain_rows(
+        session,
         select(
             FailedDischarge.id,
             FailedDischarge.stay_id,
             Stay.ward_id,
-            FailedDischarge.planned_for,
+            fast_utc(FailedDischarge.planned_for),
             FailedDischargeCause.reason_code,
             FailedDischargeCause.is_primary,
         )
@@ -293,8 +294,8 @@ def load_events(
             FailedDischarge.planned_for < period.end,
             col(Stay.ward_id).in_(scope),
         )
-        .order_by(FailedDischarge.id)
-    ).all()
+        .order_by(FailedDischarge.id),
+    )
     failed_causes: dict[int, list[tuple[str, bool]]] = defaultdict(list)
     failed_heads: dict[int, tuple] = {}
     for fd_id, stay_id, ward_id, planned_for, code, is_primary in failed_rows:
@@ -309,29 +310,38 @@ def load_events(
     # 5. Referrals decided in the period, or still waiting at its end.
     referrals = [
         ReferralFacts(*row)
-        for row in session.exec(
+        for row in plain_rows(
+            session,
             select(
-                Referral.id, Referral.stay_id, Stay.ward_id, Referral.to_service, Referral.sent_on, Referral.decision_on
-            )
+                Referral.id,
+                Referral.stay_id,
+                Stay.ward_id,
+                Referral.to_service,
+                fast_date(Referral.sent_on),
+                fast_date(Referral.decision_on),
+            )  # fmt: skip
             .join(Stay, col(Stay.id) == Referral.stay_id)
             .where(
                 col(Stay.ward_id).in_(scope),
                 Referral.sent_on <= period.date_to,
                 or_(col(Referral.decision_on).is_(None), col(Referral.decision_on) >= period.date_from),
             )
-            .order_by(Referral.id)
+            .order_by(Referral.id),
         )
     ]
 
     # 6. Board rounds started in the period.
     rounds = [
         RoundFacts(*row)
-        for row in session.exec(
-            select(BoardRound.id, BoardRound.ward_id, BoardRound.started_at, BoardRound.ended_at).where(
+        for row in plain_rows(
+            session,
+            select(
+                BoardRound.id, BoardRound.ward_id, fast_utc(BoardRound.started_at), fast_utc(BoardRound.ended_at)
+            ).where(
                 col(BoardRound.ward_id).in_(scope),
                 BoardRound.started_at >= period.start,
                 BoardRound.started_at < period.end,
-            )
+            ),
         )
     ]
     return failed, referrals, rounds

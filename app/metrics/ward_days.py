@@ -20,14 +20,13 @@ ten minutes after London midnight, so a write still in flight at midnight cannot
 
 from __future__ import annotations
 
-import json
-from collections import Counter, defaultdict
-from collections.abc import Collection, Iterable, Sequence
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, text, update
+from sqlalchemy import Date, and_, delete, func, insert, literal, or_, text, union_all, update
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 
@@ -37,12 +36,24 @@ from app.metrics.compute import (
     CensusDay,
     DischargeCounts,
     EddSums,
+    Figures,
     Period,
     WardDay,
+    WardTotals,
     london_day,
     ward_days,
 )
-from app.models import MetricsDay, MetricsRefresh, MetricsStale, Stay, StayLocation
+from app.models import (
+    MetricsDay,
+    MetricsDayCount,
+    MetricsDayEdd,
+    MetricsMonthCount,
+    MetricsMonthEdd,
+    MetricsRefresh,
+    MetricsStale,
+    Stay,
+    StayLocation,
+)
 
 CLOSED_AFTER = timedelta(minutes=10)  # after London midnight, a day's rows may be stored
 CHUNK_DAYS = 31  # days built per transaction
@@ -53,97 +64,266 @@ def last_closed_day(now: datetime) -> date:
     return london_date(now - CLOSED_AFTER) - timedelta(days=1)
 
 
-# Encoding ------------------------------------------------------------------------------------
-
-
-def _detail(out: DischargeCounts) -> str | None:
-    if not (out.discharges or out.deaths):
-        return None
-    return json.dumps(
-        {
-            "los": {str(k): v for k, v in out.los.items()},
-            "bands": dict(out.bands),
-            "pathways": dict(out.pathways),
-            "destinations": dict(out.destinations),
-            "edd": {k: list(v) for k, v in out.edd.items()},
-        },
-        separators=(",", ":"),
-        sort_keys=True,
-    )
-
-
-def to_row(ward_id: int, day: WardDay, built_at: datetime) -> dict[str, Any]:
-    c, out = day.census, day.out
-    return {
-        "ward_id": ward_id,
-        "day": c.day,
-        "patients": c.patients,
-        "nctr": c.nctr,
-        "los_7": c.los[7],
-        "los_14": c.los[14],
-        "los_21": c.los[21],
-        "with_edd": c.with_edd,
-        "with_edd_and_ccd": c.with_edd_and_ccd,
-        "reviewed": c.reviewed,
-        "discharges": out.discharges,
-        "before_midday": out.before_midday,
-        "deaths": out.deaths,
-        "with_drd": out.with_drd,
-        "bed_days_lost": out.bed_days_lost,
-        "detail": _detail(out),
-        "built_at": built_at,
-    }
-
-
-_COLUMNS = (
-    MetricsDay.ward_id,
-    queries.fast_date(MetricsDay.day),
-    MetricsDay.patients,
-    MetricsDay.nctr,
-    MetricsDay.los_7,
-    MetricsDay.los_14,
-    MetricsDay.los_21,
-    MetricsDay.with_edd,
-    MetricsDay.with_edd_and_ccd,
-    MetricsDay.reviewed,
-    MetricsDay.discharges,
-    MetricsDay.before_midday,
-    MetricsDay.deaths,
-    MetricsDay.with_drd,
-    MetricsDay.bed_days_lost,
-    MetricsDay.detail,
-)
-
-
-def _from_row(row: Sequence[Any]) -> WardDay:
-    (_, day, patients, nctr, los7, los14, los21, edd, edd_ccd, reviewed, n, early, deaths, drd, lost, detail) = row
-    census = CensusDay(day, patients, nctr, {7: los7, 14: los14, 21: los21}, edd, edd_ccd, reviewed)
-    if detail is None:
-        return WardDay(census)
-    d = json.loads(detail)
-    out = DischargeCounts(
-        discharges=n,
-        before_midday=early,
-        deaths=deaths,
-        with_drd=drd,
-        bed_days_lost=lost,
-        los=Counter({int(k): v for k, v in d["los"].items()}),
-        bands=Counter(d["bands"]),
-        pathways=Counter(d["pathways"]),
-        destinations=Counter(d["destinations"]),
-        edd={k: EddSums(*v) for k, v in d["edd"].items()},
-    )
-    return WardDay(census, out)
-
-
-# Marks -> ward-days ----------------------------------------------------------------------------
-
-
 @dataclass(frozen=True)
 class _Span:
     ward_id: int
     first: date
     last: date | None  # None: to the end
+
+
+# Writing a ward's day ------------------------------------------------------------------------
+
+_TABLES = (MetricsDay, MetricsDayCount, MetricsDayEdd)
+
+
+def _rows_of(ward_id: int, wd: WardDay, built_at: datetime) -> tuple[dict, list[dict], list[dict]]:
+    """The rows of the three tables for one ward's day."""
+    c, out = wd.census, wd.out
+    edd = out.edd_total()
+    day_row = {
+        "ward_id": ward_id, "day": c.day, "patients": c.patients, "nctr": c.nctr, "los_7": c.los[7],
+        "los_14": c.los[14], "los_21": c.los[21], "with_edd": c.with_edd, "with_edd_and_ccd": c.with_edd_and_ccd,
+        "reviewed": c.reviewed, "discharges": out.discharges, "before_midday": out.before_midday,
+        "deaths": out.deaths, "with_drd": out.with_drd, "bed_days_lost": out.bed_days_lost,
+        "edd_with_edd": edd.with_edd, "edd_met_first": edd.met_first_edd, "edd_drift_days": edd.drift_days,
+        "edd_changes": edd.edd_changes, "built_at": built_at,
+    }  # fmt: skip
+    counts = [
+        {"ward_id": ward_id, "day": c.day, "kind": kind, "key": str(key), "n": n}
+        for kind, counter in _breakdowns(out)
+        for key, n in counter.items()
+        if n
+    ]
+    edds = [
+        {"ward_id": ward_id, "day": c.day, "consultant": consultant, **s._asdict()} for consultant, s in out.edd.items()
+    ]
+    return day_row, counts, edds
+
+
+def _breakdowns(out: DischargeCounts) -> tuple[tuple[str, Mapping[Any, int]], ...]:
+    return (("los", out.los), ("band", out.bands), ("pathway", out.pathways), ("destination", out.destinations))
+
+
+def _store(session: Session, built: Mapping[int, Sequence[WardDay]], built_at: datetime) -> None:
+    days, counts, edds = [], [], []
+    for ward_id, items in built.items():
+        for wd in items:
+            day_row, count_rows, edd_rows = _rows_of(ward_id, wd, built_at)
+            days.append(day_row)
+            counts.extend(count_rows)
+            edds.extend(edd_rows)
+    for model, rows in ((MetricsDay, days), (MetricsDayCount, counts), (MetricsDayEdd, edds)):
+        if rows:
+            session.execute(insert(model.__table__), rows)  # type: ignore[attr-defined]
+
+
+def _delete_spans(session: Session, spans: Sequence[_Span]) -> None:
+    """Delete the stored rows of these ward-days from every table, and their months' roll-ups."""
+    for model in _TABLES:
+        where = [
+            and_(model.ward_id == span.ward_id, model.day >= span.first, *(() if span.last is None else (model.day <= span.last,)))
+            for span in spans
+        ]  # fmt: skip
+        for i in range(0, len(where), 200):
+            session.execute(delete(model).where(or_(*where[i : i + 200])))
+    for model in _MONTH_TABLES:
+        where = [
+            and_(
+                model.ward_id == span.ward_id, model.month >= _month_of(span.first),
+                *(() if span.last is None else (model.month <= _month_of(span.last),)),
+            )
+            for span in spans
+        ]  # fmt: skip
+        for i in range(0, len(where), 200):
+            session.execute(delete(model).where(or_(*where[i : i + 200])))
+
+
+# Calendar months rolled up -------------------------------------------------------------------
+
+_MONTH_TABLES = (MetricsMonthCount, MetricsMonthEdd)
+_ROLLED = "days"  # the MetricsMonthCount kind that says a ward's month is rolled up
+
+
+def _month_of(day: date) -> date:
+    return day.replace(day=1)
+
+
+def _next_month(month: date) -> date:
+    return (month + timedelta(days=32)).replace(day=1)
+
+
+def full_months(first: date, last: date) -> list[date]:
+    """The calendar months wholly between `first` and `last`, as their first days."""
+    month = first if first.day == 1 else _next_month(first)
+    out = []
+    while _next_month(month) - timedelta(days=1) <= last:
+        out.append(month)
+        month = _next_month(month)
+    return out
+
+
+def _rolled_up(session: Session, ward_ids: Collection[int], months: Sequence[date]) -> set[tuple[int, date]]:
+    if not months:
+        return set()
+    m = MetricsMonthCount
+    return set(
+        queries.plain_rows(
+            session,
+            select(m.ward_id, queries.fast_date(m.month)).where(
+                col(m.ward_id).in_(ward_ids), m.kind == _ROLLED, m.month >= months[0], m.month <= months[-1]
+            ),
+        )
+    )
+
+
+def _roll_up(session: Session, ward_ids: Collection[int], first: date, last: date) -> None:
+    """Sum the day breakdowns of every full month between `first` and `last` not yet rolled up (its
+    days must all be stored)."""
+    months = full_months(first, last)
+    done = _rolled_up(session, ward_ids, months)
+    c, e = MetricsDayCount, MetricsDayEdd
+    for month in months:
+        wards = [w for w in ward_ids if (w, month) not in done]
+        if not wards:
+            continue
+        end = _next_month(month) - timedelta(days=1)
+        at = literal(month, type_=Date)
+        session.execute(
+            insert(MetricsMonthCount).from_select(
+                ["ward_id", "month", "kind", "key", "n"],
+                select(c.ward_id, at, c.kind, c.key, func.sum(c.n))
+                .where(*_in(c, wards, month, end))
+                .group_by(c.ward_id, c.kind, c.key),
+            )
+        )
+        session.execute(
+            insert(MetricsMonthEdd).from_select(
+                ["ward_id", "month", "consultant", *_EDD_SUMS],
+                select(e.ward_id, at, e.consultant, *(func.sum(getattr(e, name)) for name in _EDD_SUMS))
+                .where(*_in(e, wards, month, end))
+                .group_by(e.ward_id, e.consultant),
+            )
+        )
+        session.execute(
+            insert(MetricsMonthCount),
+            [{"ward_id": w, "month": month, "kind": _ROLLED, "key": "", "n": (end - month).days + 1} for w in wards],
+        )
+
+
+_EDD_SUMS = ("discharges", "with_edd", "met_first_edd", "drift_days", "edd_changes")
+
+
+# Reading sums ----------------------------------------------------------------------------------
+
+
+def _in(model: Any, ward_ids: Collection[int], first: date, last: date) -> tuple[Any, ...]:
+    return (col(model.ward_id).in_(ward_ids), model.day >= first, model.day <= last)
+
+
+def stored_days(session: Session, ward_ids: Collection[int], first: date, last: date) -> dict[int, int]:
+    """How many days each ward has stored between `first` and `last`."""
+    return dict(
+        queries.plain_rows(
+            session,
+            select(MetricsDay.ward_id, func.count())
+            .where(*_in(MetricsDay, ward_ids, first, last))
+            .group_by(MetricsDay.ward_id),
+        )
+    )
+
+
+def stored_figures(session: Session, ward_ids: Collection[int], period: Period, last: date) -> Figures:
+    """The stored days from the start of the period to `last`, summed by the database: per day, per
+    ward and in all (the rest of the period zero)."""
+    figures = Figures.empty(period, ward_ids)
+    where = _in(MetricsDay, ward_ids, period.date_from, last)
+    d = MetricsDay
+    for day, *sums in queries.plain_rows(
+        session,
+        select(
+            queries.fast_date(d.day), func.sum(d.patients), func.sum(d.nctr), func.sum(d.los_7), func.sum(d.los_14),
+            func.sum(d.los_21), func.sum(d.with_edd), func.sum(d.with_edd_and_ccd), func.sum(d.reviewed),
+            func.sum(d.discharges), func.sum(d.before_midday),
+        ).where(*where).group_by(d.day),
+    ):  # fmt: skip
+        patients, nctr, los7, los14, los21, edd, edd_ccd, reviewed, n, early = map(int, sums)
+        i = period.index(day)
+        figures.census[i] = CensusDay(day, patients, nctr, {7: los7, 14: los14, 21: los21}, edd, edd_ccd, reviewed)
+        figures.discharges[i], figures.before_midday[i] = n, early
+    out = figures.out
+    for ward_id, *sums in queries.plain_rows(
+        session,
+        select(
+            d.ward_id, func.sum(d.patients), func.sum(d.reviewed), func.sum(d.with_edd), func.sum(d.with_edd_and_ccd),
+            func.sum(d.discharges), func.sum(d.edd_with_edd), func.sum(d.edd_met_first), func.sum(d.edd_drift_days),
+            func.sum(d.edd_changes), func.sum(d.before_midday), func.sum(d.deaths), func.sum(d.with_drd),
+            func.sum(d.bed_days_lost),
+        ).where(*where).group_by(d.ward_id),
+    ):  # fmt: skip
+        patient_days, reviewed, edd, edd_ccd, n, with_edd, met, drift, changes, early, deaths, drd, lost = map(
+            int, sums
+        )
+        figures.wards[ward_id] = WardTotals(
+            patient_days, reviewed, edd, edd_ccd, EddSums(n, with_edd, met, drift, changes)
+        )
+        out.discharges += n
+        out.before_midday += early
+        out.deaths += deaths
+        out.with_drd += drd
+        out.bed_days_lost += lost
+    breakdowns = {"los": out.los, "band": out.bands, "pathway": out.pathways, "destination": out.destinations}
+    months = full_months(period.date_from, last)
+    c, mc = MetricsDayCount, MetricsMonthCount
+    counts = _days_and_months(
+        select(c.kind, c.key, c.n), c, select(mc.kind, mc.key, mc.n).where(mc.kind != _ROLLED), mc,
+        ward_ids, period.date_from, last, months,
+    )  # fmt: skip
+    for kind, key, n in queries.plain_rows(
+        session, select(counts.c.kind, counts.c.key, func.sum(counts.c.n)).group_by(counts.c.kind, counts.c.key)
+    ):
+        breakdowns[kind][int(key) if kind == "los" else key] += int(n)
+    e, me = MetricsDayEdd, MetricsMonthEdd
+    edds = _days_and_months(
+        select(e.consultant, *(getattr(e, n) for n in _EDD_SUMS)), e,
+        select(me.consultant, *(getattr(me, n) for n in _EDD_SUMS)), me,
+        ward_ids, period.date_from, last, months,
+    )  # fmt: skip
+    for consultant, *sums in queries.plain_rows(
+        session,
+        select(edds.c.consultant, *(func.sum(edds.c[n]) for n in _EDD_SUMS)).group_by(edds.c.consultant),
+    ):
+        out.edd[consultant] = EddSums(*map(int, sums))
+    return figures
+
+
+def _days_and_months(
+    from_days: Any, day_model: Any, from_months: Any, month_model: Any,
+    ward_ids: Collection[int], first: date, last: date, months: Sequence[date],
+) -> Any:  # fmt: skip
+    """Rows of the rolled-up months, and of the days outside them, as one subquery to sum."""
+    if not months:
+        return from_days.where(*_in(day_model, ward_ids, first, last)).subquery()
+    months_end = _next_month(months[-1]) - timedelta(days=1)
+    edges = or_(
+        and_(day_model.day >= first, day_model.day < months[0]), and_(day_model.day > months_end, day_model.day <= last)
+    )
+    days = from_days.where(col(day_model.ward_id).in_(ward_ids), edges)
+    rolled = from_months.where(
+        col(month_model.ward_id).in_(ward_ids), month_model.month >= months[0], month_model.month <= months[-1]
+    )
+    return union_all(days, rolled).subquery()
+
+
+def complete(session: Session, ward_ids: Collection[int], first: date, last: date) -> bool:
+    """Whether every day of these wards from `first` to `last` is stored, and its full months rolled up."""
+    counts = stored_days(session, ward_ids, first, last)
+    if any(counts.get(w, 0) < (last - first).days + 1 for w in ward_ids):
+        return False
+    months = full_months(first, last)
+    return len(_rolled_up(session, ward_ids, months)) == len(ward_ids) * len(months)
+
+
+# Marks -> ward-days ----------------------------------------------------------------------------
 
 
 def _spans(session: Session, marks: Sequence[Any]) -> list[_Span]:
@@ -217,16 +397,7 @@ def _forget_stale(session: Session) -> int:
     )  # fmt: skip
     if not marks:
         return 0
-    conditions = [
-        and_(
-            MetricsDay.ward_id == span.ward_id,
-            MetricsDay.day >= span.first,
-            *(() if span.last is None else (MetricsDay.day <= span.last,)),
-        )
-        for span in _merged(_spans(session, marks))
-    ]
-    for i in range(0, len(conditions), 200):
-        session.execute(delete(MetricsDay).where(or_(*conditions[i : i + 200])))
+    _delete_spans(session, _merged(_spans(session, marks)))
     ids = [m[0] for m in marks]
     for i in range(0, len(ids), 1000):
         session.execute(delete(MetricsStale).where(col(MetricsStale.id).in_(ids[i : i + 1000])))
@@ -276,17 +447,12 @@ def refresh(
             wards = set().union(*(missing[d] for d in chunk))
             period = Period(chunk[0], chunk[-1])
             built = ward_days(queries.load_stays(session, wards, period), period, wards)
-            session.execute(
-                delete(MetricsDay).where(
-                    col(MetricsDay.ward_id).in_(wards), MetricsDay.day >= period.date_from,
-                    MetricsDay.day <= period.date_to,
-                )
-            )  # fmt: skip
-            rows = [to_row(ward_id, wd, now) for ward_id, items in built.items() for wd in items]
-            session.execute(insert(MetricsDay.__table__), rows)  # type: ignore[attr-defined]
+            _delete_spans(session, [_Span(w, period.date_from, period.date_to) for w in wards])
+            _store(session, built, now)
             session.commit()
-            if days:
-                _lock(session, now)
+            _lock(session, now)
+        if ward_ids and first <= last:
+            _roll_up(session, ward_ids, first, last)
         session.commit()
     except OperationalError:
         session.rollback()
@@ -299,7 +465,8 @@ def forget_all(session: Session, *, now: datetime | None = None) -> None:
     them again. Commits."""
     _lock(session, now or utcnow())
     _forget_stale(session)
-    session.execute(delete(MetricsDay))
+    for model in (*_TABLES, *_MONTH_TABLES):
+        session.execute(delete(model))
     session.commit()
 
 
@@ -311,41 +478,27 @@ def kept_days(session: Session) -> tuple[int, date | None, date | None]:
     return count, first, last
 
 
-def stored(session: Session, ward_ids: Collection[int], first: date, last: date) -> dict[int, dict[date, WardDay]]:
-    out: dict[int, dict[date, WardDay]] = defaultdict(dict)
-    for row in queries.plain_rows(
-        session,
-        select(*_COLUMNS).where(col(MetricsDay.ward_id).in_(ward_ids), MetricsDay.day >= first, MetricsDay.day <= last),
-    ):
-        out[row[0]][row[1]] = _from_row(row)
+def figures(
+    session: Session, ward_ids: Collection[int], period: Period, *, now: datetime | None = None, use_stored: bool = True
+) -> Figures:
+    """The figures of these wards over the period: summed from the stored days where the day has
+    closed (built first if missing or stale), worked out from the facts for the rest."""
+    now = now or utcnow()
+    scope = set(ward_ids)
+    last_stored = min(period.date_to, last_closed_day(now))
+    if not (use_stored and scope and period.date_from <= last_stored):
+        return _live(session, scope, period, period.date_from)
+    # Nothing stale and nothing missing: no refresh, so no lock and no write for a page view.
+    if not complete(session, scope, period.date_from, last_stored) or _any_marks(session):
+        if not refresh(session, scope, period.date_from, last_stored, now=now):
+            return _live(session, scope, period, period.date_from)
+    out = stored_figures(session, scope, period, last_stored)
+    if last_stored < period.date_to:
+        out.add(_live(session, scope, period, last_stored + timedelta(days=1)))
     return out
 
 
-def figures(
-    session: Session, ward_ids: Collection[int], period: Period, *, now: datetime | None = None, use_stored: bool = True
-) -> dict[int, list[WardDay]]:
-    """Every ward in `ward_ids`, every day of the period: stored rows where the day has closed (built
-    first if missing), worked out from the facts for the rest."""
-    now = now or utcnow()
-    scope = set(ward_ids)
-    kept: dict[int, dict[date, WardDay]] = {}
-    last_stored = min(period.date_to, last_closed_day(now))
-    if use_stored and scope and period.date_from <= last_stored:
-        kept = stored(session, scope, period.date_from, last_stored)
-        complete = sum(map(len, kept.values())) == len(scope) * ((last_stored - period.date_from).days + 1)
-        # Nothing stale and nothing missing: no refresh, so no lock and no write for a page view.
-        if not complete or _any_marks(session):
-            fresh = refresh(session, scope, period.date_from, last_stored, now=now)
-            kept = stored(session, scope, period.date_from, last_stored) if fresh else {}
-    rest: Period | None = None
-    live: dict[int, list[WardDay]] = {}
-    not_kept = [d for d in period.days if any(d not in kept.get(w, ()) for w in scope)]
-    if not_kept:
-        rest = Period(not_kept[0], not_kept[-1])
-        live = ward_days(queries.load_stays(session, scope, rest), rest, scope)
-    return {
-        ward_id: [
-            live[ward_id][rest.index(d)] if rest is not None and d in rest else kept[ward_id][d] for d in period.days
-        ]
-        for ward_id in scope
-    }
+def _live(session: Session, scope: set[int], period: Period, first: date) -> Figures:
+    """The figures of the days from `first` to the end of the period, worked out from the facts."""
+    rest = Period(first, period.date_to)
+    return Figures.of(period, ward_days(queries.load_stays(session, scope, rest), rest, scope))

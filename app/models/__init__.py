@@ -5,7 +5,15 @@ from app.models.adt import AdtMessage, PasLocation
 from app.models.audit import AuditEvent
 from app.models.discharge import FailedDischarge, FailedDischargeCause
 from app.models.escalation import Escalation, EscalationEvent
-from app.models.metrics import MetricsDay, MetricsRefresh, MetricsStale
+from app.models.metrics import (
+    MetricsDay,
+    MetricsDayCount,
+    MetricsDayEdd,
+    MetricsMonthCount,
+    MetricsMonthEdd,
+    MetricsRefresh,
+    MetricsStale,
+)
 from app.models.patient import Patient
 from app.models.place import Bed, Site, Ward
 from app.models.reference import (
@@ -47,6 +55,10 @@ __all__ = [
     "FailedDischargeCause",
     "FailedDischargeReason",
     "MetricsDay",
+    "MetricsDayCount",
+    "MetricsDayEdd",
+    "MetricsMonthCount",
+    "MetricsMonthEdd",
     "MetricsRefresh",
     "MetricsStale",
     "Patient",

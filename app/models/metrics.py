@@ -1,6 +1,6 @@
 """Per-ward, per-day metrics figures kept for closed days, and the marks that say which are stale.
 
-A metrics report over a year adds up wards x days of these rows instead of re-reading a year of
+A metrics report over a year adds up wards x days of these rows (sums in SQL) instead of re-reading a year of
 stays and reviews (app.metrics.ward_days). Writes that change a closed day's facts (a backdated
 discharge, a cancelled transfer, a review for an earlier day...) leave a `MetricsStale` mark in
 the same transaction (app.metrics.staleness); the next refresh forgets the rows a mark touches and
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Text
 from sqlmodel import Field, SQLModel
 
 from app.core.clock import utcnow
@@ -32,16 +31,68 @@ class MetricsDay(SQLModel, table=True):
     with_edd: int = 0
     with_edd_and_ccd: int = 0
     reviewed: int = 0
-    # Discharges and deaths that day (app.metrics.compute.DischargeCounts); `detail` holds the
-    # breakdowns as JSON (length-of-stay histogram, delay bands, pathways, destinations, EDD sums
-    # per consultant), empty when nobody left.
+    # Discharges and deaths that day (app.metrics.compute.DischargeCounts); the breakdowns are in
+    # MetricsDayCount, the EDD sums per consultant in MetricsDayEdd.
     discharges: int = 0
     before_midday: int = 0
     deaths: int = 0
     with_drd: int = 0
     bed_days_lost: int = 0
-    detail: str | None = Field(default=None, sa_type=Text)
+    # EDD accuracy of the day's discharges (app.metrics.compute.EddSums, all consultants).
+    edd_with_edd: int = 0
+    edd_met_first: int = 0
+    edd_drift_days: int = 0
+    edd_changes: int = 0
     built_at: datetime = utc_field(default_factory=utcnow)
+
+
+class MetricsDayCount(SQLModel, table=True):
+    """A breakdown of one ward's discharges on one day: how many had this length of stay (`los`),
+    delay band (`band`), pathway (`pathway`) or destination (`destination`)."""
+
+    ward_id: int = Field(foreign_key="ward.id", primary_key=True)
+    day: date = Field(primary_key=True)
+    kind: str = Field(max_length=12, primary_key=True)
+    key: str = Field(max_length=20, primary_key=True)  # "" for a destination not recorded
+    n: int
+
+
+class MetricsDayEdd(SQLModel, table=True):
+    """EDD accuracy sums of one ward's discharges on one day, per responsible consultant."""
+
+    ward_id: int = Field(foreign_key="ward.id", primary_key=True)
+    day: date = Field(primary_key=True)
+    consultant: str = Field(max_length=200, primary_key=True)  # "" when not recorded
+    discharges: int
+    with_edd: int
+    met_first_edd: int
+    drift_days: int
+    edd_changes: int
+
+
+class MetricsMonthCount(SQLModel, table=True):
+    """MetricsDayCount summed over a calendar month whose every day is stored, so a year reads a
+    dozen rows per ward and key instead of 365. A row of kind "days" (n: days in the month) says
+    the month is rolled up; deleting any of its days deletes the month's rows."""
+
+    ward_id: int = Field(foreign_key="ward.id", primary_key=True)
+    month: date = Field(primary_key=True)  # the first of the month
+    kind: str = Field(max_length=12, primary_key=True)
+    key: str = Field(max_length=20, primary_key=True)
+    n: int
+
+
+class MetricsMonthEdd(SQLModel, table=True):
+    """MetricsDayEdd summed over a rolled-up month (see MetricsMonthCount)."""
+
+    ward_id: int = Field(foreign_key="ward.id", primary_key=True)
+    month: date = Field(primary_key=True)
+    consultant: str = Field(max_length=200, primary_key=True)
+    discharges: int
+    with_edd: int
+    met_first_edd: int
+    drift_days: int
+    edd_changes: int
 
 
 class MetricsStale(SQLModel, table=True):

@@ -1,8 +1,10 @@
 """Metrics figures per ward and closed day, the marks of days a late change made stale, a refresh lock
 
-`metricsday` keeps each ward's closed London day as counts (the 08:00 census, the discharges with
-their breakdowns as JSON) so a report over a year adds up rows instead of re-reading a year of
-stays; `metricsstale` records the days a write touched after they closed; `metricsrefresh` is one
+`metricsday` keeps each ward's closed London day as counts (the 08:00 census, the discharges),
+`metricsdaycount` the discharges' breakdowns (length of stay, delay band, pathway, destination) and
+`metricsdayedd` their EDD accuracy per consultant, and `metricsmonthcount`/`metricsmonthedd` those
+two summed per calendar month, so a report over a year sums rows in SQL instead of re-reading a
+year of stays; `metricsstale` records the days a write touched after they closed; `metricsrefresh` is one
 row that each refresh locks (app.metrics.ward_days). The rows are derived: dropping them loses
 nothing, they are built again on the next report.
 
@@ -58,7 +60,10 @@ def upgrade() -> None:
         sa.Column("deaths", sa.Integer(), nullable=False),
         sa.Column("with_drd", sa.Integer(), nullable=False),
         sa.Column("bed_days_lost", sa.Integer(), nullable=False),
-        sa.Column("detail", sa.Text(), nullable=True),
+        sa.Column("edd_with_edd", sa.Integer(), nullable=False),
+        sa.Column("edd_met_first", sa.Integer(), nullable=False),
+        sa.Column("edd_drift_days", sa.Integer(), nullable=False),
+        sa.Column("edd_changes", sa.Integer(), nullable=False),
         sa.Column("built_at", app.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["ward_id"],
@@ -66,10 +71,60 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("ward_id", "day"),
     )
+    op.create_table(
+        "metricsdaycount",
+        sa.Column("ward_id", sa.Integer(), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("kind", sa.String(length=12), nullable=False),
+        sa.Column("key", sa.String(length=20), nullable=False),
+        sa.Column("n", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(["ward_id"], ["ward.id"]),
+        sa.PrimaryKeyConstraint("ward_id", "day", "kind", "key"),
+    )
+    op.create_table(
+        "metricsdayedd",
+        sa.Column("ward_id", sa.Integer(), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("consultant", sa.String(length=200), nullable=False),
+        sa.Column("discharges", sa.Integer(), nullable=False),
+        sa.Column("with_edd", sa.Integer(), nullable=False),
+        sa.Column("met_first_edd", sa.Integer(), nullable=False),
+        sa.Column("drift_days", sa.Integer(), nullable=False),
+        sa.Column("edd_changes", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(["ward_id"], ["ward.id"]),
+        sa.PrimaryKeyConstraint("ward_id", "day", "consultant"),
+    )
+    op.create_table(
+        "metricsmonthcount",
+        sa.Column("ward_id", sa.Integer(), nullable=False),
+        sa.Column("month", sa.Date(), nullable=False),
+        sa.Column("kind", sa.String(length=12), nullable=False),
+        sa.Column("key", sa.String(length=20), nullable=False),
+        sa.Column("n", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(["ward_id"], ["ward.id"]),
+        sa.PrimaryKeyConstraint("ward_id", "month", "kind", "key"),
+    )
+    op.create_table(
+        "metricsmonthedd",
+        sa.Column("ward_id", sa.Integer(), nullable=False),
+        sa.Column("month", sa.Date(), nullable=False),
+        sa.Column("consultant", sa.String(length=200), nullable=False),
+        sa.Column("discharges", sa.Integer(), nullable=False),
+        sa.Column("with_edd", sa.Integer(), nullable=False),
+        sa.Column("met_first_edd", sa.Integer(), nullable=False),
+        sa.Column("drift_days", sa.Integer(), nullable=False),
+        sa.Column("edd_changes", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(["ward_id"], ["ward.id"]),
+        sa.PrimaryKeyConstraint("ward_id", "month", "consultant"),
+    )
     op.execute("INSERT INTO metricsrefresh (id) VALUES (1)")
 
 
 def downgrade() -> None:
+    op.drop_table("metricsmonthedd")
+    op.drop_table("metricsmonthcount")
+    op.drop_table("metricsdayedd")
+    op.drop_table("metricsdaycount")
     op.drop_table("metricsday")
     op.drop_table("metricsstale")
     op.drop_table("metricsrefresh")

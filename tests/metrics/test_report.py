@@ -99,9 +99,9 @@ def test_census_at_eight_nctr_and_long_stays(report):
     assert report.census_summary.patient_days == 28
 
 
-def test_census_per_ward_follows_the_transfer(report, march):
-    a = {d.day: d.patients for d in report.census_by_ward[march.a.id]}
-    b = {d.day: d.patients for d in report.census_by_ward[march.b.id]}
+def test_census_per_ward_follows_the_transfer(db, march):
+    a = {d.day: d.patients for d in reports.metrics_report(db, [march.a], MARCH).census}
+    b = {d.day: d.patients for d in reports.metrics_report(db, [march.b], MARCH).census}
     assert a[date(2026, 3, 27)] == 5 and b[date(2026, 3, 27)] == 0  # S2 moved at 15:00
     assert a[date(2026, 3, 28)] == 4 and b[date(2026, 3, 28)] == 1
     assert b[date(2026, 3, 29)] == 1  # still there at 07:00 UTC (08:00 BST), left at 11:30 UTC
