@@ -5,6 +5,7 @@
 /flow/events     the event stream (ids only)
 /flow/patients   the patients behind one number of the table
 /metrics         metrics over a period: charts, their numbers as tables, CSV downloads
+/metrics/table   one of those tables alone (a folded table's rows, fetched when opened)
 /metrics/csv     one of those tables as CSV
 
 Everything needs Perm.READ_SITE; people whose role is not site-wide see only their wards.
@@ -143,6 +144,26 @@ def show_metrics(request: Request, session: SessionDep, actor: Requires(Perm.REA
             "ward": chosen.ward,
         }
     return render(request, "metrics/metrics.html", context, status_code=422 if errors else 200)
+
+
+@router.get("/metrics/table", name="metrics_table")
+def metrics_table(
+    request: Request, session: SessionDep, actor: Requires(Perm.READ_SITE), now: Now, table: TableName
+) -> Response:
+    """One table of the page: its rows for a folded table opened on the page (htmx), or a page of its own."""
+    wards, chosen, values, errors = _filter(request, session, actor, now)
+    if chosen is None:
+        context = {"wards": wards, "values": values, "errors": errors, "report": None}
+        return render(request, "metrics/metrics.html", context, status_code=422)
+    report = reports.metrics_report(session, [chosen.ward] if chosen.ward else wards, chosen.period)
+    context = {
+        "table": tables.metric_tables(report)[table],
+        "period_text": _period_text(chosen),
+        "query": chosen.query(),
+        "show": tables.show,
+    }
+    block = "table" if wants_fragment(request, f"numbers-{table}") else None
+    return vary(render(request, "metrics/table.html", context, block_name=block))
 
 
 @router.get("/metrics/csv", name="metrics_csv")

@@ -226,13 +226,37 @@ def test_metrics_page_has_charts_tables_and_downloads(db, browser_as, march):
     assert "Ash Ward, 23 Mar 2026 to 31 Mar 2026 (9 days)" in text
     assert text.count('role="img"') >= 7 and text.count("<desc id=") >= 7
     assert "style=" not in text.split("<main", 1)[1]  # the CSP forbids inline styles
-    assert 'id="table-discharges-by-day"' in text and 'id="table-board-rounds"' in text
+    assert 'id="table-board-rounds"' in text  # short tables are on the page
+    # Daily tables are folded, their rows fetched when opened (a year of rows is hundreds of kB).
+    query = f"ward={march.a.code}&amp;date_from=2026-03-23&amp;date_to=2026-03-31"
+    assert 'id="table-discharges-by-day"' not in text
+    assert f'hx-get="/metrics/table?table=discharges-by-day&amp;{query}"' in text
+    assert f'<a href="/metrics/table?table=discharges-by-day&amp;{query}">Open it on its own page</a>' in text
     assert (
         f"/metrics/csv?table=drd-delays&amp;ward={march.a.code}&amp;date_from=2026-03-23&amp;date_to=2026-03-31" in text
     )
     figures = text.split('id="headline-figures"')[1].split("</ul>")[0]
     assert re.search(r'id="figure-value-discharges"><span class="app-figures__value">4<', figures)
     assert "/api/v1/metrics/drd-extract.csv?ward_id=" in text
+
+
+def test_a_folded_table_opens_as_a_fragment_or_a_page(db, browser_as, march):
+    browser = browser_as(factories.make_user(db, "flow_coordinator"))
+    url = f"/metrics/table?table=discharges-by-day&ward={march.a.code}&date_from=2026-03-23&date_to=2026-03-31"
+    fragment = browser.get(url, headers={"HX-Request": "true", "HX-Target": "numbers-discharges-by-day"})
+    assert fragment.status_code == 200
+    assert fragment.text.lstrip().startswith(
+        '<table class="nhsuk-table app-metrics-table" id="table-discharges-by-day">'
+    )
+    assert "<html" not in fragment.text and fragment.text.count("<tr") == 1 + 9 + 1  # header, 9 days, total
+    page = browser.get(url)
+    assert page.status_code == 200 and "<html" in page.text
+    assert "Ash Ward, 23 Mar 2026 to 31 Mar 2026 (9 days)" in page.text
+    assert 'id="table-discharges-by-day"' in page.text and "Back to the metrics" in page.text
+    assert browser.get(url.replace("2026-03-23", "2026-03-32")).status_code == 422
+    assert browser.get(url.replace("discharges-by-day", "no-such-table")).status_code == 422
+    other = factories.make_user(db, "ward_manager", wards=[march.b])
+    assert browser_as(other).get(url).status_code == 404  # another ward's code answers like a missing one
 
 
 def test_metrics_csv(db, browser_as, march):

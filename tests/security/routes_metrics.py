@@ -14,6 +14,7 @@ PAGES: dict[tuple[str, str], Perm] = {
     ("GET", "/flow/events"): Perm.READ_SITE,  # server-sent events: the matrix test reads the status only
     ("GET", "/flow/patients"): Perm.READ_SITE,  # without ?measure= an allowed role gets 422
     ("GET", "/metrics"): Perm.READ_SITE,
+    ("GET", "/metrics/table"): Perm.READ_SITE,  # without ?table= an allowed role gets 422
     ("GET", "/metrics/csv"): Perm.READ_SITE,  # without ?table= an allowed role gets 422
 }
 
