@@ -935,61 +935,69 @@ class Compliance:
         return percent(self.started_before_deadline, self.rounds)
 
 
-def round_compliance(
-    by_ward: Mapping[int, WardTotals],
-    rounds: Iterable[RoundFacts],
-    period: Period,
-    ward_names: Mapping[int, str],
-) -> list[Compliance]:
-    """One row per ward in `ward_names` (the wards in scope), by ward name."""
-    started: dict[int, list[RoundFacts]] = defaultdict(list)
+@dataclass
+class RoundCounts:
+    """Board rounds as counts (by the London day they started): how many, how many started before
+    12:30, and the lengths of those that ended, in whole minutes (a histogram, so medians stay exact)."""
+
+    started: int = 0
+    on_time: int = 0
+    minutes: Counter[int] = field(default_factory=Counter)
+
+    def add(self, rnd: RoundFacts) -> None:
+        self.started += 1
+        self.on_time += _on_london_clock(rnd.started_at).time() < ROUND_START_DEADLINE
+        if rnd.ended_at is not None:
+            self.minutes[round_minutes(rnd)] += 1
+
+    def merge(self, other: RoundCounts) -> None:
+        self.started += other.started
+        self.on_time += other.on_time
+        self.minutes.update(other.minutes)
+
+
+def round_minutes(rnd: RoundFacts) -> int:
+    """A round's length to the nearest whole minute (half a minute rounds up)."""
+    return int(((rnd.ended_at - rnd.started_at).total_seconds() + 30) // 60)  # type: ignore[operator]
+
+
+def round_counts(
+    rounds: Iterable[RoundFacts], period: Period, ward_ids: Collection[int]
+) -> dict[int, list[RoundCounts]]:
+    """Per ward in scope, per day of the period: the rounds started that day."""
+    out = {ward_id: [RoundCounts() for _ in range(period.length)] for ward_id in ward_ids}
     for rnd in rounds:
-        if rnd.ward_id in ward_names and period.start <= rnd.started_at < period.end:
-            started[rnd.ward_id].append(rnd)
-    rows = []
-    for ward_id, name in ward_names.items():
-        totals = by_ward.get(ward_id) or WardTotals()
-        mine = started.get(ward_id, [])
-        durations = [(r.ended_at - r.started_at).total_seconds() / 60 for r in mine if r.ended_at is not None]
-        rows.append(
-            Compliance(
-                ward_id=ward_id,
-                ward=name,
-                patient_days=totals.patient_days,
-                reviewed=totals.reviewed,
-                with_edd=totals.with_edd,
-                with_edd_and_ccd=totals.with_edd_and_ccd,
-                rounds=len(mine),
-                started_before_deadline=sum(
-                    1 for r in mine if _on_london_clock(r.started_at).time() < ROUND_START_DEADLINE
-                ),
-                median_minutes=median(durations),
-            )
-        )
+        if rnd.ward_id in out and period.start <= rnd.started_at < period.end:
+            out[rnd.ward_id][period.index(london_day(rnd.started_at))].add(rnd)
+    return out
+
+
+def _compliance(ward_id: int, name: str, totals: WardTotals) -> Compliance:
+    return Compliance(
+        ward_id=ward_id,
+        ward=name,
+        patient_days=totals.patient_days,
+        reviewed=totals.reviewed,
+        with_edd=totals.with_edd,
+        with_edd_and_ccd=totals.with_edd_and_ccd,
+        rounds=totals.rounds.started,
+        started_before_deadline=totals.rounds.on_time,
+        median_minutes=median_of_counts(totals.rounds.minutes),
+    )
+
+
+def round_compliance(by_ward: Mapping[int, WardTotals], ward_names: Mapping[int, str]) -> list[Compliance]:
+    """One row per ward in `ward_names` (the wards in scope), by ward name."""
+    rows = [_compliance(w, name, by_ward.get(w) or WardTotals()) for w, name in ward_names.items()]
     rows.sort(key=lambda c: c.ward.casefold())
     return rows
 
 
-def compliance_total(rows: Sequence[Compliance], durations: Sequence[float] = ()) -> Compliance:
-    return Compliance(
-        ward_id=0,
-        ward="All wards",
-        patient_days=sum(r.patient_days for r in rows),
-        reviewed=sum(r.reviewed for r in rows),
-        with_edd=sum(r.with_edd for r in rows),
-        with_edd_and_ccd=sum(r.with_edd_and_ccd for r in rows),
-        rounds=sum(r.rounds for r in rows),
-        started_before_deadline=sum(r.started_before_deadline for r in rows),
-        median_minutes=median(list(durations)),
-    )
-
-
-def round_durations(rounds: Iterable[RoundFacts], period: Period, ward_ids: Collection[int] | None) -> list[float]:
-    return [
-        (r.ended_at - r.started_at).total_seconds() / 60
-        for r in rounds
-        if r.ended_at is not None and period.start <= r.started_at < period.end and in_scope(r.ward_id, ward_ids)
-    ]
+def compliance_total(by_ward: Mapping[int, WardTotals], ward_ids: Collection[int]) -> Compliance:
+    total = WardTotals()
+    for ward_id in ward_ids:
+        total.add(by_ward.get(ward_id) or WardTotals())
+    return _compliance(0, "All wards", total)
 
 
 # One ward's day, and the figures a report adds up ------------------------------------------
@@ -1001,14 +1009,23 @@ class WardDay:
 
     census: CensusDay
     out: DischargeCounts = field(default_factory=DischargeCounts)
+    rounds: RoundCounts = field(default_factory=RoundCounts)
 
 
-def ward_days(stays: Sequence[StayFacts], period: Period, ward_ids: Collection[int]) -> dict[int, list[WardDay]]:
-    """Every ward in `ward_ids`, every day of the period, worked out from the stays' facts."""
+def ward_days(
+    stays: Sequence[StayFacts], rounds: Sequence[RoundFacts], period: Period, ward_ids: Collection[int]
+) -> dict[int, list[WardDay]]:
+    """Every ward in `ward_ids`, every day of the period, worked out from the facts."""
     by_ward = census(stays, period, ward_ids)
+    by_ward_rounds = round_counts(rounds, period, ward_ids)
     days = period.days
     out = {
-        ward_id: [WardDay(c) for c in by_ward.get(ward_id) or [CensusDay(day=day) for day in days]]
+        ward_id: [
+            WardDay(c, rounds=r)
+            for c, r in zip(
+                by_ward.get(ward_id) or [CensusDay(day=day) for day in days], by_ward_rounds[ward_id], strict=True
+            )
+        ]
         for ward_id in ward_ids
     }
     for stay, local in _departures(stays, period, ward_ids):
@@ -1029,12 +1046,22 @@ class WardTotals:
     with_edd: int = 0
     with_edd_and_ccd: int = 0
     edd: EddSums = EddSums()
+    rounds: RoundCounts = field(default_factory=RoundCounts)
 
-    def add_census(self, day: CensusDay) -> None:
-        self.patient_days += day.patients
-        self.reviewed += day.reviewed
-        self.with_edd += day.with_edd
-        self.with_edd_and_ccd += day.with_edd_and_ccd
+    def add_day(self, day: WardDay) -> None:
+        self.patient_days += day.census.patients
+        self.reviewed += day.census.reviewed
+        self.with_edd += day.census.with_edd
+        self.with_edd_and_ccd += day.census.with_edd_and_ccd
+        self.rounds.merge(day.rounds)
+
+    def add(self, other: WardTotals) -> None:
+        self.patient_days += other.patient_days
+        self.reviewed += other.reviewed
+        self.with_edd += other.with_edd
+        self.with_edd_and_ccd += other.with_edd_and_ccd
+        self.edd = self.edd + other.edd
+        self.rounds.merge(other.rounds)
 
 
 @dataclass
@@ -1070,7 +1097,7 @@ class Figures:
                 figures.census[i].add(wd.census)
                 figures.discharges[i] += wd.out.discharges
                 figures.before_midday[i] += wd.out.before_midday
-                ward.add_census(wd.census)
+                ward.add_day(wd)
                 ward_out.merge(wd.out)
             ward.edd = ward.edd + ward_out.edd_total()
             figures.out.merge(ward_out)
@@ -1083,12 +1110,7 @@ class Figures:
         self.discharges = [a + b for a, b in zip(self.discharges, other.discharges, strict=True)]
         self.before_midday = [a + b for a, b in zip(self.before_midday, other.before_midday, strict=True)]
         for ward_id, theirs in other.wards.items():
-            mine = self.wards.setdefault(ward_id, WardTotals())
-            mine.patient_days += theirs.patient_days
-            mine.reviewed += theirs.reviewed
-            mine.with_edd += theirs.with_edd
-            mine.with_edd_and_ccd += theirs.with_edd_and_ccd
-            mine.edd = mine.edd + theirs.edd
+            self.wards.setdefault(ward_id, WardTotals()).add(theirs)
         self.out.merge(other.out)
 
 
@@ -1123,7 +1145,6 @@ def build_report(
     figures: Figures,
     failed: Sequence[FailedFacts],
     referrals: Sequence[ReferralFacts],
-    rounds: Sequence[RoundFacts],
     destination_labels: Mapping[str, str],
     cause_labels: Mapping[str, str],
 ) -> Report:
@@ -1141,7 +1162,7 @@ def build_report(
         name = consultant or "Not recorded"
         by_consultant[name] = by_consultant.get(name, EddSums()) + sums
     failed_total, causes = failed_by_cause(failed, period, scope, cause_labels)
-    compliance = round_compliance(figures.wards, rounds, period, ward_names)
+    compliance = round_compliance(figures.wards, ward_names)
     return Report(
         period=period,
         ward_names=dict(ward_names),
@@ -1160,5 +1181,5 @@ def build_report(
         edd_by_ward=edd_accuracy_of(by_ward_edd),
         edd_by_consultant=edd_accuracy_of(by_consultant),
         compliance=compliance,
-        compliance_total=compliance_total(compliance, round_durations(rounds, period, scope)),
+        compliance_total=compliance_total(figures.wards, scope),
     )

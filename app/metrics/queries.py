@@ -183,7 +183,10 @@ def load_metrics_data(session: Session, ward_ids: Collection[int], period: Perio
     scope = frozenset(ward_ids)
     if not scope:
         return MetricsData(period, scope, [], [], [], [])
-    return MetricsData(period, scope, load_stays(session, scope, period), *load_events(session, scope, period))
+    return MetricsData(
+        period, scope, load_stays(session, scope, period), *load_events(session, scope, period),
+        load_rounds(session, scope, period),
+    )  # fmt: skip
 
 
 def load_stays(session: Session, scope: Collection[int], period: Period) -> list[StayFacts]:
@@ -273,8 +276,8 @@ def load_stays(session: Session, scope: Collection[int], period: Period) -> list
 
 def load_events(
     session: Session, scope: Collection[int], period: Period
-) -> tuple[list[FailedFacts], list[ReferralFacts], list[RoundFacts]]:
-    """Failed discharges, referrals and board rounds for the period, in three queries."""
+) -> tuple[list[FailedFacts], list[ReferralFacts]]:
+    """Failed discharges and referrals for the period, in two queries."""
     # 4. Failed discharges planned in the period, with their causes (a failed discharge belongs
     #    to its stay's ward: the current one, or the one the patient left from).
     failed_rows = plain_rows(
@@ -330,8 +333,12 @@ def load_events(
         )
     ]
 
-    # 6. Board rounds started in the period.
-    rounds = [
+    return failed, referrals
+
+
+def load_rounds(session: Session, scope: Collection[int], period: Period) -> list[RoundFacts]:
+    """Board rounds started in the period on the wards in scope."""
+    return [
         RoundFacts(*row)
         for row in plain_rows(
             session,
@@ -344,4 +351,3 @@ def load_events(
             ),
         )
     ]
-    return failed, referrals, rounds

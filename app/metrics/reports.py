@@ -1,5 +1,5 @@
 """The metrics report for some wards over a period: their stored and live days (app.metrics.ward_days)
-and the period's failed discharges, referrals and board rounds."""
+and the period's failed discharges and referrals."""
 
 from __future__ import annotations
 
@@ -21,13 +21,12 @@ def metrics_report(
     works every day out from the facts (the check that stored days add up to the same)."""
     scope = frozenset(w.id for w in wards)  # type: ignore[misc]
     figures = ward_days.figures(session, scope, period, now=now, use_stored=use_stored)
-    failed, referrals, rounds = queries.load_events(session, scope, period)
+    failed, referrals = queries.load_events(session, scope, period)
     return build_report(
         ward_names={w.id: w.name for w in wards},  # type: ignore[misc]
         figures=figures,
         failed=failed,
         referrals=referrals,
-        rounds=rounds,
         destination_labels=labels(session, "destinations"),
         cause_labels=labels(session, "failed_discharge_reasons"),
     )

@@ -8,11 +8,12 @@ hook writes none. A write that reaches back leaves a mark from the earliest inst
 * a review recorded (or re-recorded) for an earlier day;
 * a correction to a discharged stay (destination, pathway, consultant, ward left from);
 * clinical criteria for discharge recorded or cleared on a stay admitted before today: the census
-  counts "with EDD and CCD" by the stay's current CCD, so its earlier days change too.
+  counts "with EDD and CCD" by the stay's current CCD, so its earlier days change too;
+* a board round started before today and ended (or corrected) since: it counts on its first day.
 
 It is an ORM flush hook, so every write path (pages, API, PAS feed, demo, CLI) is covered. A change
-made by hand in SQL to stays, their ward history, reviews or EDD changes bypasses it: follow one
-with `boardround metrics refresh --rebuild`.
+made by hand in SQL to stays, their ward history, reviews, EDD changes or board rounds bypasses it:
+follow one with `boardround metrics refresh --rebuild`.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from sqlalchemy import event, insert, inspect
 from sqlalchemy.orm import Session
 
 from app.core.clock import london_date, london_start_of_day, utcnow
-from app.models import DailyReview, EddChange, MetricsStale, Stay, StayLocation
+from app.models import BoardRound, DailyReview, EddChange, MetricsStale, Stay, StayLocation
 
 _NOTHING: tuple[Any, Any] = (None, None)
 
@@ -118,6 +119,15 @@ def _review_changed(marks: _Marks, review: DailyReview) -> None:
         marks.stay(review.stay_id, _start_of(min(d for d in day if d is not None)))
 
 
+def _round_changed(marks: _Marks, rnd: BoardRound) -> None:
+    """A round counts on the day it started, with its length once it has ended."""
+    started = _change(rnd, "started_at") or (rnd.started_at, rnd.started_at)
+    ward = _change(rnd, "ward_id") or (rnd.ward_id, rnd.ward_id)
+    if _change(rnd, "started_at") or _change(rnd, "ended_at") or _change(rnd, "ward_id"):
+        for ward_id, start in {(ward[0], started[0]), (ward[1], started[1])}:
+            marks.ward(ward_id, start, start)
+
+
 def marks_for_flush(session: Session, now: datetime) -> list[dict[str, Any]]:
     """The marks for what this flush wrote (called after the flush, before history is reset)."""
     marks = _Marks(now)
@@ -128,6 +138,8 @@ def marks_for_flush(session: Session, now: datetime) -> list[dict[str, Any]]:
             marks.stay(obj.stay_id, _start_of(obj.review_date))
         elif isinstance(obj, EddChange):
             marks.stay(obj.stay_id, obj.changed_at)
+        elif isinstance(obj, BoardRound):
+            marks.ward(obj.ward_id, obj.started_at, obj.started_at)
     for obj in session.dirty:
         if not session.is_modified(obj, include_collections=False):
             continue
@@ -139,6 +151,8 @@ def marks_for_flush(session: Session, now: datetime) -> list[dict[str, Any]]:
             _review_changed(marks, obj)
         elif isinstance(obj, EddChange) and (change := _change(obj, "changed_at")):
             marks.stay(obj.stay_id, _earliest(*change))
+        elif isinstance(obj, BoardRound):
+            _round_changed(marks, obj)
     for obj in session.deleted:
         if isinstance(obj, StayLocation):
             marks.ward(obj.ward_id, obj.started_at, obj.ended_at)
@@ -146,6 +160,8 @@ def marks_for_flush(session: Session, now: datetime) -> list[dict[str, Any]]:
             marks.stay(obj.stay_id, _start_of(obj.review_date))
         elif isinstance(obj, EddChange):
             marks.stay(obj.stay_id, obj.changed_at)
+        elif isinstance(obj, BoardRound):
+            marks.ward(obj.ward_id, obj.started_at, obj.started_at)
     return marks.rows
 
 

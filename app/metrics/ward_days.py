@@ -34,10 +34,10 @@ from app.core.clock import london_date, utcnow
 from app.metrics import queries
 from app.metrics.compute import (
     CensusDay,
-    DischargeCounts,
     EddSums,
     Figures,
     Period,
+    RoundCounts,
     WardDay,
     WardTotals,
     london_day,
@@ -86,11 +86,12 @@ def _rows_of(ward_id: int, wd: WardDay, built_at: datetime) -> tuple[dict, list[
         "reviewed": c.reviewed, "discharges": out.discharges, "before_midday": out.before_midday,
         "deaths": out.deaths, "with_drd": out.with_drd, "bed_days_lost": out.bed_days_lost,
         "edd_with_edd": edd.with_edd, "edd_met_first": edd.met_first_edd, "edd_drift_days": edd.drift_days,
-        "edd_changes": edd.edd_changes, "built_at": built_at,
+        "edd_changes": edd.edd_changes, "rounds": wd.rounds.started, "rounds_on_time": wd.rounds.on_time,
+        "built_at": built_at,
     }  # fmt: skip
     counts = [
         {"ward_id": ward_id, "day": c.day, "kind": kind, "key": str(key), "n": n}
-        for kind, counter in _breakdowns(out)
+        for kind, counter in _breakdowns(wd)
         for key, n in counter.items()
         if n
     ]
@@ -100,8 +101,12 @@ def _rows_of(ward_id: int, wd: WardDay, built_at: datetime) -> tuple[dict, list[
     return day_row, counts, edds
 
 
-def _breakdowns(out: DischargeCounts) -> tuple[tuple[str, Mapping[Any, int]], ...]:
-    return (("los", out.los), ("band", out.bands), ("pathway", out.pathways), ("destination", out.destinations))
+def _breakdowns(wd: WardDay) -> tuple[tuple[str, Mapping[Any, int]], ...]:
+    out = wd.out
+    return (
+        ("los", out.los), ("band", out.bands), ("pathway", out.pathways), ("destination", out.destinations),
+        ("round_minutes", wd.rounds.minutes),
+    )  # fmt: skip
 
 
 def _store(session: Session, built: Mapping[int, Sequence[WardDay]], built_at: datetime) -> None:
@@ -257,15 +262,16 @@ def stored_figures(session: Session, ward_ids: Collection[int], period: Period, 
             d.ward_id, func.sum(d.patients), func.sum(d.reviewed), func.sum(d.with_edd), func.sum(d.with_edd_and_ccd),
             func.sum(d.discharges), func.sum(d.edd_with_edd), func.sum(d.edd_met_first), func.sum(d.edd_drift_days),
             func.sum(d.edd_changes), func.sum(d.before_midday), func.sum(d.deaths), func.sum(d.with_drd),
-            func.sum(d.bed_days_lost),
+            func.sum(d.bed_days_lost), func.sum(d.rounds), func.sum(d.rounds_on_time),
         ).where(*where).group_by(d.ward_id),
     ):  # fmt: skip
-        patient_days, reviewed, edd, edd_ccd, n, with_edd, met, drift, changes, early, deaths, drd, lost = map(
-            int, sums
-        )
+        patient_days, reviewed, edd, edd_ccd, n, with_edd, met, drift, changes, early, deaths, drd, lost, rounds, on_time = (
+            map(int, sums)
+        )  # fmt: skip
         figures.wards[ward_id] = WardTotals(
-            patient_days, reviewed, edd, edd_ccd, EddSums(n, with_edd, met, drift, changes)
-        )
+            patient_days, reviewed, edd, edd_ccd, EddSums(n, with_edd, met, drift, changes),
+            RoundCounts(rounds, on_time),
+        )  # fmt: skip
         out.discharges += n
         out.before_midday += early
         out.deaths += deaths
@@ -275,13 +281,19 @@ def stored_figures(session: Session, ward_ids: Collection[int], period: Period, 
     months = full_months(period.date_from, last)
     c, mc = MetricsDayCount, MetricsMonthCount
     counts = _days_and_months(
-        select(c.kind, c.key, c.n), c, select(mc.kind, mc.key, mc.n).where(mc.kind != _ROLLED), mc,
+        select(c.ward_id, c.kind, c.key, c.n), c, select(mc.ward_id, mc.kind, mc.key, mc.n).where(mc.kind != _ROLLED), mc,
         ward_ids, period.date_from, last, months,
     )  # fmt: skip
-    for kind, key, n in queries.plain_rows(
-        session, select(counts.c.kind, counts.c.key, func.sum(counts.c.n)).group_by(counts.c.kind, counts.c.key)
+    for ward_id, kind, key, n in queries.plain_rows(
+        session,
+        select(counts.c.ward_id, counts.c.kind, counts.c.key, func.sum(counts.c.n)).group_by(
+            counts.c.ward_id, counts.c.kind, counts.c.key
+        ),
     ):
-        breakdowns[kind][int(key) if kind == "los" else key] += int(n)
+        if kind == "round_minutes":
+            figures.wards[ward_id].rounds.minutes[int(key)] += int(n)
+        else:
+            breakdowns[kind][int(key) if kind == "los" else key] += int(n)
     e, me = MetricsDayEdd, MetricsMonthEdd
     edds = _days_and_months(
         select(e.consultant, *(getattr(e, n) for n in _EDD_SUMS)), e,
@@ -446,7 +458,9 @@ def refresh(
             days = days[len(chunk) :]
             wards = set().union(*(missing[d] for d in chunk))
             period = Period(chunk[0], chunk[-1])
-            built = ward_days(queries.load_stays(session, wards, period), period, wards)
+            built = ward_days(
+                queries.load_stays(session, wards, period), queries.load_rounds(session, wards, period), period, wards
+            )
             _delete_spans(session, [_Span(w, period.date_from, period.date_to) for w in wards])
             _store(session, built, now)
             session.commit()
@@ -501,4 +515,5 @@ def figures(
 def _live(session: Session, scope: set[int], period: Period, first: date) -> Figures:
     """The figures of the days from `first` to the end of the period, worked out from the facts."""
     rest = Period(first, period.date_to)
-    return Figures.of(period, ward_days(queries.load_stays(session, scope, rest), rest, scope))
+    stays, rounds = queries.load_stays(session, scope, rest), queries.load_rounds(session, scope, rest)
+    return Figures.of(period, ward_days(stays, rounds, rest, scope))

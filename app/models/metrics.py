@@ -43,16 +43,20 @@ class MetricsDay(SQLModel, table=True):
     edd_met_first: int = 0
     edd_drift_days: int = 0
     edd_changes: int = 0
+    # Board rounds started that day, and how many before 12:30 (their lengths are in MetricsDayCount).
+    rounds: int = 0
+    rounds_on_time: int = 0
     built_at: datetime = utc_field(default_factory=utcnow)
 
 
 class MetricsDayCount(SQLModel, table=True):
-    """A breakdown of one ward's discharges on one day: how many had this length of stay (`los`),
-    delay band (`band`), pathway (`pathway`) or destination (`destination`)."""
+    """A breakdown of one ward's day: how many discharges had this length of stay (`los`), delay band
+    (`band`), pathway (`pathway`) or destination (`destination`), and how many board rounds lasted
+    this many minutes (`round_minutes`)."""
 
     ward_id: int = Field(foreign_key="ward.id", primary_key=True)
     day: date = Field(primary_key=True)
-    kind: str = Field(max_length=12, primary_key=True)
+    kind: str = Field(max_length=20, primary_key=True)
     key: str = Field(max_length=20, primary_key=True)  # "" for a destination not recorded
     n: int
 
@@ -77,7 +81,7 @@ class MetricsMonthCount(SQLModel, table=True):
 
     ward_id: int = Field(foreign_key="ward.id", primary_key=True)
     month: date = Field(primary_key=True)  # the first of the month
-    kind: str = Field(max_length=12, primary_key=True)
+    kind: str = Field(max_length=20, primary_key=True)
     key: str = Field(max_length=20, primary_key=True)
     n: int
 

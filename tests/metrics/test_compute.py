@@ -279,10 +279,25 @@ def test_round_compliance_uses_the_london_clock():
         RoundFacts(1, 1, utc(2026, 3, 28, 12, 20), utc(2026, 3, 28, 12, 50)),  # 12:20 GMT: on time
         RoundFacts(2, 1, utc(2026, 3, 30, 11, 40), utc(2026, 3, 30, 12, 0)),  # 12:40 BST: late
         RoundFacts(3, 1, utc(2026, 3, 29, 11, 20), None),  # 12:20 BST: on time, never ended
+        RoundFacts(4, 1, utc(2026, 3, 31, 11, 0), utc(2026, 3, 31, 11, 30)),  # the day after the period
+        RoundFacts(5, 2, utc(2026, 3, 28, 11, 0), utc(2026, 3, 28, 11, 30)),  # another ward
     ]
-    (row,) = compute.round_compliance({}, rounds, period, {1: "Ash"})
+    counts = compute.round_counts(rounds, period, {1})
+    assert [c.started for c in counts[1]] == [1, 1, 1]
+    totals = compute.WardTotals()
+    for day in counts[1]:
+        totals.rounds.merge(day)
+    (row,) = compute.round_compliance({1: totals}, {1: "Ash"})
     assert (row.rounds, row.started_before_deadline, row.median_minutes) == (3, 2, 25)
     assert row.reviewed_percent is None  # no patient-days
+
+
+def test_round_lengths_are_whole_minutes_half_up():
+    def length(seconds: int) -> int:
+        start = utc(2026, 3, 2, 12)
+        return compute.round_minutes(RoundFacts(1, 1, start, start + timedelta(seconds=seconds)))
+
+    assert [length(s) for s in (0, 29, 30, 89, 90, 2400)] == [0, 0, 1, 1, 2, 40]
 
 
 # National returns ------------------------------------------------------------------------------------

@@ -15,6 +15,8 @@ from app.core.clock import london_date, utcnow
 from app.metrics import compute, reports, ward_days
 from app.metrics.compute import DischargeCounts, Period, median_of_counts
 from app.models import MetricsDay, MetricsStale
+from app.rounds.schemas import RoundStart
+from app.rounds.service import end_round, start_round
 from app.stays.service import correct_discharged_stay, set_edd, transfer, update_stay
 from tests import factories
 from tests.metrics.scenario import build_march, review, utc
@@ -115,6 +117,13 @@ def late_changes():
         db.flush()
         return lambda: cancel_admission(db, actor=m.actor, stay=stay, at=utcnow(), now=utcnow())
 
+    def round_left_open_and_ended_later(db, m):
+        board_round = start_round(db, actor=m.actor, ward=m.b, data=RoundStart(), now=utc(3, 27, 11, 45))
+        db.flush()
+        return lambda: end_round(
+            db, actor=m.actor, board_round=board_round, expected_version=board_round.version, now=utc(3, 28, 9)
+        )
+
     def admission_sent_late(db, m):
         return lambda: factories.make_stay(db, m.actor, m.b, None, admitted_at=utc(3, 10, 9), now=utcnow())
 
@@ -126,6 +135,7 @@ def late_changes():
         cancelled_discharge,
         cancelled_transfer,
         cancelled_admission,
+        round_left_open_and_ended_later,
         admission_sent_late,
     ]
 
