@@ -295,7 +295,9 @@ def load_events(
         .where(
             FailedDischarge.planned_for >= period.start,
             FailedDischarge.planned_for < period.end,
-            col(Stay.ward_id).in_(scope),
+            # "+ 0": SQLite would otherwise start from every stay on the wards (ward_id index) rather
+            # than from the period's failed discharges (planned_for index).
+            (col(Stay.ward_id) + 0).in_(scope),
         )
         .order_by(FailedDischarge.id),
     )
