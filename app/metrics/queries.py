@@ -327,7 +327,7 @@ def load_events(
             )  # fmt: skip
             .join(Stay, col(Stay.id) == Referral.stay_id)
             .where(
-                col(Stay.ward_id).in_(scope),
+                (col(Stay.ward_id) + 0).in_(scope),  # from the referrals, not from every stay on the wards
                 Referral.sent_on <= period.date_to,
                 or_(col(Referral.decision_on).is_(None), col(Referral.decision_on) >= period.date_from),
             )

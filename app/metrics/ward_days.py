@@ -316,14 +316,17 @@ def _days_and_months(
     if not months:
         return from_days.where(*_in(day_model, ward_ids, first, last)).subquery()
     months_end = _next_month(months[-1]) - timedelta(days=1)
-    edges = or_(
-        and_(day_model.day >= first, day_model.day < months[0]), and_(day_model.day > months_end, day_model.day <= last)
-    )
-    days = from_days.where(col(day_model.ward_id).in_(ward_ids), edges)
-    rolled = from_months.where(
-        col(month_model.ward_id).in_(ward_ids), month_model.month >= months[0], month_model.month <= months[-1]
-    )
-    return union_all(days, rolled).subquery()
+    parts = [
+        from_months.where(
+            col(month_model.ward_id).in_(ward_ids), month_model.month >= months[0], month_model.month <= months[-1]
+        )
+    ]
+    # The days either side of the months, as two ranges (one range with an OR would scan every day).
+    if first < months[0]:
+        parts.append(from_days.where(*_in(day_model, ward_ids, first, months[0] - timedelta(days=1))))
+    if months_end < last:
+        parts.append(from_days.where(*_in(day_model, ward_ids, months_end + timedelta(days=1), last)))
+    return union_all(*parts).subquery()
 
 
 def complete(session: Session, ward_ids: Collection[int], first: date, last: date) -> bool:

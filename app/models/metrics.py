@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
 from app.core.clock import utcnow
@@ -54,6 +55,9 @@ class MetricsDayCount(SQLModel, table=True):
     (`band`), pathway (`pathway`) or destination (`destination`), and how many board rounds lasted
     this many minutes (`round_minutes`)."""
 
+    # Covers the sums a report asks for, so SQLite reads the index alone, not the table row by row.
+    __table_args__ = (Index("ix_metricsdaycount_sums", "ward_id", "day", "kind", "key", "n"),)
+
     ward_id: int = Field(foreign_key="ward.id", primary_key=True)
     day: date = Field(primary_key=True)
     kind: str = Field(max_length=20, primary_key=True)
@@ -78,6 +82,8 @@ class MetricsMonthCount(SQLModel, table=True):
     """MetricsDayCount summed over a calendar month whose every day is stored, so a year reads a
     dozen rows per ward and key instead of 365. A row of kind "days" (n: days in the month) says
     the month is rolled up; deleting any of its days deletes the month's rows."""
+
+    __table_args__ = (Index("ix_metricsmonthcount_sums", "ward_id", "month", "kind", "key", "n"),)
 
     ward_id: int = Field(foreign_key="ward.id", primary_key=True)
     month: date = Field(primary_key=True)  # the first of the month

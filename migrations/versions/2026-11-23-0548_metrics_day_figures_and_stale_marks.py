@@ -83,6 +83,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["ward_id"], ["ward.id"]),
         sa.PrimaryKeyConstraint("ward_id", "day", "kind", "key"),
     )
+    op.create_index("ix_metricsdaycount_sums", "metricsdaycount", ["ward_id", "day", "kind", "key", "n"])
     op.create_table(
         "metricsdayedd",
         sa.Column("ward_id", sa.Integer(), nullable=False),
@@ -106,6 +107,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["ward_id"], ["ward.id"]),
         sa.PrimaryKeyConstraint("ward_id", "month", "kind", "key"),
     )
+    op.create_index("ix_metricsmonthcount_sums", "metricsmonthcount", ["ward_id", "month", "kind", "key", "n"])
     op.create_table(
         "metricsmonthedd",
         sa.Column("ward_id", sa.Integer(), nullable=False),
