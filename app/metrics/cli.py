@@ -20,7 +20,7 @@ from sqlmodel import Session, select
 from app.config import get_settings
 from app.core.clock import utcnow
 from app.db import make_engine
-from app.metrics import ward_days
+from app.metrics import stored_days, ward_days
 from app.metrics.compute import MAX_PERIOD_DAYS
 from app.models import Ward
 
@@ -47,7 +47,7 @@ def refresh(
             if not ward_days.refresh(session, ward_ids, last - timedelta(days=days - 1), last, now=now):  # type: ignore[arg-type]
                 typer.secho("Another refresh is running: try again when it has finished.", err=True, fg="red")
                 raise typer.Exit(code=1)
-            rows, first, last_kept = ward_days.kept_days(session)
+            rows, first, last_kept = stored_days.extent(session)
     finally:
         engine.dispose()
     took = time.perf_counter() - started

@@ -1,8 +1,9 @@
 """Each ward's day of metrics figures: kept in the database once the day has closed, live after.
 
 A report over a year for every ward would otherwise re-read a year of stays and reviews on every
-request; instead it adds up wards x days stored rows (app.models.MetricsDay) and works out only
-the days not yet closed (today) from the facts.
+request; instead the database adds up the stored rows of its wards and closed days (whole months
+from their monthly sums: app.metrics.stored_days), and only the days not yet closed (today) are
+worked out from the facts, by the same code that builds the rows.
 
 Stored rows stay true because every write that changes a closed day leaves a mark in its own
 transaction (app.metrics.staleness). A refresh, under a one-row lock so two never interleave:
@@ -11,7 +12,7 @@ transaction (app.metrics.staleness). A refresh, under a one-row lock so two neve
    read (only those: a mark committed meanwhile stays for the next refresh);
 2. builds the rows missing for the wards and closed days asked for, from the facts as they are
    now, a month per transaction (on SQLite the lock is the database's write lock, so writers
-   wait at most for one month's build).
+   wait at most for one month's build), then sums the whole months among them.
 
 Because a mark is committed with the write that needs it, and a refresh reads the marks before
 the facts, a row is never built from facts older than a mark it deleted. A day counts as closed
@@ -21,39 +22,19 @@ ten minutes after London midnight, so a write still in flight at midnight cannot
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Date, and_, delete, func, insert, literal, or_, text, union_all, update
+from sqlalchemy import delete, text, update
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 
 from app.core.clock import london_date, utcnow
-from app.metrics import queries
-from app.metrics.compute import (
-    CensusDay,
-    EddSums,
-    Figures,
-    Period,
-    RoundCounts,
-    WardDay,
-    WardTotals,
-    london_day,
-    ward_days,
-)
-from app.models import (
-    MetricsDay,
-    MetricsDayCount,
-    MetricsDayEdd,
-    MetricsMonthCount,
-    MetricsMonthEdd,
-    MetricsRefresh,
-    MetricsStale,
-    Stay,
-    StayLocation,
-)
+from app.metrics import queries, stored_days
+from app.metrics.compute import Figures, Period, london_day, ward_days
+from app.metrics.stored_days import Span
+from app.models import MetricsRefresh, MetricsStale, Stay, StayLocation
 
 CLOSED_AFTER = timedelta(minutes=10)  # after London midnight, a day's rows may be stored
 CHUNK_DAYS = 31  # days built per transaction
@@ -64,290 +45,16 @@ def last_closed_day(now: datetime) -> date:
     return london_date(now - CLOSED_AFTER) - timedelta(days=1)
 
 
-@dataclass(frozen=True)
-class _Span:
-    ward_id: int
-    first: date
-    last: date | None  # None: to the end
-
-
-# Writing a ward's day ------------------------------------------------------------------------
-
-_TABLES = (MetricsDay, MetricsDayCount, MetricsDayEdd)
-
-
-def _rows_of(ward_id: int, wd: WardDay, built_at: datetime) -> tuple[dict, list[dict], list[dict]]:
-    """The rows of the three tables for one ward's day."""
-    c, out = wd.census, wd.out
-    edd = out.edd_total()
-    day_row = {
-        "ward_id": ward_id, "day": c.day, "patients": c.patients, "nctr": c.nctr, "los_7": c.los[7],
-        "los_14": c.los[14], "los_21": c.los[21], "with_edd": c.with_edd, "with_edd_and_ccd": c.with_edd_and_ccd,
-        "reviewed": c.reviewed, "discharges": out.discharges, "before_midday": out.before_midday,
-        "deaths": out.deaths, "with_drd": out.with_drd, "bed_days_lost": out.bed_days_lost,
-        "edd_with_edd": edd.with_edd, "edd_met_first": edd.met_first_edd, "edd_drift_days": edd.drift_days,
-        "edd_changes": edd.edd_changes, "rounds": wd.rounds.started, "rounds_on_time": wd.rounds.on_time,
-        "built_at": built_at,
-    }  # fmt: skip
-    counts = [
-        {"ward_id": ward_id, "day": c.day, "kind": kind, "key": str(key), "n": n}
-        for kind, counter in _breakdowns(wd)
-        for key, n in counter.items()
-        if n
-    ]
-    edds = [
-        {"ward_id": ward_id, "day": c.day, "consultant": consultant, **s._asdict()} for consultant, s in out.edd.items()
-    ]
-    return day_row, counts, edds
-
-
-def _breakdowns(wd: WardDay) -> tuple[tuple[str, Mapping[Any, int]], ...]:
-    out = wd.out
-    return (
-        ("los", out.los), ("band", out.bands), ("pathway", out.pathways), ("destination", out.destinations),
-        ("round_minutes", wd.rounds.minutes),
-    )  # fmt: skip
-
-
-def _store(session: Session, built: Mapping[int, Sequence[WardDay]], built_at: datetime) -> None:
-    days, counts, edds = [], [], []
-    for ward_id, items in built.items():
-        for wd in items:
-            day_row, count_rows, edd_rows = _rows_of(ward_id, wd, built_at)
-            days.append(day_row)
-            counts.extend(count_rows)
-            edds.extend(edd_rows)
-    for model, rows in ((MetricsDay, days), (MetricsDayCount, counts), (MetricsDayEdd, edds)):
-        if rows:
-            session.execute(insert(model.__table__), rows)  # type: ignore[attr-defined]
-
-
-def _delete_spans(session: Session, spans: Sequence[_Span]) -> None:
-    """Delete the stored rows of these ward-days from every table, and their months' roll-ups."""
-    for model in _TABLES:
-        where = [
-            and_(model.ward_id == span.ward_id, model.day >= span.first, *(() if span.last is None else (model.day <= span.last,)))
-            for span in spans
-        ]  # fmt: skip
-        for i in range(0, len(where), 200):
-            session.execute(delete(model).where(or_(*where[i : i + 200])))
-    for model in _MONTH_TABLES:
-        where = [
-            and_(
-                model.ward_id == span.ward_id, model.month >= _month_of(span.first),
-                *(() if span.last is None else (model.month <= _month_of(span.last),)),
-            )
-            for span in spans
-        ]  # fmt: skip
-        for i in range(0, len(where), 200):
-            session.execute(delete(model).where(or_(*where[i : i + 200])))
-
-
-# Calendar months rolled up -------------------------------------------------------------------
-
-_MONTH_TABLES = (MetricsMonthCount, MetricsMonthEdd)
-_ROLLED = "days"  # the MetricsMonthCount kind that says a ward's month is rolled up
-
-
-def _month_of(day: date) -> date:
-    return day.replace(day=1)
-
-
-def _next_month(month: date) -> date:
-    return (month + timedelta(days=32)).replace(day=1)
-
-
-def full_months(first: date, last: date) -> list[date]:
-    """The calendar months wholly between `first` and `last`, as their first days."""
-    month = first if first.day == 1 else _next_month(first)
-    out = []
-    while _next_month(month) - timedelta(days=1) <= last:
-        out.append(month)
-        month = _next_month(month)
-    return out
-
-
-def _rolled_up(session: Session, ward_ids: Collection[int], months: Sequence[date]) -> set[tuple[int, date]]:
-    if not months:
-        return set()
-    m = MetricsMonthCount
-    return set(
-        queries.plain_rows(
-            session,
-            select(m.ward_id, queries.fast_date(m.month)).where(
-                col(m.ward_id).in_(ward_ids), m.kind == _ROLLED, m.month >= months[0], m.month <= months[-1]
-            ),
-        )
-    )
-
-
-def _roll_up(session: Session, ward_ids: Collection[int], first: date, last: date) -> None:
-    """Sum the day breakdowns of every full month between `first` and `last` not yet rolled up (its
-    days must all be stored)."""
-    months = full_months(first, last)
-    done = _rolled_up(session, ward_ids, months)
-    c, e = MetricsDayCount, MetricsDayEdd
-    for month in months:
-        wards = [w for w in ward_ids if (w, month) not in done]
-        if not wards:
-            continue
-        end = _next_month(month) - timedelta(days=1)
-        at = literal(month, type_=Date)
-        session.execute(
-            insert(MetricsMonthCount).from_select(
-                ["ward_id", "month", "kind", "key", "n"],
-                select(c.ward_id, at, c.kind, c.key, func.sum(c.n))
-                .where(*_in(c, wards, month, end))
-                .group_by(c.ward_id, c.kind, c.key),
-            )
-        )
-        session.execute(
-            insert(MetricsMonthEdd).from_select(
-                ["ward_id", "month", "consultant", *_EDD_SUMS],
-                select(e.ward_id, at, e.consultant, *(func.sum(getattr(e, name)) for name in _EDD_SUMS))
-                .where(*_in(e, wards, month, end))
-                .group_by(e.ward_id, e.consultant),
-            )
-        )
-        session.execute(
-            insert(MetricsMonthCount),
-            [{"ward_id": w, "month": month, "kind": _ROLLED, "key": "", "n": (end - month).days + 1} for w in wards],
-        )
-
-
-_EDD_SUMS = ("discharges", "with_edd", "met_first_edd", "drift_days", "edd_changes")
-
-
-# Reading sums ----------------------------------------------------------------------------------
-
-
-def _in(model: Any, ward_ids: Collection[int], first: date, last: date) -> tuple[Any, ...]:
-    return (col(model.ward_id).in_(ward_ids), model.day >= first, model.day <= last)
-
-
-def stored_days(session: Session, ward_ids: Collection[int], first: date, last: date) -> dict[int, int]:
-    """How many days each ward has stored between `first` and `last`."""
-    return dict(
-        queries.plain_rows(
-            session,
-            select(MetricsDay.ward_id, func.count())
-            .where(*_in(MetricsDay, ward_ids, first, last))
-            .group_by(MetricsDay.ward_id),
-        )
-    )
-
-
-def stored_figures(session: Session, ward_ids: Collection[int], period: Period, last: date) -> Figures:
-    """The stored days from the start of the period to `last`, summed by the database: per day, per
-    ward and in all (the rest of the period zero)."""
-    figures = Figures.empty(period, ward_ids)
-    where = _in(MetricsDay, ward_ids, period.date_from, last)
-    d = MetricsDay
-    for day, *sums in queries.plain_rows(
-        session,
-        select(
-            queries.fast_date(d.day), func.sum(d.patients), func.sum(d.nctr), func.sum(d.los_7), func.sum(d.los_14),
-            func.sum(d.los_21), func.sum(d.with_edd), func.sum(d.with_edd_and_ccd), func.sum(d.reviewed),
-            func.sum(d.discharges), func.sum(d.before_midday),
-        ).where(*where).group_by(d.day),
-    ):  # fmt: skip
-        patients, nctr, los7, los14, los21, edd, edd_ccd, reviewed, n, early = map(int, sums)
-        i = period.index(day)
-        figures.census[i] = CensusDay(day, patients, nctr, {7: los7, 14: los14, 21: los21}, edd, edd_ccd, reviewed)
-        figures.discharges[i], figures.before_midday[i] = n, early
-    out = figures.out
-    for ward_id, *sums in queries.plain_rows(
-        session,
-        select(
-            d.ward_id, func.sum(d.patients), func.sum(d.reviewed), func.sum(d.with_edd), func.sum(d.with_edd_and_ccd),
-            func.sum(d.discharges), func.sum(d.edd_with_edd), func.sum(d.edd_met_first), func.sum(d.edd_drift_days),
-            func.sum(d.edd_changes), func.sum(d.before_midday), func.sum(d.deaths), func.sum(d.with_drd),
-            func.sum(d.bed_days_lost), func.sum(d.rounds), func.sum(d.rounds_on_time),
-        ).where(*where).group_by(d.ward_id),
-    ):  # fmt: skip
-        patient_days, reviewed, edd, edd_ccd, n, with_edd, met, drift, changes, early, deaths, drd, lost, rounds, on_time = (
-            map(int, sums)
-        )  # fmt: skip
-        figures.wards[ward_id] = WardTotals(
-            patient_days, reviewed, edd, edd_ccd, EddSums(n, with_edd, met, drift, changes),
-            RoundCounts(rounds, on_time),
-        )  # fmt: skip
-        out.discharges += n
-        out.before_midday += early
-        out.deaths += deaths
-        out.with_drd += drd
-        out.bed_days_lost += lost
-    breakdowns = {"los": out.los, "band": out.bands, "pathway": out.pathways, "destination": out.destinations}
-    months = full_months(period.date_from, last)
-    c, mc = MetricsDayCount, MetricsMonthCount
-    counts = _days_and_months(
-        select(c.ward_id, c.kind, c.key, c.n), c, select(mc.ward_id, mc.kind, mc.key, mc.n).where(mc.kind != _ROLLED), mc,
-        ward_ids, period.date_from, last, months,
-    )  # fmt: skip
-    for ward_id, kind, key, n in queries.plain_rows(
-        session,
-        select(counts.c.ward_id, counts.c.kind, counts.c.key, func.sum(counts.c.n)).group_by(
-            counts.c.ward_id, counts.c.kind, counts.c.key
-        ),
-    ):
-        if kind == "round_minutes":
-            figures.wards[ward_id].rounds.minutes[int(key)] += int(n)
-        else:
-            breakdowns[kind][int(key) if kind == "los" else key] += int(n)
-    e, me = MetricsDayEdd, MetricsMonthEdd
-    edds = _days_and_months(
-        select(e.consultant, *(getattr(e, n) for n in _EDD_SUMS)), e,
-        select(me.consultant, *(getattr(me, n) for n in _EDD_SUMS)), me,
-        ward_ids, period.date_from, last, months,
-    )  # fmt: skip
-    for consultant, *sums in queries.plain_rows(
-        session,
-        select(edds.c.consultant, *(func.sum(edds.c[n]) for n in _EDD_SUMS)).group_by(edds.c.consultant),
-    ):
-        out.edd[consultant] = EddSums(*map(int, sums))
-    return figures
-
-
-def _days_and_months(
-    from_days: Any, day_model: Any, from_months: Any, month_model: Any,
-    ward_ids: Collection[int], first: date, last: date, months: Sequence[date],
-) -> Any:  # fmt: skip
-    """Rows of the rolled-up months, and of the days outside them, as one subquery to sum."""
-    if not months:
-        return from_days.where(*_in(day_model, ward_ids, first, last)).subquery()
-    months_end = _next_month(months[-1]) - timedelta(days=1)
-    parts = [
-        from_months.where(
-            col(month_model.ward_id).in_(ward_ids), month_model.month >= months[0], month_model.month <= months[-1]
-        )
-    ]
-    # The days either side of the months, as two ranges (one range with an OR would scan every day).
-    if first < months[0]:
-        parts.append(from_days.where(*_in(day_model, ward_ids, first, months[0] - timedelta(days=1))))
-    if months_end < last:
-        parts.append(from_days.where(*_in(day_model, ward_ids, months_end + timedelta(days=1), last)))
-    return union_all(*parts).subquery()
-
-
-def complete(session: Session, ward_ids: Collection[int], first: date, last: date) -> bool:
-    """Whether every day of these wards from `first` to `last` is stored, and its full months rolled up."""
-    counts = stored_days(session, ward_ids, first, last)
-    if any(counts.get(w, 0) < (last - first).days + 1 for w in ward_ids):
-        return False
-    months = full_months(first, last)
-    return len(_rolled_up(session, ward_ids, months)) == len(ward_ids) * len(months)
-
-
 # Marks -> ward-days ----------------------------------------------------------------------------
 
 
-def _spans(session: Session, marks: Sequence[Any]) -> list[_Span]:
+def _spans(session: Session, marks: Sequence[Any]) -> list[Span]:
     """The ward-days each mark touches."""
-    spans: list[_Span] = []
+    spans: list[Span] = []
     stay_marks: dict[int, datetime] = {}
     for _id, stay_id, ward_id, from_at, to_at in marks:
         if ward_id is not None:
-            spans.append(_Span(ward_id, london_day(from_at), None if to_at is None else london_day(to_at)))
+            spans.append(Span(ward_id, london_day(from_at), None if to_at is None else london_day(to_at)))
         elif stay_id is not None:
             seen = stay_marks.get(stay_id)
             stay_marks[stay_id] = from_at if seen is None else min(seen, from_at)
@@ -364,7 +71,7 @@ def _spans(session: Session, marks: Sequence[Any]) -> list[_Span]:
             first = max(london_day(stay_marks[stay_id]), london_day(started_at))
             last = None if ended_at is None else london_day(ended_at)
             if last is None or last >= first:
-                spans.append(_Span(ward_id, first, last))
+                spans.append(Span(ward_id, first, last))
         for stay_id, ward_id, discharged_at in queries.plain_rows(
             session,
             select(Stay.id, Stay.ward_id, queries.fast_utc(Stay.discharged_at)).where(
@@ -373,23 +80,23 @@ def _spans(session: Session, marks: Sequence[Any]) -> list[_Span]:
         ):
             day = london_day(discharged_at)
             if day >= london_day(stay_marks[stay_id]):
-                spans.append(_Span(ward_id, day, day))
+                spans.append(Span(ward_id, day, day))
     return spans
 
 
-def _merged(spans: Iterable[_Span]) -> list[_Span]:
+def _merged(spans: Iterable[Span]) -> list[Span]:
     """Overlapping or adjacent spans of one ward as one."""
-    by_ward: dict[int, list[_Span]] = defaultdict(list)
+    by_ward: dict[int, list[Span]] = defaultdict(list)
     for span in spans:
         by_ward[span.ward_id].append(span)
-    out: list[_Span] = []
+    out: list[Span] = []
     for ward_id, items in by_ward.items():
         items.sort(key=lambda s: s.first)
         current = items[0]
         for span in items[1:]:
             if current.last is None or span.first <= current.last + timedelta(days=1):
                 last = None if current.last is None or span.last is None else max(current.last, span.last)
-                current = _Span(ward_id, current.first, last)
+                current = Span(ward_id, current.first, last)
             else:
                 out.append(current)
                 current = span
@@ -412,7 +119,7 @@ def _forget_stale(session: Session) -> int:
     )  # fmt: skip
     if not marks:
         return 0
-    _delete_spans(session, _merged(_spans(session, marks)))
+    stored_days.delete_spans(session, _merged(_spans(session, marks)))
     ids = [m[0] for m in marks]
     for i in range(0, len(ids), 1000):
         session.execute(delete(MetricsStale).where(col(MetricsStale.id).in_(ids[i : i + 1000])))
@@ -430,19 +137,6 @@ def _lock(session: Session, now: datetime) -> None:
     session.execute(update(MetricsRefresh).where(col(MetricsRefresh.id) == 1).values(refreshed_at=now))
 
 
-def _missing(session: Session, ward_ids: Collection[int], first: date, last: date) -> dict[date, set[int]]:
-    have: dict[date, set[int]] = defaultdict(set)
-    for ward_id, day in queries.plain_rows(
-        session,
-        select(MetricsDay.ward_id, queries.fast_date(MetricsDay.day)).where(
-            col(MetricsDay.ward_id).in_(ward_ids), MetricsDay.day >= first, MetricsDay.day <= last
-        ),
-    ):
-        have[day].add(ward_id)
-    wanted = set(ward_ids)
-    return {day: wanted - have[day] for day in Period(first, last).days if wanted - have[day]}
-
-
 def refresh(
     session: Session, ward_ids: Collection[int], first: date, last: date, *, now: datetime | None = None
 ) -> bool:
@@ -454,7 +148,7 @@ def refresh(
     try:
         _lock(session, now)
         _forget_stale(session)
-        missing = _missing(session, ward_ids, first, last) if ward_ids and first <= last else {}
+        missing = stored_days.missing(session, ward_ids, first, last) if ward_ids and first <= last else {}
         days = sorted(missing)
         while days:
             chunk = [d for d in days if d < days[0] + timedelta(days=CHUNK_DAYS)]
@@ -464,12 +158,12 @@ def refresh(
             built = ward_days(
                 queries.load_stays(session, wards, period), queries.load_rounds(session, wards, period), period, wards
             )
-            _delete_spans(session, [_Span(w, period.date_from, period.date_to) for w in wards])
-            _store(session, built, now)
+            stored_days.delete_spans(session, [Span(w, period.date_from, period.date_to) for w in wards])
+            stored_days.store(session, built, now)
             session.commit()
             _lock(session, now)
         if ward_ids and first <= last:
-            _roll_up(session, ward_ids, first, last)
+            stored_days.roll_up(session, ward_ids, first, last)
         session.commit()
     except OperationalError:
         session.rollback()
@@ -482,17 +176,8 @@ def forget_all(session: Session, *, now: datetime | None = None) -> None:
     them again. Commits."""
     _lock(session, now or utcnow())
     _forget_stale(session)
-    for model in (*_TABLES, *_MONTH_TABLES):
-        session.execute(delete(model))
+    stored_days.delete_all(session)
     session.commit()
-
-
-def kept_days(session: Session) -> tuple[int, date | None, date | None]:
-    """(rows, first day, last day) stored."""
-    count, first, last = session.exec(
-        select(func.count(), queries.fast_date(func.min(MetricsDay.day)), queries.fast_date(func.max(MetricsDay.day)))
-    ).one()
-    return count, first, last
 
 
 def figures(
@@ -506,10 +191,10 @@ def figures(
     if not (use_stored and scope and period.date_from <= last_stored):
         return _live(session, scope, period, period.date_from)
     # Nothing stale and nothing missing: no refresh, so no lock and no write for a page view.
-    if not complete(session, scope, period.date_from, last_stored) or _any_marks(session):
+    if not stored_days.complete(session, scope, period.date_from, last_stored) or _any_marks(session):
         if not refresh(session, scope, period.date_from, last_stored, now=now):
             return _live(session, scope, period, period.date_from)
-    out = stored_figures(session, scope, period, last_stored)
+    out = stored_days.sums(session, scope, period, last_stored)
     if last_stored < period.date_to:
         out.add(_live(session, scope, period, last_stored + timedelta(days=1)))
     return out
