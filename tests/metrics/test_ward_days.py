@@ -224,3 +224,35 @@ def test_discharge_counts_add_up_in_any_grouping():
     assert parts == whole
     assert compute.length_of_stay_of(whole).median == statistics.median(d.length_of_stay for d in items)
     assert compute.edd_accuracy_of(whole.edd) == compute.edd_accuracy(items, lambda d: d.consultant)
+
+
+def test_whole_months_between_two_days():
+    from app.metrics.stored_days import full_months
+
+    assert full_months(date(2026, 3, 1), date(2026, 3, 31)) == [date(2026, 3, 1)]
+    assert full_months(date(2026, 3, 2), date(2026, 3, 31)) == []
+    assert full_months(date(2026, 1, 15), date(2026, 4, 29)) == [date(2026, 2, 1), date(2026, 3, 1)]
+    assert full_months(date(2025, 12, 1), date(2026, 2, 28)) == [date(2025, 12, 1), date(2026, 1, 1), date(2026, 2, 1)]
+    assert full_months(date(2026, 3, 5), date(2026, 3, 9)) == []
+
+
+def test_a_whole_month_is_summed_once_and_forgotten_with_its_days(db, march):
+    from app.models import MetricsMonthCount
+
+    def rolled() -> list[tuple[int, date]]:
+        rows = db.exec(
+            select(MetricsMonthCount.ward_id, MetricsMonthCount.month).where(MetricsMonthCount.kind == "days")
+        )
+        return sorted(rows.all())
+
+    both_ways(db, [march.a, march.b])  # 1 March to 10 April: March is whole, April is not
+    assert rolled() == sorted([(march.a.id, date(2026, 3, 1)), (march.b.id, date(2026, 3, 1))])
+    s5 = march.stays["S5"]  # discharged from ward A on 31 March, pathway 2
+    correct_discharged_stay(db, actor=march.actor, stay=s5, changes={"pathway": 0}, reason="Coded wrongly",
+                            expected_version=s5.version, now=utcnow())  # fmt: skip
+    db.flush()
+    ward_days.refresh(db, [], WIDER.date_from, WIDER.date_to)  # forget what the mark touches, build nothing
+    assert rolled() == [(march.b.id, date(2026, 3, 1))]  # ward A's March went with its days
+    stored, live = both_ways(db, [march.a, march.b])
+    assert stored == live and len(rolled()) == 2
+    assert {s.key: s.count for s in stored.pathway_detail}["2"] == 0
