@@ -81,24 +81,14 @@ def store(session: Session, built: Mapping[int, Sequence[WardDay]], built_at: da
 
 
 def delete_spans(session: Session, spans: Sequence[Span]) -> None:
-    """Delete the stored rows of these ward-days from every table, and their months' roll-ups."""
+    """Delete the stored rows of these ward-days from every table, and their months' sums."""
     for model in _TABLES:
-        where = [
-            and_(model.ward_id == span.ward_id, model.day >= span.first, *(() if span.last is None else (model.day <= span.last,)))
-            for span in spans
-        ]  # fmt: skip
-        for i in range(0, len(where), 200):
-            session.execute(delete(model).where(or_(*where[i : i + 200])))
+        for i in range(0, len(spans), 200):
+            session.execute(delete(model).where(or_(*(_span_of(model, model.day, s) for s in spans[i : i + 200]))))
     for model in _MONTH_TABLES:
-        where = [
-            and_(
-                model.ward_id == span.ward_id, model.month >= _month_of(span.first),
-                *(() if span.last is None else (model.month <= _month_of(span.last),)),
-            )
-            for span in spans
-        ]  # fmt: skip
-        for i in range(0, len(where), 200):
-            session.execute(delete(model).where(or_(*where[i : i + 200])))
+        for i in range(0, len(spans), 200):
+            where = or_(*(_span_of(model, model.month, s, month=True) for s in spans[i : i + 200]))
+            session.execute(delete(model).where(where))
 
 
 # Calendar months rolled up -------------------------------------------------------------------
@@ -144,11 +134,16 @@ def roll_up(session: Session, ward_ids: Collection[int], first: date, last: date
     days must all be stored)."""
     months = full_months(first, last)
     done = _rolled_up(session, ward_ids, months)
+    roll_up_months(session, {(w, m) for m in months for w in ward_ids if (w, m) not in done})
+
+
+def roll_up_months(session: Session, pairs: Collection[tuple[int, date]]) -> None:
+    """Sum the day breakdowns of these (ward, month) pairs, whose days must all be stored."""
+    by_month: dict[date, list[int]] = defaultdict(list)
+    for ward_id, month in pairs:
+        by_month[month].append(ward_id)
     c, e = MetricsDayCount, MetricsDayEdd
-    for month in months:
-        wards = [w for w in ward_ids if (w, month) not in done]
-        if not wards:
-            continue
+    for month, wards in sorted(by_month.items()):
         end = _next_month(month) - timedelta(days=1)
         at = literal(month, type_=Date)
         session.execute(
@@ -171,6 +166,36 @@ def roll_up(session: Session, ward_ids: Collection[int], first: date, last: date
             insert(MetricsMonthCount),
             [{"ward_id": w, "month": month, "kind": _ROLLED, "key": "", "n": (end - month).days + 1} for w in wards],
         )
+
+
+def stored_in(session: Session, spans: Sequence[Span]) -> dict[date, set[int]]:
+    """Of these ward-days, the ones stored: {day: wards}."""
+    days: dict[date, set[int]] = defaultdict(set)
+    d = MetricsDay
+    for i in range(0, len(spans), 200):
+        where = or_(*(_span_of(d, d.day, s) for s in spans[i : i + 200]))
+        for ward_id, day in queries.plain_rows(session, select(d.ward_id, queries.fast_date(d.day)).where(where)):
+            days[day].add(ward_id)
+    return days
+
+
+def summed_in(session: Session, spans: Sequence[Span]) -> set[tuple[int, date]]:
+    """The (ward, month) sums that these ward-days are part of."""
+    m = MetricsMonthCount
+    out: set[tuple[int, date]] = set()
+    for i in range(0, len(spans), 200):
+        where = or_(*(_span_of(m, m.month, s, month=True) for s in spans[i : i + 200]))
+        out.update(
+            queries.plain_rows(session, select(m.ward_id, queries.fast_date(m.month)).where(m.kind == _ROLLED, where))
+        )
+    return out
+
+
+def _span_of(model: Any, column: Any, span: Span, *, month: bool = False) -> Any:
+    first, last = span.first, span.last
+    if month:
+        first, last = _month_of(first), None if last is None else _month_of(last)
+    return and_(model.ward_id == span.ward_id, column >= first, *(() if last is None else (column <= last,)))
 
 
 _EDD_SUMS = ("discharges", "with_edd", "met_first_edd", "drift_days", "edd_changes")

@@ -8,8 +8,9 @@ worked out from the facts, by the same code that builds the rows.
 Stored rows stay true because every write that changes a closed day leaves a mark in its own
 transaction (app.metrics.staleness). A refresh, under a one-row lock so two never interleave:
 
-1. reads the marks, works out the ward-days each one touches, deletes those rows and the marks it
-   read (only those: a mark committed meanwhile stays for the next refresh);
+1. reads the marks, works out the ward-days each one touches, builds again those that were stored
+   (and their months' sums) and deletes the marks it read, all in one transaction (only those
+   marks: one committed meanwhile stays for the next refresh);
 2. builds the rows missing for the wards and closed days asked for, from the facts as they are
    now, a month per transaction (on SQLite the lock is the database's write lock, so writers
    wait at most for one month's build), then sums the whole months among them.
@@ -21,6 +22,7 @@ ten minutes after London midnight, so a write still in flight at midnight cannot
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from datetime import date, datetime, timedelta
@@ -35,6 +37,8 @@ from app.metrics import queries, stored_days
 from app.metrics.compute import Figures, Period, london_day, ward_days
 from app.metrics.stored_days import Span
 from app.models import MetricsRefresh, MetricsStale, Stay, StayLocation
+
+log = logging.getLogger("boardround.metrics")
 
 CLOSED_AFTER = timedelta(minutes=10)  # after London midnight, a day's rows may be stored
 CHUNK_DAYS = 31  # days built per transaction
@@ -108,8 +112,12 @@ def _any_marks(session: Session) -> bool:
     return session.exec(select(MetricsStale.id).limit(1)).first() is not None
 
 
-def _forget_stale(session: Session) -> int:
-    """Delete the rows the marks touch, and those marks. Returns how many marks there were."""
+def _renew_stale(session: Session, now: datetime) -> None:
+    """Build again, in this one transaction, the stored rows the marks touch, and delete those marks.
+
+    One transaction, so a report reading at the same moment sees each row either as it was or as it
+    is now, never missing. Rows that were never stored stay so (a report asking for them builds them).
+    """
     marks = queries.plain_rows(
         session,
         select(
@@ -118,12 +126,35 @@ def _forget_stale(session: Session) -> int:
         ),
     )  # fmt: skip
     if not marks:
-        return 0
-    stored_days.delete_spans(session, _merged(_spans(session, marks)))
+        return
+    spans = _merged(_spans(session, marks))
+    stored, summed = stored_days.stored_in(session, spans), stored_days.summed_in(session, spans)
+    stored_days.delete_spans(session, spans)
+    _build(session, stored, now, commit=False)
+    stored_days.roll_up_months(session, summed)
     ids = [m[0] for m in marks]
     for i in range(0, len(ids), 1000):
         session.execute(delete(MetricsStale).where(col(MetricsStale.id).in_(ids[i : i + 1000])))
-    return len(marks)
+
+
+def _build(session: Session, todo: dict[date, set[int]], now: datetime, *, commit: bool) -> None:
+    """Work out and store these ward-days ({day: wards}), a month at a time (each its own
+    transaction when `commit`). Month sums that include a day built again are summed again."""
+    days = sorted(todo)
+    while days:
+        chunk = [d for d in days if d < days[0] + timedelta(days=CHUNK_DAYS)]
+        days = days[len(chunk) :]
+        wards = set().union(*(todo[d] for d in chunk))
+        period = Period(chunk[0], chunk[-1])
+        stays, rounds = queries.load_stays(session, wards, period), queries.load_rounds(session, wards, period)
+        spans = [Span(w, period.date_from, period.date_to) for w in wards]
+        summed = stored_days.summed_in(session, spans)
+        stored_days.delete_spans(session, spans)
+        stored_days.store(session, ward_days(stays, rounds, period, wards), now)
+        stored_days.roll_up_months(session, summed)
+        if commit:
+            session.commit()
+            _lock(session, now)
 
 
 # Refresh -------------------------------------------------------------------------------------
@@ -147,26 +178,16 @@ def refresh(
     last = min(last, last_closed_day(now))
     try:
         _lock(session, now)
-        _forget_stale(session)
-        missing = stored_days.missing(session, ward_ids, first, last) if ward_ids and first <= last else {}
-        days = sorted(missing)
-        while days:
-            chunk = [d for d in days if d < days[0] + timedelta(days=CHUNK_DAYS)]
-            days = days[len(chunk) :]
-            wards = set().union(*(missing[d] for d in chunk))
-            period = Period(chunk[0], chunk[-1])
-            built = ward_days(
-                queries.load_stays(session, wards, period), queries.load_rounds(session, wards, period), period, wards
-            )
-            stored_days.delete_spans(session, [Span(w, period.date_from, period.date_to) for w in wards])
-            stored_days.store(session, built, now)
-            session.commit()
-            _lock(session, now)
-        if ward_ids and first <= last:
-            stored_days.roll_up(session, ward_ids, first, last)
+        _renew_stale(session, now)
         session.commit()
-    except OperationalError:
+        if ward_ids and first <= last:
+            _lock(session, now)
+            _build(session, stored_days.missing(session, ward_ids, first, last), now, commit=True)
+            stored_days.roll_up(session, ward_ids, first, last)
+            session.commit()
+    except OperationalError as exc:
         session.rollback()
+        log.warning("metrics refresh gave way (%s): working the figures out from the facts", type(exc.orig).__name__)
         return False
     return True
 
@@ -175,8 +196,8 @@ def forget_all(session: Session, *, now: datetime | None = None) -> None:
     """Drop every stored row (after a hand-made SQL fix to the facts): the next refresh builds
     them again. Commits."""
     _lock(session, now or utcnow())
-    _forget_stale(session)
     stored_days.delete_all(session)
+    session.execute(delete(MetricsStale))
     session.commit()
 
 

@@ -236,7 +236,7 @@ def test_whole_months_between_two_days():
     assert full_months(date(2026, 3, 5), date(2026, 3, 9)) == []
 
 
-def test_a_whole_month_is_summed_once_and_forgotten_with_its_days(db, march):
+def test_a_whole_month_is_summed_once_and_again_when_its_days_change(db, march):
     from app.models import MetricsMonthCount
 
     def rolled() -> list[tuple[int, date]]:
@@ -251,8 +251,9 @@ def test_a_whole_month_is_summed_once_and_forgotten_with_its_days(db, march):
     correct_discharged_stay(db, actor=march.actor, stay=s5, changes={"pathway": 0}, reason="Coded wrongly",
                             expected_version=s5.version, now=utcnow())  # fmt: skip
     db.flush()
-    ward_days.refresh(db, [], WIDER.date_from, WIDER.date_to)  # forget what the mark touches, build nothing
-    assert rolled() == [(march.b.id, date(2026, 3, 1))]  # ward A's March went with its days
+    assert ward_days.refresh(db, [], WIDER.date_from, WIDER.date_to)  # only what the mark touches
+    assert len(rolled()) == 2  # ward A's March built and summed again in place, never missing
+    assert stored_rows(db) == 2 * WIDER.length and marks(db) == 0
     stored, live = both_ways(db, [march.a, march.b])
-    assert stored == live and len(rolled()) == 2
+    assert stored == live
     assert {s.key: s.count for s in stored.pathway_detail}["2"] == 0
