@@ -150,11 +150,6 @@ def census_instant(day: date) -> datetime:
     return at_london(day, CENSUS_TIME)
 
 
-def los_midnights(admitted_at: datetime, on: date) -> int:
-    """Length of stay in midnights on a London date (0 on the day of admission)."""
-    return max(0, (on - london_day(admitted_at)).days)
-
-
 def percent(part: int | float, whole: int | float) -> float | None:
     return None if not whole else 100 * part / whole
 
@@ -252,12 +247,6 @@ def discharge_ready_date(reviews: Iterable[Review], *, up_to: date | None = None
         elif drd is None:
             drd = review.review_date
     return drd
-
-
-def latest_review_before(reviews: Sequence[Review], day: date) -> Review | None:
-    """The last review dated before `day` (reviews in date order)."""
-    i = bisect_left([r.review_date for r in reviews], day)
-    return reviews[i - 1] if i else None
 
 
 def nctr_runs(reviews: Sequence[Review]) -> list[tuple[date, date | None]]:
@@ -370,15 +359,6 @@ class DayDischarges:
     @property
     def before_midday_percent(self) -> float | None:
         return percent(self.before_midday, self.discharges)
-
-
-def discharges_by_day(discharges: Iterable[Discharge], period: Period) -> list[DayDischarges]:
-    total: Counter[date] = Counter()
-    early: Counter[date] = Counter()
-    for d in discharges:
-        total[d.discharge_date] += 1
-        early[d.discharge_date] += d.before_midday
-    return [DayDischarges(day, total[day], early[day]) for day in period.days]
 
 
 @dataclass(frozen=True)
@@ -597,10 +577,6 @@ def delay_summary_of(counts: DischargeCounts) -> DelaySummary:
     )
 
 
-def delay_summary(discharges: Sequence[Discharge]) -> DelaySummary:
-    return delay_summary_of(DischargeCounts.of(discharges))
-
-
 @dataclass(frozen=True)
 class Share:
     key: str
@@ -636,18 +612,6 @@ def pathway_detail_of(counts: DischargeCounts) -> list[Share]:
 
 def destination_mix_of(counts: DischargeCounts, labels: Mapping[str, str]) -> list[Share]:
     return _shares(counts.destinations, dict(labels) | {"": "Not recorded"})
-
-
-def pathway_mix(discharges: Iterable[Discharge]) -> list[Share]:
-    return pathway_mix_of(DischargeCounts.of(discharges))
-
-
-def pathway_detail(discharges: Iterable[Discharge]) -> list[Share]:
-    return pathway_detail_of(DischargeCounts.of(discharges))
-
-
-def destination_mix(discharges: Iterable[Discharge], labels: Mapping[str, str]) -> list[Share]:
-    return destination_mix_of(DischargeCounts.of(discharges), labels)
 
 
 # Expected discharge date accuracy ------------------------------------------------------------
@@ -800,14 +764,6 @@ def census(stays: Iterable[StayFacts], period: Period, ward_ids: Collection[int]
             )
             for i, day in enumerate(days)
         ]
-    return out
-
-
-def census_total(by_ward: Mapping[int, Sequence[CensusDay]], period: Period) -> list[CensusDay]:
-    out = [CensusDay(day=day) for day in period.days]
-    for days in by_ward.values():
-        for total, one in zip(out, days, strict=True):
-            total.add(one)
     return out
 
 
