@@ -27,11 +27,11 @@ from sqlalchemy.orm import Session
 from app.core.clock import london_date, london_start_of_day, utcnow
 from app.models import BoardRound, DailyReview, EddChange, MetricsStale, Stay, StayLocation
 
-_NOTHING: tuple[Any, Any] = (None, None)
-
 
 def _change(obj: object, name: str) -> tuple[Any, Any] | None:
-    """(old, new) when the attribute changed in this flush, else None."""
+    """(old, new) when the attribute changed in this flush, else None. An old value of None and one
+    never loaded look alike to the ORM: the services read a row (for their checks and the audit's
+    "before") before they change it."""
     history = inspect(obj).attrs[name].history
     if not history.has_changes():
         return None
