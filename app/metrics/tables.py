@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
-from app.metrics.compute import DELAY_BANDS, LONG_STAY_THRESHOLDS, Report
+from app.metrics.compute import DELAY_BANDS, DIED, LONG_STAY_THRESHOLDS, Report
 
 Kind = Literal["text", "int", "num", "pct", "date", "auto"]  # auto: whole numbers stay whole
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -211,7 +211,7 @@ def metric_tables(report: Report) -> dict[str, Table]:
                 Column("% of discharges", "pct"),
             ),
             [[s.key, s.label, s.count, s.percent] for s in r.destinations],
-            ["", "Patients who died (not counted as discharges)", r.timing.deaths, None],
+            [DIED, "Patients who died (not counted as discharges)", r.timing.deaths, None],
         )
     )
     tables.append(

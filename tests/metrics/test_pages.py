@@ -245,9 +245,8 @@ def test_a_folded_table_opens_as_a_fragment_or_a_page(db, browser_as, march):
     url = f"/metrics/table?table=discharges-by-day&ward={march.a.code}&date_from=2026-03-23&date_to=2026-03-31"
     fragment = browser.get(url, headers={"HX-Request": "true", "HX-Target": "numbers-discharges-by-day"})
     assert fragment.status_code == 200
-    assert fragment.text.lstrip().startswith(
-        '<table class="nhsuk-table app-metrics-table" id="table-discharges-by-day">'
-    )
+    assert fragment.text.lstrip().startswith('<div class="app-table-scroll" role="region"')
+    assert '<table class="nhsuk-table app-metrics-table" id="table-discharges-by-day">' in fragment.text
     assert "<html" not in fragment.text and fragment.text.count("<tr") == 1 + 9 + 1  # header, 9 days, total
     page = browser.get(url)
     assert page.status_code == 200 and "<html" in page.text
