@@ -42,3 +42,17 @@ def test_ward_manager_reads_the_metrics_and_opens_a_daily_table(seed_ward, user_
     assert_no_horizontal_scroll(page)
     assert_no_axe_violations(page)
     assert_no_console_errors(page)
+
+
+def test_flow_overview_is_accessible_on_a_tablet_and_a_phone(seed_ward, user_with_password, signed_in_page):
+    ward = seed_ward(beds=3, patients=2)
+    manager = user_with_password("ward_manager", [ward])
+    page = signed_in_page(manager, next_="/flow")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("flow")
+    expect(page.locator("main")).to_contain_text(ward.name)
+    assert_no_axe_violations(page)
+    assert_touch_targets(page)
+    assert_no_console_errors(page)
+    page.set_viewport_size(VIEWPORTS["phone"])
+    assert_no_horizontal_scroll(page)
+    assert_no_axe_violations(page)
