@@ -107,8 +107,8 @@ def _location_changed(marks: _Marks, location: StayLocation) -> None:
         marks.ward(ward[0], old_started, old_ended)
         marks.ward(ward[1], location.started_at, location.ended_at)
         return
-    if started:
-        marks.ward(location.ward_id, _earliest(*started), max(started))  # type: ignore[type-var]
+    if started:  # an unknown old value (never loaded) marks to the end, to be safe
+        marks.ward(location.ward_id, _earliest(*started), _latest_or_open(*started))
     if ended:
         marks.ward(location.ward_id, _earliest(*ended), _latest_or_open(*ended))
 
