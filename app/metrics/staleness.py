@@ -128,18 +128,24 @@ def _round_changed(marks: _Marks, rnd: BoardRound) -> None:
             marks.ward(ward_id, start, start)
 
 
+def _row_added_or_removed(marks: _Marks, obj: object) -> None:
+    """A row inserted or deleted changes the days it covers. (A new or deleted stay needs no mark of
+    its own: its ward-history rows carry it.)"""
+    if isinstance(obj, StayLocation):
+        marks.ward(obj.ward_id, obj.started_at, obj.ended_at)
+    elif isinstance(obj, DailyReview):
+        marks.stay(obj.stay_id, _start_of(obj.review_date))
+    elif isinstance(obj, EddChange):
+        marks.stay(obj.stay_id, obj.changed_at)
+    elif isinstance(obj, BoardRound):
+        marks.ward(obj.ward_id, obj.started_at, obj.started_at)
+
+
 def marks_for_flush(session: Session, now: datetime) -> list[dict[str, Any]]:
     """The marks for what this flush wrote (called after the flush, before history is reset)."""
     marks = _Marks(now)
-    for obj in session.new:
-        if isinstance(obj, StayLocation):
-            marks.ward(obj.ward_id, obj.started_at, obj.ended_at)
-        elif isinstance(obj, DailyReview):
-            marks.stay(obj.stay_id, _start_of(obj.review_date))
-        elif isinstance(obj, EddChange):
-            marks.stay(obj.stay_id, obj.changed_at)
-        elif isinstance(obj, BoardRound):
-            marks.ward(obj.ward_id, obj.started_at, obj.started_at)
+    for obj in (*session.new, *session.deleted):
+        _row_added_or_removed(marks, obj)
     for obj in session.dirty:
         if not session.is_modified(obj, include_collections=False):
             continue
@@ -153,15 +159,6 @@ def marks_for_flush(session: Session, now: datetime) -> list[dict[str, Any]]:
             marks.stay(obj.stay_id, _earliest(*change))
         elif isinstance(obj, BoardRound):
             _round_changed(marks, obj)
-    for obj in session.deleted:
-        if isinstance(obj, StayLocation):
-            marks.ward(obj.ward_id, obj.started_at, obj.ended_at)
-        elif isinstance(obj, DailyReview):
-            marks.stay(obj.stay_id, _start_of(obj.review_date))
-        elif isinstance(obj, EddChange):
-            marks.stay(obj.stay_id, obj.changed_at)
-        elif isinstance(obj, BoardRound):
-            marks.ward(obj.ward_id, obj.started_at, obj.started_at)
     return marks.rows
 
 

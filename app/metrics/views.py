@@ -30,7 +30,8 @@ from app.core.errors import NotFound
 from app.core.params import Now
 from app.db import SessionDep
 from app.metrics import flow, forms, presenters, queries, reports, tables
-from app.metrics.compute import LONG_STAY_THRESHOLDS
+from app.metrics.compute import LONG_STAY_THRESHOLDS, Report
+from app.models import Ward
 from app.reference import labels
 from app.web.htmx import vary, wants_fragment
 from app.web.sse import change_stream
@@ -121,6 +122,11 @@ def _filter(request: Request, session: Session, actor: Principal, now: datetime)
     return wards, chosen, values, errors
 
 
+def _report(session: Session, chosen: forms.MetricsFilter, wards: list[Ward]) -> Report:
+    """The report the filter asks for: its ward, or every ward in scope."""
+    return reports.metrics_report(session, [chosen.ward] if chosen.ward else wards, chosen.period)
+
+
 def _period_text(chosen: forms.MetricsFilter) -> str:
     p = chosen.period
     where = chosen.ward.name if chosen.ward else "All your wards"
@@ -132,7 +138,7 @@ def show_metrics(request: Request, session: SessionDep, actor: Requires(Perm.REA
     wards, chosen, values, errors = _filter(request, session, actor, now)
     context: dict = {"wards": wards, "values": values, "errors": errors, "report": None}
     if chosen is not None:
-        report = reports.metrics_report(session, [chosen.ward] if chosen.ward else wards, chosen.period)
+        report = _report(session, chosen, wards)
         context |= {
             "report": report,
             "tables": tables.metric_tables(report),
@@ -155,7 +161,7 @@ def metrics_table(
     if chosen is None:
         context = {"wards": wards, "values": values, "errors": errors, "report": None}
         return render(request, "metrics/metrics.html", context, status_code=422)
-    report = reports.metrics_report(session, [chosen.ward] if chosen.ward else wards, chosen.period)
+    report = _report(session, chosen, wards)
     context = {
         "table": tables.metric_tables(report)[table],
         "period_text": _period_text(chosen),
@@ -173,7 +179,7 @@ def metrics_csv(
     wards, chosen, _values, errors = _filter(request, session, actor, now)
     if chosen is None:
         return Response("; ".join(errors.values()), status_code=422, media_type="text/plain")
-    report = reports.metrics_report(session, [chosen.ward] if chosen.ward else wards, chosen.period)
+    report = _report(session, chosen, wards)
     p = chosen.period
     scope = chosen.ward.code if chosen.ward else "all-wards"
     name = f"{table}-{scope}-{p.date_from.isoformat()}-to-{p.date_to.isoformat()}.csv"

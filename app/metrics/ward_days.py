@@ -34,7 +34,7 @@ from sqlmodel import Session, col, select
 
 from app.core.clock import london_date, utcnow
 from app.metrics import queries, stored_days
-from app.metrics.compute import Figures, Period, london_day, ward_days
+from app.metrics.compute import Figures, Period, WardDay, london_day, ward_days
 from app.metrics.stored_days import Span
 from app.models import MetricsRefresh, MetricsStale, Stay, StayLocation
 
@@ -146,11 +146,11 @@ def _build(session: Session, todo: dict[date, set[int]], now: datetime, *, commi
         days = days[len(chunk) :]
         wards = set().union(*(todo[d] for d in chunk))
         period = Period(chunk[0], chunk[-1])
-        stays, rounds = queries.load_stays(session, wards, period), queries.load_rounds(session, wards, period)
+        built = _work_out(session, wards, period)
         spans = [Span(w, period.date_from, period.date_to) for w in wards]
         summed = stored_days.summed_in(session, spans)
         stored_days.delete_spans(session, spans)
-        stored_days.store(session, ward_days(stays, rounds, period, wards), now)
+        stored_days.store(session, built, now)
         stored_days.roll_up_months(session, summed)
         if commit:
             session.commit()
@@ -223,6 +223,10 @@ def figures(
 
 def _live(session: Session, scope: set[int], period: Period, first: date) -> Figures:
     """The figures of the days from `first` to the end of the period, worked out from the facts."""
-    rest = Period(first, period.date_to)
-    stays, rounds = queries.load_stays(session, scope, rest), queries.load_rounds(session, scope, rest)
-    return Figures.of(period, ward_days(stays, rounds, rest, scope))
+    return Figures.of(period, _work_out(session, scope, Period(first, period.date_to)))
+
+
+def _work_out(session: Session, wards: Collection[int], period: Period) -> dict[int, list[WardDay]]:
+    """These wards' days, worked out from the facts (what is stored, and what is live)."""
+    stays, rounds = queries.load_stays(session, wards, period), queries.load_rounds(session, wards, period)
+    return ward_days(stays, rounds, period, wards)
