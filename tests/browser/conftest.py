@@ -21,27 +21,22 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import secrets
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from app.config import PROJECT_ROOT
 from app.models import Ward
 from tests import factories
 from tests.browser import helpers
 from tests.dbs import build_engine, in_ci, migrate
 from tests.pages import PASSWORD
+from tests.servers import LiveServer, start_server, stop_server
 
 # Debian's Chromium (apt-get install chromium); never a browser Playwright downloads. The
 # variable exists to point at another build, or at nothing to try the skip/fail path.
@@ -57,7 +52,6 @@ CHROMIUM_ARGS = [
 ]
 # Fail fast: a locator that has not matched in 10 s will not match.
 TIMEOUT_MS = 10_000
-SERVER_START_SECONDS = 30
 
 HERE = Path(__file__).resolve().parent
 
@@ -156,107 +150,14 @@ def browser_engine(backend: str, tmp_path_factory: pytest.TempPathFactory) -> It
     engine.dispose()
 
 
-@dataclass
-class LiveServer:
-    base_url: str
-    process: subprocess.Popen
-    log_path: Path
-
-    def log_size(self) -> int:
-        return self.log_path.stat().st_size if self.log_path.exists() else 0
-
-    def log_since(self, offset: int = 0, limit: int = 20_000) -> str:
-        with self.log_path.open("rb") as handle:
-            handle.seek(offset)
-            text = handle.read().decode("utf-8", "replace")
-        return text[-limit:] or "(nothing logged)"
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _server_env(database_url: str) -> dict[str, str]:
-    # Only what we set: no BOARDROUND_* or DATABASE_URL leaks in from the developer's shell.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BOARDROUND_") and k != "DATABASE_URL"}
-    env.update(
-        DATABASE_URL=database_url,
-        BOARDROUND_ENVIRONMENT="test",
-        BOARDROUND_SECRET_KEY=secrets.token_urlsafe(36),  # 48 characters
-        BOARDROUND_SECURE_COOKIES="false",
-        PYTHONUNBUFFERED="1",
-    )
-    return env
-
-
-def _start_server(database_url: str, log_path: Path) -> LiveServer:
-    last_error = ""
-    for _attempt in range(3):  # another process may take the free port before uvicorn binds it
-        port = _free_port()
-        with log_path.open("ab") as log:
-            process = subprocess.Popen(  # noqa: S603
-                [
-                    sys.executable,
-                    "-m",
-                    "uvicorn",
-                    "--factory",
-                    "app.main:create_app",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(port),
-                    # Open event streams must not hold up the shutdown at the end of the session.
-                    "--timeout-graceful-shutdown",
-                    "2",
-                ],
-                cwd=PROJECT_ROOT,
-                env=_server_env(database_url),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-            )
-        server = LiveServer(f"http://127.0.0.1:{port}", process, log_path)
-        deadline = time.monotonic() + SERVER_START_SECONDS
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                last_error = f"uvicorn exited with {process.returncode}"
-                break
-            try:
-                if httpx.get(f"{server.base_url}/healthz", timeout=1).status_code == 200:
-                    return server
-            except httpx.TransportError:
-                pass
-            time.sleep(0.05)
-        else:
-            _stop(process)
-            last_error = f"no answer from /healthz within {SERVER_START_SECONDS}s"
-        if "address already in use" not in server.log_since().lower():
-            break
-    raise RuntimeError(f"the app server did not start: {last_error}\n--- {log_path} ---\n{server.log_since()}")
-
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
-
-
 @pytest.fixture(scope="session")
 def app_server(browser_engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """The app in its own uvicorn process (real HTTP, real middleware, real clock)."""
     url = browser_engine.url.render_as_string(hide_password=False)
     log_path = tmp_path_factory.mktemp("browser-server") / f"uvicorn-{browser_engine.dialect.name}.log"
-    server = _start_server(url, log_path)
+    server = start_server(url, log_path)
     yield server
-    _stop(server.process)
+    stop_server(server.process)
 
 
 @pytest.fixture
