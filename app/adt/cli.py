@@ -1,6 +1,7 @@
 """`boardround adt ...`: the PAS feed from the command line.
 
-    boardround adt listen --host 127.0.0.1 --port 2575 [--account pas-feed]
+    boardround adt listen --host 127.0.0.1 --port 2575 [--account pas-feed] [--idle-timeout 300]
+                          [--max-connections 16] [--max-message-bytes 1000000]
     boardround adt import FILE [--account pas-feed]
     boardround adt map POINT_OF_CARE [PAS_BED] --ward CODE [--bed LABEL]
     boardround adt maps
@@ -80,10 +81,39 @@ def listen(
         int, typer.Option(min=1, max=64, help="Worker processes (PostgreSQL only): more than one core's worth.")
     ] = 1,
     log_level: Annotated[str, typer.Option(help="info logs every message (control ID and outcome only).")] = "info",
+    idle_timeout: Annotated[
+        float | None,
+        typer.Option(
+            min=0.1,
+            help="Close a connection that completes no message in this many seconds "
+            "[default: BOARDROUND_MLLP_IDLE_TIMEOUT_SECONDS, else 300].",
+        ),
+    ] = None,
+    max_connections: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Connections open at once; more are closed on arrival "
+            "[default: BOARDROUND_MLLP_MAX_CONNECTIONS, else 16].",
+        ),
+    ] = None,
+    max_message_bytes: Annotated[
+        int | None,
+        typer.Option(
+            min=1024,
+            help="Largest frame; bigger ones get an AR, unread "
+            "[default: BOARDROUND_MLLP_MAX_MESSAGE_BYTES, else 1000000].",
+        ),
+    ] = None,
 ) -> None:
     """Receive ADT messages over MLLP until interrupted (Ctrl-C or SIGTERM)."""
     level = getattr(logging, log_level.upper(), logging.INFO)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = get_settings()
+    # Options win over the BOARDROUND_MLLP_* settings.
+    idle = idle_timeout if idle_timeout is not None else settings.mllp_idle_timeout_seconds
+    cap = max_connections if max_connections is not None else settings.mllp_max_connections
+    largest = max_message_bytes if max_message_bytes is not None else settings.mllp_max_message_bytes
     engine = _engine()
     receiver = _receiver(engine, account)  # checks the account before listening
     server: MllpServer | ConnectionWorkers
@@ -93,12 +123,28 @@ def listen(
         try:
             # Each process serves whole connections, with --workers threads shared out among them.
             server = ConnectionWorkers(
-                account, processes, host=host, port=port, threads=max(1, workers // processes), log_level=level
+                account,
+                processes,
+                host=host,
+                port=port,
+                threads=max(1, workers // processes),
+                log_level=level,
+                max_message_bytes=largest,
+                idle_timeout=idle,
+                max_connections=cap,
             )
         except WorkerFailed as exc:
             raise _fail(f"worker processes did not start: {exc}") from None
     else:
-        server = MllpServer(receiver, host=host, port=port, workers=workers)
+        server = MllpServer(
+            receiver,
+            host=host,
+            port=port,
+            workers=workers,
+            max_message_bytes=largest,
+            idle_timeout=idle,
+            max_connections=cap,
+        )
 
     async def main() -> None:
         bound = await server.start()

@@ -132,11 +132,28 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def closed_by_listener(sock: socket.socket, within: float = 10.0) -> bool:
+    sock.settimeout(within)
+    try:
+        return sock.recv(65536) == b""
+    except ConnectionResetError:
+        return True
+    except TimeoutError:
+        return False
+
+
 def test_listen_runs_until_terminated(cli_db, session):
+    """Limits from the environment (idle timeout) and from options (the cap), as operators set them."""
     port = free_port()
-    env = {"DATABASE_URL": cli_db, "BOARDROUND_SECRET_KEY": "s" * 48, "PATH": "/usr/bin:/bin"}
+    env = {
+        "DATABASE_URL": cli_db,
+        "BOARDROUND_SECRET_KEY": "s" * 48,
+        "BOARDROUND_MLLP_IDLE_TIMEOUT_SECONDS": "2",
+        "PATH": "/usr/bin:/bin",
+    }
+    command = ["listen", "--port", str(port), "--log-level", "warning", "--max-connections", "1"]
     proc = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "app.adt.cli", "listen", "--port", str(port), "--log-level", "warning"],
+        [sys.executable, "-m", "app.adt.cli", *command],
         cwd=PROJECT_ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -145,20 +162,29 @@ def test_listen_runs_until_terminated(cli_db, session):
     try:
         deadline = time.monotonic() + 30
         while True:
+            c = None
             try:
-                with MllpClient("127.0.0.1", port, timeout=30) as c:
-                    ack = msg.ack_fields(c.send(msg.adt("A04", control="LISTEN-1")))
+                c = MllpClient("127.0.0.1", port, timeout=30)
+                ack = msg.ack_fields(c.send(msg.adt("A04", control="LISTEN-1")))
                 break
             except OSError:
+                if c is not None:
+                    c.close()
                 assert proc.poll() is None, proc.stderr.read().decode()
                 assert time.monotonic() < deadline, "listener did not start"
                 time.sleep(0.2)
-        assert ack["code"] == "AA"
+        with c:
+            assert ack["code"] == "AA"
+            with socket.create_connection(("127.0.0.1", port)) as second:
+                assert closed_by_listener(second)  # --max-connections 1
+            assert msg.ack_fields(c.send(msg.adt("A04", control="LISTEN-2")))["code"] == "AA"
+            assert closed_by_listener(c.sock)  # idle for BOARDROUND_MLLP_IDLE_TIMEOUT_SECONDS
     finally:
         proc.terminate()
         out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err.decode()
     assert b"Listening for HL7 ADT over MLLP" in out
+    assert b"refused: the limit of 1 connections is reached" in err
     assert msg.MRN.encode() not in out + err
     assert session.exec(select(AdtMessage.status).where(AdtMessage.control_id == "LISTEN-1")).one() == "applied"
 
