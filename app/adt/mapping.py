@@ -86,7 +86,7 @@ def resolve(session: Session, location: Location, where: str = "PV1-3") -> tuple
     """(ward_id, bed_id or None) for a PAS location, or Invalid (AE) if it is not mapped. One query."""
     poc, room, bed_part = location.point_of_care, location.room or None, location.bed or None
     params = {"poc": poc, "room": room, "bed": bed_part, "one_part": None if room and bed_part else room or bed_part}
-    rows = session.exec(_CANDIDATES, params=params).all()  # type: ignore[call-overload]
+    rows = session.exec(_CANDIDATES, params=params).all()
     pas_bed = rows[0][4] if rows else None  # the same on every row
     exact = next((r for r in rows if r[1] is not None and pas_bed and r[1].pas_bed == pas_bed), None)
     if exact is not None:
@@ -105,7 +105,7 @@ def resolve(session: Session, location: Location, where: str = "PV1-3") -> tuple
     ward, _, _, bed, _ = chosen
     pin(session, ward, bed)
     if pas_bed and bed is None:
-        built = _FROM_WORDS.get(mapped[1].bed_label_from, "") if mapped is not None else ""  # type: ignore[call-overload]
+        built = _FROM_WORDS.get(mapped[1].bed_label_from, "") if mapped is not None else ""
         raise Invalid(
             f"{where} PAS bed {pas_bed!r}{built} on {poc!r} is not a bed on the mapped ward: add it to the location map",
             code=codes.TABLE_VALUE_NOT_FOUND,

@@ -142,6 +142,8 @@ def closed_by_listener(sock: socket.socket, within: float = 10.0) -> bool:
 def test_an_idle_connection_is_closed_after_the_timeout(engine, caplog):
     caplog.set_level(logging.INFO, logger="boardround.adt.mllp")
     with running_in_thread(Receiver(engine, ACCOUNT), workers=1, idle_timeout=0.5) as quick:
+        with socket.create_connection(("127.0.0.1", quick.port)) as silent:  # never sends a byte
+            assert closed_by_listener(silent)
         with MllpClient("127.0.0.1", quick.port) as c:
             text = msg.adt("A04", control="IDLE-1", nhs=None, mrn="IDLEK1", sent=recent(5))
             assert msg.ack_fields(c.send(text))["code"] == "AA"  # served normally first
