@@ -43,6 +43,13 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1_000_000
     # Round to the database pool for PostgreSQL.
     db_pool_size: int = 10
+    # The PAS feed's MLLP listener (docs/adt.md, "Limits"). A connection that completes no
+    # message for this long (idle, or stalled part-way through one) is closed; senders reconnect.
+    mllp_idle_timeout_seconds: float = Field(default=300, gt=0)
+    # Connections open at once; more are closed on arrival. With the largest frame this bounds
+    # the memory that unanswered frames can hold (about twice the frame size per connection).
+    mllp_max_connections: int = Field(default=16, ge=1)
+    mllp_max_message_bytes: int = Field(default=1_000_000, ge=1024)
 
     @model_validator(mode="after")
     def _check_secret(self) -> Settings:

@@ -65,7 +65,7 @@ def prepare(url: str) -> None:
         engine.dispose()
 
 
-def start_listener(url: str, workers: int, processes: int) -> tuple[subprocess.Popen, int]:
+def start_listener(url: str, workers: int, processes: int, connections: int) -> tuple[subprocess.Popen, int]:
     port = free_port()
     env = os.environ | {"DATABASE_URL": url, "BOARDROUND_SECRET_KEY": "b" * 48, "BOARDROUND_ENVIRONMENT": "development"}
     proc = subprocess.Popen(  # noqa: S603 - fixed argv, our own interpreter
@@ -80,6 +80,8 @@ def start_listener(url: str, workers: int, processes: int) -> tuple[subprocess.P
             str(workers),
             "--processes",
             str(processes),
+            "--max-connections",  # room for every client and the start-up probe
+            str(connections + 1),
             "--log-level",
             "warning",
         ],
@@ -123,7 +125,7 @@ def run(backend: str, args: argparse.Namespace) -> dict[str, float | str]:
         prefix="B",
     )
     processes = args.processes if backend == "postgresql" else 1
-    proc, port = start_listener(url, args.workers, processes)
+    proc, port = start_listener(url, args.workers, processes, args.connections)
     latencies: list[float] = []
     failures: list[str] = []
     try:

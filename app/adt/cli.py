@@ -1,8 +1,10 @@
 """`boardround adt ...`: the PAS feed from the command line.
 
-    boardround adt listen --host 127.0.0.1 --port 2575 [--account pas-feed]
+    boardround adt listen --host 127.0.0.1 --port 2575 [--account pas-feed] [--idle-timeout 300]
+                          [--max-connections 16] [--max-message-bytes 1000000]
     boardround adt import FILE [--account pas-feed]
     boardround adt map POINT_OF_CARE [PAS_BED] --ward CODE [--bed LABEL]
+                       [--bed-label-from bed|room|room_bed] [--bed-separator -]
     boardround adt maps
     boardround adt failed
     boardround adt retry CONTROL_ID
@@ -29,12 +31,11 @@ from sqlmodel import Session, select
 from app.adt import mapping, parser, service
 from app.adt.mllp import MllpServer
 from app.adt.workers import ConnectionWorkers, WorkerFailed
-from app.audit import service as audit
 from app.config import get_settings
 from app.core.clock import utcnow
 from app.core.errors import DomainError
 from app.db import make_engine
-from app.models import Bed, PasLocation, Ward
+from app.models import Bed, BedLabelFrom, PasLocation, Ward
 
 adt_app = typer.Typer(help="HL7 v2 ADT feed from the PAS: listener, file import, location map.", no_args_is_help=True)
 
@@ -80,10 +81,39 @@ def listen(
         int, typer.Option(min=1, max=64, help="Worker processes (PostgreSQL only): more than one core's worth.")
     ] = 1,
     log_level: Annotated[str, typer.Option(help="info logs every message (control ID and outcome only).")] = "info",
+    idle_timeout: Annotated[
+        float | None,
+        typer.Option(
+            min=0.1,
+            help="Close a connection that completes no message in this many seconds "
+            "[default: BOARDROUND_MLLP_IDLE_TIMEOUT_SECONDS, else 300].",
+        ),
+    ] = None,
+    max_connections: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Connections open at once; more are closed on arrival "
+            "[default: BOARDROUND_MLLP_MAX_CONNECTIONS, else 16].",
+        ),
+    ] = None,
+    max_message_bytes: Annotated[
+        int | None,
+        typer.Option(
+            min=1024,
+            help="Largest frame; bigger ones get an AR, unread "
+            "[default: BOARDROUND_MLLP_MAX_MESSAGE_BYTES, else 1000000].",
+        ),
+    ] = None,
 ) -> None:
     """Receive ADT messages over MLLP until interrupted (Ctrl-C or SIGTERM)."""
     level = getattr(logging, log_level.upper(), logging.INFO)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = get_settings()
+    # Options win over the BOARDROUND_MLLP_* settings.
+    idle = idle_timeout if idle_timeout is not None else settings.mllp_idle_timeout_seconds
+    cap = max_connections if max_connections is not None else settings.mllp_max_connections
+    largest = max_message_bytes if max_message_bytes is not None else settings.mllp_max_message_bytes
     engine = _engine()
     receiver = _receiver(engine, account)  # checks the account before listening
     server: MllpServer | ConnectionWorkers
@@ -93,12 +123,28 @@ def listen(
         try:
             # Each process serves whole connections, with --workers threads shared out among them.
             server = ConnectionWorkers(
-                account, processes, host=host, port=port, threads=max(1, workers // processes), log_level=level
+                account,
+                processes,
+                host=host,
+                port=port,
+                threads=max(1, workers // processes),
+                log_level=level,
+                max_message_bytes=largest,
+                idle_timeout=idle,
+                max_connections=cap,
             )
         except WorkerFailed as exc:
             raise _fail(f"worker processes did not start: {exc}") from None
     else:
-        server = MllpServer(receiver, host=host, port=port, workers=workers)
+        server = MllpServer(
+            receiver,
+            host=host,
+            port=port,
+            workers=workers,
+            max_message_bytes=largest,
+            idle_timeout=idle,
+            max_connections=cap,
+        )
 
     async def main() -> None:
         bound = await server.start()
@@ -159,10 +205,23 @@ def import_file(
 def add_map(
     point_of_care: Annotated[str, typer.Argument(help="PAS point of care (PV1-3.1), e.g. W7B.")],
     pas_bed: Annotated[
-        str | None, typer.Argument(help="PAS bed (PV1-3.3); omit to map the whole point of care.")
+        str | None,
+        typer.Argument(
+            help="PAS bed, as the point of care builds it (PV1-3.3 unless set); omit to map the whole point of care."
+        ),
     ] = None,
     ward: Annotated[str, typer.Option("--ward", help="Boardround ward code.")] = ...,  # type: ignore[assignment]
     bed: Annotated[str | None, typer.Option("--bed", help="Boardround bed label on that ward.")] = None,
+    bed_label_from: Annotated[
+        BedLabelFrom,
+        typer.Option(
+            "--bed-label-from",
+            help="Whole point of care only: the PAS bed is PV1-3.3 (bed), PV1-3.2 (room), or both joined (room_bed).",
+        ),
+    ] = BedLabelFrom.BED,
+    bed_separator: Annotated[
+        str | None, typer.Option("--bed-separator", help="Between room and bed for room_bed [default: -].")
+    ] = None,
 ) -> None:
     """Map a PAS location to a ward (and bed). Replaces an existing mapping for the same PAS code."""
     engine = _engine()
@@ -170,26 +229,35 @@ def add_map(
         with Session(engine, expire_on_commit=False) as session:
             try:
                 row = mapping.add_mapping(
-                    session, point_of_care=point_of_care, pas_bed=pas_bed, ward_code=ward, bed_label=bed
+                    session,
+                    point_of_care=point_of_care,
+                    pas_bed=pas_bed,
+                    ward_code=ward,
+                    bed_label=bed,
+                    bed_label_from=bed_label_from,
+                    bed_label_separator=bed_separator,
+                    actor=None,
+                    actor_name=_cli_actor(),
+                    now=utcnow(),
                 )
             except DomainError as exc:
                 raise _fail(exc.message) from None
-            audit.record(
-                session,
-                actor=None,
-                actor_name=_cli_actor(),
-                action="map_pas_location",
-                entity=row,
-                at=utcnow(),
-                after=audit.snapshot(row),
-                ward_id=row.ward_id,
-            )
             session.commit()
     finally:
         engine.dispose()
     typer.echo(
         f"Mapped PAS {point_of_care}{' bed ' + pas_bed if pas_bed else ''} to ward {ward}{' bed ' + bed if bed else ''}"
+        + _built(row)
     )
+
+
+def _built(row: PasLocation) -> str:
+    """How a point of care's PAS beds are built, when it is not simply PV1-3.3."""
+    if row.bed_label_from == BedLabelFrom.ROOM:
+        return " (PAS beds from PV1-3.2 room)"
+    if row.bed_label_from == BedLabelFrom.ROOM_BED:
+        return f" (PAS beds from PV1-3.2 room + {row.bed_label_separator!r} + PV1-3.3 bed)"
+    return ""
 
 
 @adt_app.command("maps")
@@ -207,7 +275,7 @@ def list_maps() -> None:
             for loc, ward_code, bed_label in rows:
                 pas = loc.pas_point_of_care + (f" bed {loc.pas_bed}" if loc.pas_bed else "")
                 ours = ward_code + (f" bed {bed_label}" if bed_label else "")
-                typer.echo(f"{pas:<30} -> {ours}")
+                typer.echo(f"{pas:<30} -> {ours}{_built(loc)}")
     finally:
         engine.dispose()
     typer.echo("(wards whose code equals the PAS point of care, and beds with the PAS bed label, need no row)")

@@ -6,6 +6,12 @@ event loop only moves bytes. Nothing a sender does stops the listener: bad frame
 messages get an AR (and are kept for review, except messages over the size limit); a message
 whose outcome cannot be stored gets no ACK and the connection is closed, so the sender retries
 later (the usual interface-engine behaviour).
+
+Limits, so that no sender can hold the listener's memory or connections: a connection that
+completes no message (or takes no ACK) within the idle timeout is closed; connections beyond
+the cap are closed on arrival; a frame over the size limit is discarded unread. asyncio stops
+reading a connection once it buffers twice the frame limit, so unanswered frames hold at most
+about cap x 2 x frame limit bytes.
 """
 
 from __future__ import annotations
@@ -31,6 +37,8 @@ log = logging.getLogger("boardround.adt.mllp")
 
 FRAME_END = END_BLOCK + CARRIAGE_RETURN
 MAX_MESSAGE_BYTES = 1_000_000
+IDLE_TIMEOUT = 300.0  # seconds
+MAX_CONNECTIONS = 16
 
 Handler = Callable[[bytes, str], Ack]
 
@@ -45,6 +53,15 @@ def _unframed_rejection(text: str) -> bytes:
     return ack.message.encode("ascii", "replace")
 
 
+def peer_of(address: object) -> str:
+    """A sender's address, for logs (never anything it sent)."""
+    return f"{address[0]}:{address[1]}" if isinstance(address, tuple) and len(address) >= 2 else "unknown"
+
+
+def _peer(writer: asyncio.StreamWriter) -> str:
+    return peer_of(writer.get_extra_info("peername"))
+
+
 class MllpServer:
     def __init__(
         self,
@@ -55,9 +72,14 @@ class MllpServer:
         workers: int = 8,
         executor: Executor | None = None,
         max_message_bytes: int = MAX_MESSAGE_BYTES,
+        idle_timeout: float = IDLE_TIMEOUT,
+        max_connections: int | None = MAX_CONNECTIONS,
     ) -> None:
         self.handler = handler
         self.max_message_bytes = max_message_bytes
+        self.idle_timeout = idle_timeout
+        # None: no cap here (worker processes; their listener caps the connections it hands over).
+        self.max_connections = max_connections
         self.host = host
         self.port = port
         self.workers = workers
@@ -69,9 +91,15 @@ class MllpServer:
         """Listen; returns the bound port (useful with port 0)."""
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="adt")
-        self._server = await asyncio.start_server(self._connection, self.host, self.port, limit=self.max_message_bytes)
+        self._server = await asyncio.start_server(self._accepted, self.host, self.port, limit=self.max_message_bytes)
         self.port = self._server.sockets[0].getsockname()[1]
-        log.info("MLLP listener on %s:%d", self.host, self.port)
+        log.info(
+            "MLLP listener on %s:%d (at most %s connections, idle timeout %g s)",
+            self.host,
+            self.port,
+            self.max_connections or "unlimited",
+            self.idle_timeout,
+        )
         return self.port
 
     async def serve_socket(self, sock: socket.socket) -> None:
@@ -133,17 +161,36 @@ class MllpServer:
             except asyncio.IncompleteReadError:
                 return
 
+    async def _accepted(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self.max_connections is not None and len(self._writers) >= self.max_connections:
+            log.warning(
+                "MLLP: connection from %s refused: the limit of %d connections is reached",
+                _peer(writer),
+                self.max_connections,
+            )
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+            return
+        await self._connection(reader, writer)
+
+    async def _send(self, writer: asyncio.StreamWriter, data: bytes) -> None:
+        writer.write(data)
+        # A peer that stops taking its ACKs counts as idle too.
+        await asyncio.wait_for(writer.drain(), self.idle_timeout)
+
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._writers.add(writer)
         loop = asyncio.get_running_loop()
         try:
             while True:
                 try:
-                    message = await self._read_frame(reader)
+                    # One deadline for the whole frame: waiting for it, or a sender stalled (or
+                    # trickling) part-way through it, both end the connection.
+                    message = await asyncio.wait_for(self._read_frame(reader), self.idle_timeout)
                 except ValueError:
                     text = f"Message too large: over {self.max_message_bytes} bytes (not stored)"
-                    writer.write(frame(_unframed_rejection(text)))
-                    await writer.drain()
+                    await self._send(writer, frame(_unframed_rejection(text)))
                     continue
                 if message is None:
                     break
@@ -155,8 +202,11 @@ class MllpServer:
                 except Exception as exc:  # noqa: BLE001 - never let one connection's failure spread
                     log.error("MLLP: unexpected %s: closing the connection unanswered", type(exc).__name__)
                     break
-                writer.write(frame(ack.message.encode("utf-8")))
-                await writer.drain()
+                await self._send(writer, frame(ack.message.encode("utf-8")))
+        except TimeoutError:
+            log.info(
+                "MLLP: connection from %s closed: no complete message in %g s (idle)", _peer(writer), self.idle_timeout
+            )
         except (ConnectionError, asyncio.CancelledError):
             pass
         finally:
@@ -168,7 +218,7 @@ class MllpServer:
 
 @contextlib.contextmanager
 def running_in_thread(
-    handler: Handler, *, host: str = "127.0.0.1", port: int = 0, workers: int = 8, **options: int
+    handler: Handler, *, host: str = "127.0.0.1", port: int = 0, workers: int = 8, **options: float | None
 ) -> Iterator[MllpServer]:
     """Run a listener on its own event loop in a background thread (tests, benchmarks)."""
     loop = asyncio.new_event_loop()

@@ -9,6 +9,9 @@ between processes. PostgreSQL only: SQLite allows one writer at a time, across p
 Stopping: the listener stops accepting and sends each worker SIGTERM; a worker finishes the
 messages it is applying, closes its connections and exits. A worker that dies on its own stops
 the whole listener (exit code 1), so that its supervisor restarts it with every worker.
+
+Limits: the listener keeps the connection cap (it knows how many each worker serves); each
+worker applies the idle timeout and frame limit to its own connections.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from multiprocessing.reduction import recv_handle, send_handle
 
-from app.adt.mllp import MAX_MESSAGE_BYTES, MllpServer
+from app.adt.mllp import IDLE_TIMEOUT, MAX_CONNECTIONS, MAX_MESSAGE_BYTES, MllpServer, peer_of
 
 log = logging.getLogger("boardround.adt.workers")
 
@@ -54,9 +57,12 @@ class ConnectionWorkers:
         threads: int = 2,
         log_level: int = logging.INFO,
         max_message_bytes: int = MAX_MESSAGE_BYTES,
+        idle_timeout: float = IDLE_TIMEOUT,
+        max_connections: int = MAX_CONNECTIONS,
     ) -> None:
         context = multiprocessing.get_context("spawn")
         self.host, self.port = host, port
+        self.max_connections = max_connections  # across all workers: counted here, where they arrive
         self._lock = threading.Lock()
         self._workers: list[_Worker] = []
         self._listening: socket.socket | None = None
@@ -69,7 +75,7 @@ class ConnectionWorkers:
             status, theirs_status = context.Pipe()
             process = context.Process(
                 target=_worker_main,
-                args=(theirs_sockets, theirs_status, account, threads, log_level, max_message_bytes),
+                args=(theirs_sockets, theirs_status, account, threads, log_level, max_message_bytes, idle_timeout),
                 name="adt-worker",
                 daemon=True,
             )
@@ -136,7 +142,15 @@ class ConnectionWorkers:
         assert self._listening is not None
         loop = asyncio.get_running_loop()
         while True:
-            conn, _address = await loop.sock_accept(self._listening)
+            conn, address = await loop.sock_accept(self._listening)
+            if sum(self.load()) >= self.max_connections:
+                log.warning(
+                    "MLLP: connection from %s refused: the limit of %d connections is reached",
+                    peer_of(address),
+                    self.max_connections,
+                )
+                conn.close()
+                continue
             self.hand_over(conn)
 
     async def stop(self) -> None:
@@ -164,7 +178,13 @@ class ConnectionWorkers:
 
 
 def _worker_main(
-    sockets: Connection, status: Connection, account: str, threads: int, log_level: int, max_message_bytes: int
+    sockets: Connection,
+    status: Connection,
+    account: str,
+    threads: int,
+    log_level: int,
+    max_message_bytes: int,
+    idle_timeout: float,
 ) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the listener, which stops us
     logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
@@ -179,7 +199,10 @@ def _worker_main(
         status.send(f"{type(exc).__name__}: {exc}")
         return
     status.send("ready")
-    server = MllpServer(receiver, workers=threads, max_message_bytes=max_message_bytes)
+    # No cap in the worker: the listener caps the connections it hands over.
+    server = MllpServer(
+        receiver, workers=threads, max_message_bytes=max_message_bytes, idle_timeout=idle_timeout, max_connections=None
+    )
     asyncio.run(_serve(server, sockets, status))
 
 

@@ -1,7 +1,7 @@
 """Every table, imported so Alembic and the app see one complete metadata."""
 
 from app.models.action import Action
-from app.models.adt import AdtMessage, PasLocation
+from app.models.adt import AdtMessage, BedLabelFrom, PasLocation
 from app.models.audit import AuditEvent
 from app.models.discharge import FailedDischarge, FailedDischargeCause
 from app.models.escalation import Escalation, EscalationEvent
@@ -37,6 +37,7 @@ __all__ = [
     "AdtMessage",
     "ApiToken",
     "AuditEvent",
+    "BedLabelFrom",
     "Bed",
     "BoardRound",
     "BoardRoundAttendee",

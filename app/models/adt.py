@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, Column, Index, Text, text
 from sqlmodel import Field, SQLModel
@@ -10,11 +11,20 @@ from sqlmodel import Field, SQLModel
 from app.models.base import Timestamped, utc_field
 
 
+class BedLabelFrom(StrEnum):
+    """Which PV1-3 components make a point of care's PAS bed (stable codes, stored)."""
+
+    BED = "bed"  # PV1-3.3 (the default)
+    ROOM = "room"  # PV1-3.2: feeds that send the bed (or side room) there
+    ROOM_BED = "room_bed"  # PV1-3.2, the separator, PV1-3.3: bay and bed, e.g. BAY3-2
+
+
 class PasLocation(Timestamped, table=True):
     """Maps a PAS location (HL7 PV1-3 point of care, optionally with a bed) to a ward and bed.
 
-    A row without `pas_bed` maps a whole point of care to a ward; a row with `pas_bed` maps one
-    PAS bed to one of our beds. Points of care equal to a Ward.code, and bed labels equal to a
+    A row without `pas_bed` maps a whole point of care to a ward, and says which PV1-3
+    components make its PAS bed (`bed_label_from`); a row with `pas_bed` maps one PAS bed (so
+    built) to one of our beds. Points of care equal to a Ward.code, and PAS beds equal to a
     Bed.label on that ward, need no row.
     """
 
@@ -35,6 +45,11 @@ class PasLocation(Timestamped, table=True):
             postgresql_where=text("pas_bed IS NOT NULL"),
         ),
         CheckConstraint("pas_bed IS NOT NULL OR bed_id IS NULL", name="bed_needs_pas_bed"),
+        CheckConstraint("bed_label_from IN ('bed', 'room', 'room_bed')", name="bed_label_from"),
+        # How PAS beds are built is a point of care's setting: PAS-bed rows keep the defaults.
+        CheckConstraint(
+            "pas_bed IS NULL OR (bed_label_from = 'bed' AND bed_label_separator = '')", name="bed_label_on_ward_rows"
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -42,6 +57,9 @@ class PasLocation(Timestamped, table=True):
     pas_bed: str | None = Field(default=None, max_length=40)
     ward_id: int = Field(foreign_key="ward.id", index=True)
     bed_id: int | None = Field(default=None, foreign_key="bed.id")
+    bed_label_from: str = Field(default=BedLabelFrom.BED, max_length=10, sa_column_kwargs={"server_default": "bed"})
+    # Between room and bed for room_bed; empty otherwise.
+    bed_label_separator: str = Field(default="", max_length=5, sa_column_kwargs={"server_default": ""})
 
 
 class AdtMessage(SQLModel, table=True):

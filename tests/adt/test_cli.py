@@ -19,12 +19,32 @@ from app.config import PROJECT_ROOT, get_settings
 from app.db import make_engine
 from app.models import AdtMessage, AuditEvent, Bed, PasLocation, Site, Stay, User, Ward
 from tests.adt import messages as msg
-from tests.dbs import migrate, settings_for
+from tests.dbs import drop_pg_database, fresh_pg_database, migrate, settings_for, worker_id
 
 
 @pytest.fixture
 def cli_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     url = f"sqlite:///{tmp_path / 'adt-cli.db'}"
+    _prepare(url, monkeypatch)
+    yield url
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def any_cli_db(backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The same, on SQLite and on PostgreSQL."""
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'adt-cli.db'}"
+    else:
+        url = fresh_pg_database(f"br_adtcli_{worker_id()}")
+    _prepare(url, monkeypatch)
+    yield url
+    get_settings.cache_clear()
+    if backend == "postgresql":
+        drop_pg_database(url)
+
+
+def _prepare(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DATABASE_URL", url)
     monkeypatch.setenv("BOARDROUND_SECRET_KEY", "s" * 48)
     get_settings.cache_clear()
@@ -45,8 +65,6 @@ def cli_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
         session.add(User(username="nina", display_name="Nina", role_code="nurse"))
         session.commit()
     engine.dispose()
-    yield url
-    get_settings.cache_clear()
 
 
 @pytest.fixture
@@ -105,6 +123,53 @@ def test_map_then_retry(run, session, tmp_path):
     assert session.exec(select(AuditEvent).where(AuditEvent.action == "map_pas_location")).first() is not None
 
 
+def test_map_sets_how_pas_beds_are_built(any_cli_db, tmp_path):
+    """`adt map --bed-label-from`: bay and bed joined, or the bed in PV1-3.2; audited; on both databases."""
+    runner = CliRunner()
+
+    def run(*args: str):
+        return runner.invoke(adt_app, list(args))
+
+    engine = make_engine(settings_for(any_cli_db))
+    try:
+        with Session(engine) as session:
+            ward = session.exec(select(Ward).where(Ward.code == "W1")).one()
+            session.add(Bed(ward_id=ward.id, label="BAY2/3", sort_order=9))
+            session.commit()
+        result = run("map", "AMU7", "--ward", "W1", "--bed-label-from", "room_bed", "--bed-separator", "/")
+        assert result.exit_code == 0, result.output
+        assert "(PAS beds from PV1-3.2 room + '/' + PV1-3.3 bed)" in result.output
+        result = run("map", "AMU8", "--ward", "W1", "--bed-label-from", "room")
+        assert result.exit_code == 0, result.output
+        listed = run("maps").output
+        assert "AMU7" in listed and "PV1-3.2 room + '/'" in listed and "(PAS beds from PV1-3.2 room)" in listed
+        path = tmp_path / "two.hl7"
+        first = msg.adt("A01", control="BAY-1", location="AMU7^BAY2^3")
+        second = msg.adt("A02", control="BAY-2", location="AMU8^B04^", evn_time="20260310094500")
+        path.write_text(first + "\n" + second)
+        result = run("import", str(path))
+        assert result.exit_code == 0, result.output
+        with Session(engine) as session:
+            stay = session.exec(select(Stay).where(Stay.pas_visit_number == "V0001")).one()
+            assert session.get(Bed, stay.bed_id).label == "B04"
+            rows = session.exec(select(PasLocation).order_by(PasLocation.pas_point_of_care)).all()
+            assert [(r.pas_point_of_care, r.bed_label_from, r.bed_label_separator) for r in rows] == [
+                ("AMU7", "room_bed", "/"),
+                ("AMU8", "room", ""),
+            ]
+            events = session.exec(select(AuditEvent).where(AuditEvent.action == "map_pas_location")).all()
+            assert len(events) == 2 and all(e.actor_name.startswith("cli:") for e in events)
+            placed = session.exec(select(AuditEvent).where(AuditEvent.action == "admit")).one()
+            assert placed.after["bed_id"] == session.exec(select(Bed.id).where(Bed.label == "BAY2/3")).one()
+        # Refused: an unknown code; the setting on a PAS-bed row; a separator without room_bed.
+        assert run("map", "AMU7", "--ward", "W1", "--bed-label-from", "bay").exit_code == 2
+        result = run("map", "AMU7", "12", "--ward", "W1", "--bed", "B01", "--bed-label-from", "room")
+        assert result.exit_code == 1 and "point of care's own row" in result.output
+        assert run("map", "AMU8", "--ward", "W1", "--bed-separator", "-").exit_code == 1
+    finally:
+        engine.dispose()
+
+
 def test_map_refuses_unknown_ward_or_bed(run):
     assert run("map", "AMU7", "--ward", "NOPE").exit_code == 1
     assert run("map", "AMU7", "12", "--ward", "W1", "--bed", "B99").exit_code == 1
@@ -132,11 +197,28 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def closed_by_listener(sock: socket.socket, within: float = 10.0) -> bool:
+    sock.settimeout(within)
+    try:
+        return sock.recv(65536) == b""
+    except ConnectionResetError:
+        return True
+    except TimeoutError:
+        return False
+
+
 def test_listen_runs_until_terminated(cli_db, session):
+    """Limits from the environment (idle timeout) and from options (the cap), as operators set them."""
     port = free_port()
-    env = {"DATABASE_URL": cli_db, "BOARDROUND_SECRET_KEY": "s" * 48, "PATH": "/usr/bin:/bin"}
+    env = {
+        "DATABASE_URL": cli_db,
+        "BOARDROUND_SECRET_KEY": "s" * 48,
+        "BOARDROUND_MLLP_IDLE_TIMEOUT_SECONDS": "2",
+        "PATH": "/usr/bin:/bin",
+    }
+    command = ["listen", "--port", str(port), "--log-level", "warning", "--max-connections", "1"]
     proc = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "app.adt.cli", "listen", "--port", str(port), "--log-level", "warning"],
+        [sys.executable, "-m", "app.adt.cli", *command],
         cwd=PROJECT_ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -145,20 +227,29 @@ def test_listen_runs_until_terminated(cli_db, session):
     try:
         deadline = time.monotonic() + 30
         while True:
+            c = None
             try:
-                with MllpClient("127.0.0.1", port, timeout=30) as c:
-                    ack = msg.ack_fields(c.send(msg.adt("A04", control="LISTEN-1")))
+                c = MllpClient("127.0.0.1", port, timeout=30)
+                ack = msg.ack_fields(c.send(msg.adt("A04", control="LISTEN-1")))
                 break
             except OSError:
+                if c is not None:
+                    c.close()
                 assert proc.poll() is None, proc.stderr.read().decode()
                 assert time.monotonic() < deadline, "listener did not start"
                 time.sleep(0.2)
-        assert ack["code"] == "AA"
+        with c:
+            assert ack["code"] == "AA"
+            with socket.create_connection(("127.0.0.1", port)) as second:
+                assert closed_by_listener(second)  # --max-connections 1
+            assert msg.ack_fields(c.send(msg.adt("A04", control="LISTEN-2")))["code"] == "AA"
+            assert closed_by_listener(c.sock)  # idle for BOARDROUND_MLLP_IDLE_TIMEOUT_SECONDS
     finally:
         proc.terminate()
         out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err.decode()
     assert b"Listening for HL7 ADT over MLLP" in out
+    assert b"refused: the limit of 1 connections is reached" in err
     assert msg.MRN.encode() not in out + err
     assert session.exec(select(AdtMessage.status).where(AdtMessage.control_id == "LISTEN-1")).one() == "applied"
 

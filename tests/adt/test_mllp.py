@@ -6,6 +6,8 @@ transactions, so this module builds its own fresh, migrated database per backend
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import socket
 import threading
@@ -120,6 +122,81 @@ def test_an_oversized_message_is_refused_and_the_connection_carries_on(engine):
             ack = msg.ack_fields(c.send(huge))
             assert ack["code"] == "AR" and "too large" in ack["text"]
             assert msg.ack_fields(c.send(msg.adt("A04", control="TCP-4", mrn="TCPK4", nhs=None)))["code"] == "AA"
+
+
+# -- limits: idle timeout, connection cap ------------------------------------------------------------
+
+
+def closed_by_listener(sock: socket.socket, within: float = 10.0) -> bool:
+    """True once the listener closes the connection (end of stream or reset), False if it is
+    still open after `within` seconds or sends something."""
+    sock.settimeout(within)
+    try:
+        return sock.recv(65536) == b""
+    except ConnectionResetError:
+        return True
+    except TimeoutError:
+        return False
+
+
+def test_an_idle_connection_is_closed_after_the_timeout(engine, caplog):
+    caplog.set_level(logging.INFO, logger="boardround.adt.mllp")
+    with running_in_thread(Receiver(engine, ACCOUNT), workers=1, idle_timeout=0.5) as quick:
+        with socket.create_connection(("127.0.0.1", quick.port)) as silent:  # never sends a byte
+            assert closed_by_listener(silent)
+        with MllpClient("127.0.0.1", quick.port) as c:
+            text = msg.adt("A04", control="IDLE-1", nhs=None, mrn="IDLEK1", sent=recent(5))
+            assert msg.ack_fields(c.send(text))["code"] == "AA"  # served normally first
+            answered = time.monotonic()
+            assert closed_by_listener(c.sock)
+            assert time.monotonic() - answered >= 0.4  # after the timeout, not at once
+    assert any("no complete message in 0.5 s" in r.getMessage() for r in caplog.records)
+
+
+def test_a_sender_stalled_inside_a_frame_is_closed(engine):
+    half = frame(msg.adt("A04", control="STALL-1", nhs=None, mrn="STALLK1").encode())[:60]
+    with running_in_thread(Receiver(engine, ACCOUNT), workers=1, idle_timeout=0.5) as quick:
+        with socket.create_connection(("127.0.0.1", quick.port)) as raw:
+            raw.sendall(half)
+            assert closed_by_listener(raw)
+        with MllpClient("127.0.0.1", quick.port) as c:  # the listener carries on
+            assert msg.ack_fields(c.send(msg.adt("A04", control="STALL-2", nhs=None, mrn="STALLK2")))["code"] == "AA"
+    with Session(engine) as session:
+        assert session.exec(select(AdtMessage).where(AdtMessage.control_id == "STALL-1")).first() is None
+
+
+def test_connections_beyond_the_cap_are_refused_and_the_others_served(engine, caplog):
+    caplog.set_level(logging.INFO, logger="boardround.adt.mllp")
+    with running_in_thread(Receiver(engine, ACCOUNT), workers=2, max_connections=2) as capped:
+        first, second = MllpClient("127.0.0.1", capped.port), MllpClient("127.0.0.1", capped.port)
+        with first, second:
+            for n, c in enumerate((first, second)):
+                text = msg.adt("A04", control=f"CAP-{n}", nhs=None, mrn=f"CAPK{n}")
+                assert msg.ack_fields(c.send(text))["code"] == "AA"
+            with socket.create_connection(("127.0.0.1", capped.port)) as third:
+                with contextlib.suppress(OSError):  # it may be closed before this arrives
+                    third.sendall(frame(msg.adt("A04", control="CAP-X", nhs=None, mrn="CAPKX").encode()))
+                assert closed_by_listener(third)
+            for n, c in enumerate((first, second)):  # the first two are still served
+                text = msg.adt("A04", control=f"CAP-{n}-again", nhs=None, mrn=f"CAPK{n}")
+                assert msg.ack_fields(c.send(text))["code"] == "AA"
+            first.close()
+            # Its place frees once the listener sees it close.
+            deadline = time.monotonic() + 10
+            while True:
+                try:
+                    with MllpClient("127.0.0.1", capped.port, timeout=10) as again:
+                        ack = again.send(msg.adt("A04", control="CAP-2", nhs=None, mrn="CAPK2"))
+                    break
+                except OSError:
+                    assert time.monotonic() < deadline, "a closed connection's place was not freed"
+                    time.sleep(0.05)
+    assert msg.ack_fields(ack)["code"] == "AA"
+    refused = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
+    assert refused and all("the limit of 2 connections" in m for m in refused)
+    assert not any("CAPKX" in m or "CAP-X" in m for m in refused)
+    with Session(engine) as session:
+        assert session.exec(select(AdtMessage).where(AdtMessage.control_id == "CAP-X")).first() is None
 
 
 def test_thousands_of_messages_over_concurrent_connections(engine, listener):
@@ -246,6 +323,41 @@ def test_worker_processes_share_out_connections_and_stop_cleanly(backend, engine
         loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout=10)
     assert all(not w.process.is_alive() for w in workers._workers)
+
+
+def test_worker_processes_keep_the_cap_and_the_idle_timeout(backend, engine, worker_env):
+    """With --processes the listener counts connections across workers; each worker times out its own."""
+    if backend != "postgresql":
+        pytest.skip("worker processes need PostgreSQL")
+    import asyncio
+
+    from app.adt.workers import ConnectionWorkers
+
+    workers = ConnectionWorkers(
+        ACCOUNT, 1, port=0, threads=1, log_level=logging.WARNING, idle_timeout=1.5, max_connections=1
+    )
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        port = asyncio.run_coroutine_threadsafe(workers.start(), loop).result(timeout=10)
+        with MllpClient("127.0.0.1", port, timeout=30) as c:
+            assert msg.ack_fields(c.send(msg.adt("A04", control="WCAP-1", nhs=None, mrn="WCAPK1")))["code"] == "AA"
+            with socket.create_connection(("127.0.0.1", port)) as second:
+                assert closed_by_listener(second)  # beyond the cap of 1
+            # Still served, so the second was refused for the cap, not closed as idle.
+            assert msg.ack_fields(c.send(msg.adt("A04", control="WCAP-2", nhs=None, mrn="WCAPK1")))["code"] == "AA"
+            assert closed_by_listener(c.sock)  # then idle past the timeout
+        deadline = time.monotonic() + 10
+        while workers.load() != [0] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert workers.load() == [0]
+        with MllpClient("127.0.0.1", port, timeout=30) as c:  # its place is free again
+            assert msg.ack_fields(c.send(msg.adt("A04", control="WCAP-3", nhs=None, mrn="WCAPK2")))["code"] == "AA"
+    finally:
+        asyncio.run_coroutine_threadsafe(workers.stop(), loop).result(timeout=60)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10)
 
 
 def test_worker_processes_refuse_to_start_without_the_account(backend, worker_env):

@@ -15,9 +15,9 @@ from sqlmodel import func, select
 
 from app.adt import mapping, service
 from app.adt.errors import Invalid
-from app.adt.mapping import add_mapping
 from app.adt.parser import Location
-from app.models import AdtMessage, AuditEvent, Bed, Patient, Stay, StayLocation
+from app.core.errors import RuleViolation
+from app.models import AdtMessage, AuditEvent, Bed, BedLabelFrom, PasLocation, Patient, Stay, StayLocation
 from app.stays import service as stays
 from tests import factories
 from tests.adt import messages as msg
@@ -63,6 +63,11 @@ def feed(db):
             return list(db.exec(select(AdtMessage).order_by(AdtMessage.id)))
 
     return Feed()
+
+
+def add_mapping(db, **fields):
+    """`boardround adt map`, as the service it calls."""
+    return mapping.add_mapping(db, actor=None, actor_name="cli:test", now=NOW, **fields)
 
 
 def at(hhmm: str, day: str = "20260310") -> datetime:
@@ -213,6 +218,158 @@ def test_location_resolution_most_specific_first(db, feed, location, expected):
     ward = {"W1": feed.ward1, "W2": feed.ward2}[expected[0]]
     bed_id = feed.bed(ward, expected[1]).id if expected[1] else None
     assert mapping.resolve(db, where) == (ward.id, bed_id)
+
+
+# -- which PV1-3 components make the bed ----------------------------------------------------------
+
+
+def add_beds(db, ward, *labels: str) -> None:
+    for n, label in enumerate(labels):
+        db.add(Bed(ward_id=ward.id, label=label, sort_order=10 + n))
+    db.flush()
+
+
+def test_bay_and_bed_joined_make_the_bed_end_to_end(db, feed):
+    """PV1-3.2 bay and PV1-3.3 bed, joined with the point of care's separator: A01, then A02."""
+    add_beds(db, feed.ward2, "BAY1-1", "BAY1-2", "BAY2-1")
+    add_mapping(
+        db,
+        point_of_care="AMU7",
+        pas_bed=None,
+        ward_code="W2",
+        bed_label=None,
+        bed_label_from=BedLabelFrom.ROOM_BED,
+    )
+    assert feed.send(msg.adt("A01", location="AMU7^BAY1^1^RXX01"))["code"] == "AA"
+    stay = feed.stay()
+    assert (stay.ward_id, stay.bed_id) == (feed.ward2.id, feed.bed(feed.ward2, "BAY1-1").id)
+    assert feed.send(msg.adt("A02", location="AMU7^BAY2^1", evn_time="20260310093000"))["code"] == "AA"
+    assert feed.stay().bed_id == feed.bed(feed.ward2, "BAY2-1").id
+    # A PAS bed row is written in the joined form; the bed alone no longer matches a label.
+    add_mapping(db, point_of_care="AMU7", pas_bed="BAY1-2", ward_code="W2", bed_label="B03")
+    assert feed.send(msg.adt("A02", location="AMU7^BAY1^2", evn_time="20260310094000"))["code"] == "AA"
+    assert feed.stay().bed_id == feed.bed(feed.ward2, "B03").id
+    ack = feed.send(msg.adt("A02", location="AMU7^BAY9^B01", evn_time="20260310095000"))
+    assert ack["code"] == "AE" and "'BAY9-B01' (from PV1-3.2 room and PV1-3.3 bed)" in ack["text"]
+    assert [loc[:2] for loc in feed.locations(feed.stay())] == [
+        ("W2", "BAY1-1"),
+        ("W2", "BAY2-1"),
+        ("W2", "B03"),
+    ]
+
+
+def test_bed_sent_in_pv1_3_2_end_to_end(db, feed):
+    """A PAS that sends the bed in PV1-3.2 (PV1-3.3 empty, or something else): A01, then A02."""
+    add_mapping(db, point_of_care="W1", pas_bed=None, ward_code="W1", bed_label=None, bed_label_from="room")
+    assert feed.send(msg.adt("A01", location="W1^B02^^RXX01"))["code"] == "AA"
+    stay = feed.stay()
+    assert (stay.ward_id, stay.bed_id) == (feed.ward1.id, feed.bed(feed.ward1, "B02").id)
+    assert feed.send(msg.adt("A02", location="W1^B04^X9", evn_time="20260310093000"))["code"] == "AA"
+    assert feed.stay().bed_id == feed.bed(feed.ward1, "B04").id  # PV1-3.3 is not read
+    # Without PV1-3.2 it is ward only, which never takes the patient out of their bed.
+    assert feed.send(msg.adt("A02", location="W1^^B01", evn_time="20260310094000"))["code"] == "AA"
+    assert feed.stay().bed_id == feed.bed(feed.ward1, "B04").id
+
+
+@pytest.mark.parametrize(
+    ("built", "separator", "room", "bed", "expected"),
+    [
+        ("bed", None, "BAY1", "B02", "B02"),  # the default: PV1-3.3, PV1-3.2 ignored
+        ("room", None, "B03", "", "B03"),
+        ("room", None, "", "B03", None),  # nothing in PV1-3.2: ward only
+        ("room_bed", None, "BAY1", "1", "BAY1-1"),  # the default separator
+        ("room_bed", "/", "BAY1", "1", "BAY1/1"),
+        ("room_bed", "", "BAY", "11", "BAY11"),
+        ("room_bed", " ", "BAY1", "1", "BAY1 1"),
+        ("room_bed", None, "SR1", "", "SR1"),  # a side room without a bed number: the room alone
+        ("room_bed", None, "", "B04", "B04"),  # and a bed without a room
+        ("room_bed", None, "", "", None),
+    ],
+)
+def test_pas_bed_built_as_the_point_of_care_says(db, feed, built, separator, room, bed, expected):
+    add_beds(db, feed.ward2, "BAY1-1", "BAY1/1", "BAY11", "BAY1 1", "SR1")
+    add_mapping(
+        db,
+        point_of_care="AMU7",
+        pas_bed=None,
+        ward_code="W2",
+        bed_label=None,
+        bed_label_from=built,
+        bed_label_separator=separator,
+    )
+    bed_id = feed.bed(feed.ward2, expected).id if expected else None
+    assert mapping.resolve(db, Location(point_of_care="AMU7", room=room, bed=bed)) == (feed.ward2.id, bed_id)
+    # Other points of care keep PV1-3.3.
+    assert mapping.resolve(db, Location(point_of_care="W1", room="B01", bed="B02")) == (
+        feed.ward1.id,
+        feed.bed(feed.ward1, "B02").id,
+    )
+
+
+def test_the_setting_is_audited_and_belongs_to_the_point_of_care(db, feed):
+    row = add_mapping(db, point_of_care="AMU7", pas_bed=None, ward_code="W2", bed_label=None)
+    add_mapping(
+        db,
+        point_of_care="AMU7",
+        pas_bed=None,
+        ward_code="W2",
+        bed_label=None,
+        bed_label_from=BedLabelFrom.ROOM_BED,
+        bed_label_separator="/",
+    )
+    add_mapping(  # the same again: nothing to record
+        db,
+        point_of_care="AMU7",
+        pas_bed=None,
+        ward_code="W2",
+        bed_label=None,
+        bed_label_from=BedLabelFrom.ROOM_BED,
+        bed_label_separator="/",
+    )
+    events = db.exec(select(AuditEvent).where(AuditEvent.action == "map_pas_location").order_by(AuditEvent.id)).all()
+    assert len(events) == 2
+    created, changed = events
+    assert (created.entity_type, created.entity_id, created.actor_name) == ("paslocation", str(row.id), "cli:test")
+    assert created.before is None
+    assert created.after["bed_label_from"] == "bed" and created.after["ward_id"] == feed.ward2.id
+    assert changed.before == {
+        "pas_point_of_care": "AMU7",
+        "pas_bed": None,
+        "bed_label_from": "bed",
+        "bed_label_separator": "",
+    }
+    assert changed.after == {
+        "pas_point_of_care": "AMU7",
+        "pas_bed": None,
+        "bed_label_from": "room_bed",
+        "bed_label_separator": "/",
+    }
+    assert changed.ward_id == feed.ward2.id
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"pas_bed": "12", "bed_label_from": "room"}, "point of care's own row"),
+        ({"bed_label_from": "room", "bed_label_separator": "-"}, "only used with room_bed"),
+        ({"bed_label_from": "room_bed", "bed_label_separator": "------"}, "up to 5 printable"),
+        ({"bed_label_from": "room_bed", "bed_label_separator": "\t"}, "up to 5 printable"),
+    ],
+)
+def test_bad_bed_label_settings_are_refused(db, feed, fields, message):
+    base = {"point_of_care": "AMU7", "pas_bed": None, "ward_code": "W2", "bed_label": None}
+    with pytest.raises(RuleViolation, match=message):
+        add_mapping(db, **(base | fields))
+
+
+def test_a_bad_code_cannot_be_stored(db, feed):
+    """The database keeps to the codes (and PAS-bed rows to the defaults) whatever writes to it."""
+    from sqlalchemy.exc import IntegrityError
+
+    for values in ({"pas_bed": None, "bed_label_from": "bay"}, {"pas_bed": "12", "bed_label_from": "room"}):
+        with pytest.raises(IntegrityError), db.begin_nested():
+            db.add(PasLocation(pas_point_of_care="ZZ1", ward_id=feed.ward1.id, **values))
+            db.flush()
 
 
 def test_unknown_bed_on_a_known_ward_is_an_error(db, feed):
