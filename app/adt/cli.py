@@ -31,6 +31,7 @@ from app.adt.mllp import MllpServer
 from app.adt.workers import ConnectionWorkers, WorkerFailed
 from app.audit import service as audit
 from app.config import get_settings
+from app.core import log_redaction
 from app.core.clock import utcnow
 from app.core.errors import DomainError
 from app.db import make_engine
@@ -84,6 +85,7 @@ def listen(
     """Receive ADT messages over MLLP until interrupted (Ctrl-C or SIGTERM)."""
     level = getattr(logging, log_level.upper(), logging.INFO)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    log_redaction.install()
     engine = _engine()
     receiver = _receiver(engine, account)  # checks the account before listening
     server: MllpServer | ConnectionWorkers
