@@ -41,14 +41,19 @@ def _sqlite_begin(connection) -> None:  # noqa: ANN001
 
 def make_engine(settings: Settings, *, pre_ping: bool = True) -> Engine:
     """`pre_ping`: test each pooled PostgreSQL connection before use (a round trip per checkout).
-    Callers that retry on a dropped connection themselves (the ADT feed) can turn it off."""
+    Callers that retry on a dropped connection themselves (the ADT feed) can turn it off.
+
+    `hide_parameters`: a database error's text then shows the statement but not its values,
+    which are often patient data."""
     if settings.is_sqlite:
         path = settings.database_url.removeprefix("sqlite:///")
         if path and path != ":memory:":
             from pathlib import Path
 
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(settings.database_url, connect_args={"check_same_thread": False, "timeout": 10})
+        engine = create_engine(
+            settings.database_url, connect_args={"check_same_thread": False, "timeout": 10}, hide_parameters=True
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
@@ -57,6 +62,7 @@ def make_engine(settings: Settings, *, pre_ping: bool = True) -> Engine:
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,
         pool_pre_ping=pre_ping,
+        hide_parameters=True,
     )
 
 

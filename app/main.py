@@ -14,6 +14,7 @@ from app.audit.views import router as audit_views
 from app.auth.sessions import SessionMiddleware
 from app.auth.views import router as auth_views
 from app.config import Settings, get_settings
+from app.core import log_redaction
 from app.db import make_engine
 from app.discharges.api import router as discharges_router
 from app.discharges.views import router as discharge_views
@@ -85,6 +86,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    # Here rather than in `boardround serve`: `uvicorn --factory app.main:create_app` (and each of
+    # its worker processes) must not log query strings or exception messages either.
+    log_redaction.install()
     app = FastAPI(
         lifespan=lifespan,
         title="Boardround",

@@ -32,6 +32,7 @@ from app.adt import mapping, parser, service
 from app.adt.mllp import MllpServer
 from app.adt.workers import ConnectionWorkers, WorkerFailed
 from app.config import get_settings
+from app.core import log_redaction
 from app.core.clock import utcnow
 from app.core.errors import DomainError
 from app.db import make_engine
@@ -109,6 +110,7 @@ def listen(
     """Receive ADT messages over MLLP until interrupted (Ctrl-C or SIGTERM)."""
     level = getattr(logging, log_level.upper(), logging.INFO)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    log_redaction.install()
     settings = get_settings()
     # Options win over the BOARDROUND_MLLP_* settings.
     idle = idle_timeout if idle_timeout is not None else settings.mllp_idle_timeout_seconds

@@ -28,6 +28,7 @@ from multiprocessing.connection import Connection
 from multiprocessing.reduction import recv_handle, send_handle
 
 from app.adt.mllp import IDLE_TIMEOUT, MAX_CONNECTIONS, MAX_MESSAGE_BYTES, MllpServer, peer_of
+from app.core import log_redaction
 
 log = logging.getLogger("boardround.adt.workers")
 
@@ -188,6 +189,7 @@ def _worker_main(
 ) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the listener, which stops us
     logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    log_redaction.install()
     from app.adt.service import Receiver
     from app.config import get_settings
     from app.db import make_engine

@@ -1,22 +1,28 @@
-"""The audit viewer's query: filters, ward scope and newest-first paging by id."""
+"""The audit viewer's query: filters, ward scope and newest-first paging by id.
+
+The patient filter is the patient's internal id: the viewer turns a typed NHS number or
+hospital number into it (`find_patient`) so that neither ever appears in the page's address.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, exists, func, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from app.auth.principal import Principal
 from app.core.clock import london_start_of_day
 from app.models import AuditEvent, Patient, User, Ward
 
 PAGE_SIZE = 50
+NO_MATCH = -1  # a filter value no row has: the filter named someone unknown
 
 
 @dataclass
 class AuditFilters:
-    patient: str = ""  # NHS number or hospital number
+    patient_id: int | None = None
     user: str = ""  # username
     ward_id: int | None = None
     date_from: date | None = None
@@ -41,19 +47,13 @@ def audit_page(session: Session, principal: Principal, filters: AuditFilters) ->
         query = query.where(col(AuditEvent.ward_id).in_(principal.ward_ids or {-1}))
     if filters.ward_id is not None:
         query = query.where(AuditEvent.ward_id == filters.ward_id)
-    if filters.patient:
-        digits = "".join(ch for ch in filters.patient if ch.isalnum())
-        patient_id = session.exec(
-            select(Patient.id).where((Patient.nhs_number == digits) | (func.upper(Patient.mrn) == digits.upper()))
-        ).first()
-        if patient_id is None:
-            unknown.append("patient")
-        query = query.where(AuditEvent.patient_id == (patient_id or -1))
+    if filters.patient_id is not None:
+        query = query.where(AuditEvent.patient_id == filters.patient_id)
     if filters.user:
         user_id = session.exec(select(User.id).where(func.lower(User.username) == filters.user.strip().lower())).first()
         if user_id is None:
             unknown.append("user")
-        query = query.where(AuditEvent.actor_id == (user_id or -1))
+        query = query.where(AuditEvent.actor_id == (user_id or NO_MATCH))
     if filters.date_from:
         query = query.where(AuditEvent.occurred_at >= london_start_of_day(filters.date_from))
     if filters.date_to:
@@ -76,6 +76,32 @@ def audit_page(session: Session, principal: Principal, filters: AuditFilters) ->
         next_before_id=events[-1].id if more and events else None,
         unknown=unknown,
     )
+
+
+def _visible(query: SelectOfScalar[Patient], principal: Principal) -> SelectOfScalar[Patient]:
+    """Patients the viewer may name: anyone for site-wide roles; for ward managers, patients
+    with an event on their wards (whom the unfiltered trail already shows them)."""
+    if principal.site_wide:
+        return query
+    on_my_wards = (
+        select(AuditEvent.id)
+        .where(AuditEvent.patient_id == Patient.id)
+        .where(col(AuditEvent.ward_id).in_(principal.ward_ids or {-1}))
+    )
+    return query.where(exists(on_my_wards))
+
+
+def find_patient(session: Session, principal: Principal, typed: str) -> Patient | None:
+    """The patient with this NHS number or hospital number (spaces and dashes ignored)."""
+    key = "".join(ch for ch in typed if ch.isalnum())
+    if not key:
+        return None
+    query = select(Patient).where((Patient.nhs_number == key) | (func.upper(Patient.mrn) == key.upper()))
+    return session.exec(_visible(query, principal).order_by(Patient.id).limit(1)).first()
+
+
+def visible_patient(session: Session, principal: Principal, patient_id: int) -> Patient | None:
+    return session.exec(_visible(select(Patient).where(Patient.id == patient_id), principal)).first()
 
 
 def changes(before: dict | None, after: dict | None) -> list[tuple[str, object, object]]:

@@ -1,20 +1,23 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Query, Response
-from sqlmodel import col, select
+from fastapi import APIRouter, Request, Response
 
 from app.auth.deps import Requires
 from app.auth.permissions import Perm
 from app.auth.scope import patient_or_404
 from app.core.concurrency import expected_version
-from app.core.errors import RuleViolation
+from app.core.errors import DomainError
 from app.core.params import IfMatch, Now, PathId, etag
 from app.db import SessionDep, commit
-from app.models import Patient, Stay
-from app.patients import nhs_number, service
-from app.patients.schemas import PatientCreate, PatientPublic, PatientUpdate
+from app.patients import queries, service
+from app.patients.schemas import PatientCreate, PatientPublic, PatientSearch, PatientUpdate
 
 router = APIRouter(prefix="/patients", tags=["patients"])
+
+
+class IdentifiersInUrl(DomainError):
+    status_code = 422
+    code = "identifiers_in_url"
 
 
 @router.post("", status_code=201, response_model=PatientPublic)
@@ -24,28 +27,28 @@ def create_patient(data: PatientCreate, session: SessionDep, actor: Requires(Per
     return patient
 
 
-@router.get("", response_model=list[PatientPublic])
-def find_patients(
-    session: SessionDep,
-    actor: Requires(Perm.READ_WARD),
-    nhs_number_q: str | None = Query(default=None, alias="nhs_number", max_length=20),
-    mrn: str | None = Query(default=None, max_length=20),
-):
-    """Look a patient up by NHS number or hospital number (within your wards)."""
-    if not nhs_number_q and not mrn:
-        raise RuleViolation("Give nhs_number or mrn", field="nhs_number")
-    query = select(Patient)
-    if nhs_number_q:
-        try:
-            query = query.where(Patient.nhs_number == nhs_number.normalise(nhs_number_q))
-        except ValueError as exc:
-            raise RuleViolation(str(exc), field="nhs_number") from exc
-    if mrn:
-        query = query.where(Patient.mrn == mrn.strip())
-    if not actor.site_wide:
-        visible = select(Stay.patient_id).where(col(Stay.ward_id).in_(actor.ward_ids or {-1}))
-        query = query.where(col(Patient.id).in_(visible))
-    return list(session.exec(query.limit(20)))
+@router.post("/search", response_model=list[PatientPublic])
+def search_patients(criteria: PatientSearch, session: SessionDep, actor: Requires(Perm.READ_WARD)):
+    """Look a patient up by NHS number or hospital number (within your wards).
+
+    A POST with the identifiers in the JSON body, so they never appear in a URL (and so in
+    access logs, browser history or proxies). It changes nothing and may be repeated.
+    """
+    return queries.search(session, actor, criteria)
+
+
+@router.get("", include_in_schema=False)
+def refuse_search_by_url(request: Request, actor: Requires(Perm.READ_WARD)) -> None:
+    """The old `GET /patients?nhs_number=...`: answered with where to search now.
+
+    Nothing is looked up, and the server's access log shows the path without the query string.
+    """
+    given = [name for name in ("nhs_number", "mrn") if name in request.query_params]
+    raise IdentifiersInUrl(
+        "Identifiers do not belong in URLs: search with POST /api/v1/patients/search "
+        'and a JSON body such as {"nhs_number": "..."} or {"mrn": "..."}',
+        field=given[0] if given else None,
+    )
 
 
 @router.get("/{patient_id}", response_model=PatientPublic)

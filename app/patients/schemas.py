@@ -57,6 +57,18 @@ class PatientUpdate(PartialUpdate):
     _dob = field_validator("date_of_birth")(PatientBase._dob.__func__)  # type: ignore[attr-defined]
 
 
+class PatientSearch(BaseModel):
+    """Find a patient by identifier. A request body, never a query string: URLs end up in logs,
+    browser history and proxies."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    nhs_number: str | None = None
+    mrn: Name | None = None
+
+    _nhs = field_validator("nhs_number", mode="before")(PatientBase._nhs_number.__func__)  # type: ignore[attr-defined]
+
+
 class PatientPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 

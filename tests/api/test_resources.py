@@ -43,7 +43,7 @@ def test_patient_register_lookup_update(db, api, ward, nurse_principal):
     # Not yet on any of my wards: invisible to a ward-scoped nurse.
     assert api.get(f"/patients/{patient['id']}").status_code == 404
     factories.make_stay(db, nurse_principal, ward, None, patient=db.get(factories.Patient, patient["id"]))
-    assert api.get("/patients", params={"nhs_number": "9434765919"}).json()[0]["id"] == patient["id"]
+    assert api.post("/patients/search", json={"nhs_number": "9434765919"}).json()[0]["id"] == patient["id"]
     r = api.patch(f"/patients/{patient['id']}", json={"given_name": "Joanne", "version": patient["version"]})
     assert r.status_code == 200 and r.json()["given_name"] == "Joanne"
     r = api.patch(f"/patients/{patient['id']}", json={"given_name": None, "version": r.json()["version"]})

@@ -146,9 +146,10 @@ def test_audit_viewer_filters_and_shows_before_after(db, browser_as, ward, nurse
     factories.make_stay(db, nurse_principal, other_ward, None)
     patient = db.get(factories.Patient, stay.patient_id)
     browser = browser_as(manager)
-    page = browser.get(
-        "/audit", params={"patient": patient.nhs_number, "date_from": "2026-03-10", "date_to": "2026-03-10"}
-    )
+    browser.get("/audit")
+    r = browser.post("/audit", {"patient": patient.nhs_number, "date_from": "2026-03-10", "date_to": "2026-03-10"})
+    assert r.status_code == 303
+    page = browser.get(r.headers["location"])
     assert page.status_code == 200
     assert "2026-03-12 → 2026-03-14" in page.text and "Awaiting echo" in page.text
     assert "Nina Nurse" in page.text and patient.family_name.upper() in page.text

@@ -107,6 +107,33 @@ def test_wrong_password_shows_the_error_summary_and_the_keyboard_gets_you_in(use
     assert_no_console_errors(page)
 
 
+def test_audit_filter_by_nhs_number_keeps_it_out_of_the_address_and_the_log(
+    seed_ward, user_with_password, signed_in_page, browser_engine, app_server
+):
+    from sqlmodel import Session
+
+    from app.models import Patient
+
+    ward = seed_ward(beds=2, patients=2)
+    with Session(browser_engine) as db:
+        patient, other = (db.get(Patient, i) for i in ward.patient_ids)
+    log_from = app_server.log_size()
+    page = signed_in_page(user_with_password("ward_manager", [ward]), next_="/audit")
+    page.get_by_label("Patient").fill(patient.nhs_number)
+    page.get_by_role("button", name="Filter").click()
+
+    expect(page).to_have_url(re.compile(rf"/audit\?patient_id={patient.id}$"))
+    expect(page.get_by_label("Patient")).to_have_value(re.compile(r"^\d{3} \d{3} \d{4}$"))
+    events = page.locator("#audit-events")
+    expect(events).to_contain_text(patient.family_name.upper())
+    expect(events).not_to_contain_text(other.family_name.upper())
+    assert_no_console_errors(page)
+    page.go_back()  # the page before the filter, not a "resubmit the form?" prompt
+    expect(page).to_have_url(re.compile(r"/audit$"))
+    log = app_server.log_since(log_from)
+    assert "POST /audit" in log and patient.nhs_number not in log and patient.mrn not in log
+
+
 @pytest.mark.parametrize(
     ("role", "path", "heading"),
     [
