@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 
@@ -64,6 +65,8 @@ def _same_person(patient: Patient, data: PatientCreate) -> bool:
     )
 
 
+log = logging.getLogger("boardround.patients")
+
 # Says which record to check, never what the hospital holds: no field is named.
 DETAILS_DIFFER = (
     "These details do not match the hospital's record for this NHS number or hospital number: "
@@ -87,6 +90,8 @@ def match_or_register(session: Session, *, actor: Principal, data: PatientCreate
         return create_patient(session, actor=actor, data=data, now=now, looked_up=True)
     if len(found) == 1 and _same_person(found[0], data):
         return found[0]
+    # A run of these from one user is someone guessing: worth seeing (the user, never the details).
+    log.warning("admission refused: details did not match the record (user %s)", actor.user_id)
     raise Conflict(DETAILS_DIFFER, field="patient")
 
 

@@ -69,7 +69,7 @@ def _details(patient, **changes) -> PatientCreate:
     return PatientCreate(**factories.identifiers(patient) | changes)
 
 
-def test_admission_by_identifiers_matches_only_on_every_identifier(db, actor, nurse_principal):
+def test_admission_by_identifiers_matches_only_on_every_identifier(db, actor, nurse_principal, caplog):
     known = factories.make_patient(db, actor, given_name="Mary Ann", family_name="O'Neill")
     # The wristband's details, in any letter case and spacing: the same person, no duplicate.
     same = service.match_or_register(
@@ -88,6 +88,10 @@ def test_admission_by_identifiers_matches_only_on_every_identifier(db, actor, nu
             service.match_or_register(db, actor=nurse_principal, data=_details(known, **changes), now=NOW)
         assert info.value.message == service.DETAILS_DIFFER, changes
         assert info.value.detail is None and info.value.field == "patient"
+    # Each refusal is logged for whoever watches for guessing: the user, never the details.
+    logged = [r.getMessage() for r in caplog.records if r.name == "boardround.patients"]
+    assert len(logged) == 6 and all(f"user {nurse_principal.user_id}" in m for m in logged)
+    assert not any(v in m for m in logged for v in (known.nhs_number, known.mrn, known.family_name, "1940"))
     # Two identifiers naming two different patients: refused, naming neither.
     other = factories.make_patient(db, actor)
     with pytest.raises(Conflict) as info:
