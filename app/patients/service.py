@@ -16,6 +16,8 @@ from app.core.errors import Conflict
 from app.models import Patient
 from app.patients.schemas import PatientCreate, PatientPublic
 
+log = logging.getLogger("boardround.patients")
+
 
 def _ensure_unique(
     session: Session, *, actor: Principal, nhs_number: str | None, mrn: str | None, exclude_id: int | None
@@ -42,10 +44,9 @@ def _ensure_unique(
     what = "NHS number" if field == "nhs_number" else "hospital number"
     if can_read_patient(session, actor, other_id):
         raise Conflict(f"A patient with this {what} already exists", field=field, detail={"patient_id": other_id})
-    raise Conflict(
-        f"A patient with this {what} is already registered: to admit them, give their details in the admission",
-        field=field,
-    )
+    # Registering someone the hospital already has: admitting them by their details is the way.
+    hint = ": to admit them, send their details with the admission" if exclude_id is None else ""
+    raise Conflict(f"A patient with this {what} is already registered{hint}", field=field)
 
 
 def _same_text(a: str, b: str) -> bool:
@@ -64,8 +65,6 @@ def _same_person(patient: Patient, data: PatientCreate) -> bool:
         and _same_text(patient.given_name, data.given_name)
     )
 
-
-log = logging.getLogger("boardround.patients")
 
 # Says which record to check, never what the hospital holds: no field is named.
 DETAILS_DIFFER = (
