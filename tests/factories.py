@@ -106,6 +106,18 @@ def make_patient(db: Session, actor: Principal, **overrides) -> Patient:
     return create_patient(db, actor=actor, data=PatientCreate(**data), now=NOW)
 
 
+def identifiers(patient: Patient) -> dict:
+    """What is on the patient's wristband, as the admission API takes it."""
+    return {
+        "nhs_number": patient.nhs_number,
+        "mrn": patient.mrn,
+        "given_name": patient.given_name,
+        "family_name": patient.family_name,
+        "date_of_birth": patient.date_of_birth.isoformat(),
+        "sex": patient.sex,
+    }
+
+
 def make_stay(
     db: Session,
     actor: Principal,

@@ -22,7 +22,7 @@ from app.audit.service import last_change
 from app.auth.deps import Requires
 from app.auth.permissions import Perm, allows
 from app.auth.principal import Principal
-from app.auth.scope import stay_or_404
+from app.auth.scope import on_stay_or_404, stay_or_404
 from app.core.clock import LONDON, as_utc, london_date
 from app.core.errors import Conflict, DomainError, NotFound, StaleVersion
 from app.core.params import Now, PathId
@@ -280,6 +280,11 @@ def save_edd(
     failed = _failed_for(session, stay, form.get("failed_discharge"))
     values = dict(form)
     data, errors = forms.parse_edd(form)
+    if failed is None and str(form.get("failed_discharge") or "").strip():
+        # Our page only ever sends this patient's failed discharge: anything else (another
+        # ward's, a missing one) is refused alike, and the save does not go ahead.
+        data, errors = None, errors | {"form": "The form was incomplete: reload the page and try again"}
+        values["failed_discharge"] = ""
     if data is None:
         if "form" in errors:
             values["stay_version"] = stay.version
@@ -405,10 +410,7 @@ def mark_follow_up_done(
     form: FormData,
     now: Now,
 ) -> Response:
-    fd = session.get(FailedDischarge, fd_id)
-    if fd is None:
-        raise NotFound("No such failed discharge")
-    stay = stay_or_404(session, actor, fd.stay_id)
+    fd, stay = on_stay_or_404(session, actor, FailedDischarge, fd_id, "failed discharge")
     back = _safe_back(form.get("back"))
     version = forms.parse_version(form.get("version"))
     if version is None:

@@ -7,7 +7,7 @@ from sqlmodel import col, select
 
 from app.auth.deps import Requires
 from app.auth.permissions import Perm
-from app.auth.scope import stay_or_404
+from app.auth.scope import on_stay_or_404, stay_or_404
 from app.core.concurrency import expected_version
 from app.core.params import IfMatch, Now, PathId, etag
 from app.core.types import MAX_ID
@@ -53,9 +53,7 @@ def list_escalations(
 
 
 def _scoped(session, actor, esc_id: int) -> tuple[Escalation, Stay]:  # noqa: ANN001
-    esc = service.escalation_or_404(session, esc_id)
-    stay = stay_or_404(session, actor, esc.stay_id)
-    return esc, stay
+    return on_stay_or_404(session, actor, Escalation, esc_id, "escalation")
 
 
 @router.get("/escalations/{esc_id}", response_model=EscalationPublic)

@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from app.audit import service as audit
 from app.auth.principal import Principal
 from app.core.concurrency import check_version
-from app.core.errors import Conflict, Forbidden, NotFound, RuleViolation
+from app.core.errors import Conflict, Forbidden, RuleViolation
 from app.escalations import ladder
 from app.escalations.schemas import (
     EscalationCreate,
@@ -166,11 +166,4 @@ def step_escalation(
         ward_id=stay.ward_id,
         patient_id=stay.patient_id,
     )
-    return esc
-
-
-def escalation_or_404(session: Session, esc_id: int) -> Escalation:
-    esc = session.get(Escalation, esc_id)
-    if esc is None:
-        raise NotFound("No such escalation")
     return esc

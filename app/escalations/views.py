@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from app.auth.deps import Requires
 from app.auth.permissions import Perm, allows
 from app.auth.principal import Principal
-from app.auth.scope import stay_or_404
+from app.auth.scope import on_stay_or_404, stay_or_404
 from app.core.clock import LONDON
 from app.core.errors import DomainError, StaleVersion
 from app.core.params import Now, PathId
@@ -131,8 +131,7 @@ def _detail(
 def show_escalation(
     request: Request, esc_id: PathId, session: SessionDep, actor: Requires(Perm.READ_WARD), now: Now
 ) -> Response:
-    esc = service.escalation_or_404(session, esc_id)
-    stay = stay_or_404(session, actor, esc.stay_id)
+    esc, stay = on_stay_or_404(session, actor, Escalation, esc_id, "escalation")
     return _detail(request, session, actor, esc, stay, now)
 
 
@@ -145,8 +144,7 @@ def act_on_escalation(
     form: FormData,
     now: Now,
 ) -> Response:
-    esc = service.escalation_or_404(session, esc_id)
-    stay = stay_or_404(session, actor, esc.stay_id)
+    esc, stay = on_stay_or_404(session, actor, Escalation, esc_id, "escalation")
     values = {"note": str(form.get("note", ""))[:1000]}
     data, errors = validate(
         EscalationStep, {"action": form.get("action"), "note": values["note"], "version": form.get("version") or None}

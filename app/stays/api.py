@@ -4,13 +4,12 @@ from fastapi import APIRouter, Response
 
 from app.auth.deps import Requires
 from app.auth.permissions import Perm, allows
-from app.auth.scope import stay_or_404
+from app.auth.scope import patient_or_404, stay_or_404
 from app.core.clock import london_date
 from app.core.concurrency import expected_version
 from app.core.errors import Forbidden, NotFound
 from app.core.params import IfMatch, Now, PathId, etag
 from app.db import SessionDep, commit
-from app.models import Patient
 from app.patients import service as patients
 from app.patients.schemas import PatientPublic
 from app.stays import service
@@ -45,16 +44,18 @@ def _detail(session, stay, now) -> StayDetail:  # noqa: ANN001
 
 @router.post("", status_code=201, response_model=StayDetail)
 def admit(data: AdmitRequest, session: SessionDep, actor: Requires(Perm.MANAGE_STAY), now: Now, response: Response):
+    """Admit a patient by `patient_id` (a patient you can already see; site-wide roles and the PAS
+    see everyone) or by `patient` (their NHS number, hospital number, name and date of birth:
+    matched to the hospital's record, or registered if the hospital has never seen them)."""
+    # Why ward staff admit by identifiers, not by our ids: docs/adr/0007.
     if not actor.can_access_ward(data.ward_id):
         raise NotFound("No such ward")
     if data.patient is not None:
         if not allows(actor.role, Perm.WRITE_PATIENT):
             raise Forbidden("Your role does not allow registering patients")
-        patient = patients.create_patient(session, actor=actor, data=data.patient, now=now)
+        patient = patients.match_or_register(session, actor=actor, data=data.patient, now=now)
     else:
-        patient = session.get(Patient, data.patient_id)
-        if patient is None:
-            raise NotFound("No such patient")
+        patient = patient_or_404(session, actor, data.patient_id)  # type: ignore[arg-type]
     stay = service.admit(
         session,
         actor=actor,

@@ -26,7 +26,7 @@ class AdmitRequest(BaseModel):
     @model_validator(mode="after")
     def _one_patient(self) -> AdmitRequest:
         if (self.patient_id is None) == (self.patient is None):
-            raise ValueError("Give either patient_id (an existing patient) or patient (a new one)")
+            raise ValueError("Give either patient_id (a patient you can see) or patient (their identifiers)")
         return self
 
 

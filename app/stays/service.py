@@ -60,16 +60,20 @@ def _check_edd(stay: Stay, edd: date | None) -> None:
 
 
 # Built once: every admission and transfer runs it. A None parameter matches nothing.
-_CURRENT_STAYS = select(Stay.id, Stay.patient_id, Stay.bed_id).where(
+_CURRENT_STAYS = select(Stay.id, Stay.patient_id, Stay.bed_id, Stay.ward_id).where(
     Stay.discharged_at.is_(None),  # type: ignore[union-attr]
     or_(Stay.patient_id == bindparam("patient_id"), Stay.bed_id == bindparam("bed_id")),  # type: ignore[arg-type]
 )
 
 
-def _current_stays(
-    session: Session, *, patient_id: int | None = None, bed_id: int | None = None
-) -> list[tuple[int, int, int | None]]:
-    """(stay id, patient id, bed id) of the current stays of this patient or in this bed.
+CurrentStay = tuple[int, int, int | None, int]  # stay id, patient id, bed id, ward id
+
+# An out-of-scope user learns that the patient is in, never where or which stay (no IDOR).
+ALREADY_IN_ELSEWHERE = "This patient is already in hospital elsewhere: ask the flow team to transfer them"
+
+
+def _current_stays(session: Session, *, patient_id: int | None = None, bed_id: int | None = None) -> list[CurrentStay]:
+    """(stay id, patient id, bed id, ward id) of the current stays of this patient or in this bed.
 
     One query answers both admission checks (patient already in, bed taken)."""
     if patient_id is None and bed_id is None:
@@ -79,16 +83,17 @@ def _current_stays(
 
 def _place(
     session: Session,
+    actor: Principal,
     ward_id: int,
     bed_id: int | None,
     *,
     moving: Stay | None = None,
-    current: list[tuple[int, int, int | None]] | None = None,
+    current: list[CurrentStay] | None = None,
 ) -> tuple[Ward, Bed | None]:
-    """Check the ward exists and the bed is on it, open, and free (`current`: the bed's
-    current stays if the caller has already read them)."""
+    """Check the ward exists and is in the actor's scope, and the bed is on it, open, and free
+    (`current`: the bed's current stays if the caller has already read them)."""
     ward = session.get(Ward, ward_id)
-    if ward is None or not ward.is_active:
+    if ward is None or not ward.is_active or not actor.can_access_ward(ward.id):
         raise RuleViolation("No such ward", field="ward_id")
     if bed_id is None:
         return ward, None
@@ -99,7 +104,7 @@ def _place(
         raise RuleViolation("That bed is closed", field="bed_id")
     if current is None:
         current = _current_stays(session, bed_id=bed_id)
-    occupant = next((stay_id for stay_id, _, in_bed in current if in_bed == bed_id), None)
+    occupant = next((stay_id for stay_id, _, in_bed, _ in current if in_bed == bed_id), None)
     if occupant is not None and (moving is None or occupant != moving.id):
         raise Conflict("That bed already has a patient in it", field="bed_id", detail={"stay_id": occupant})
     return ward, bed
@@ -123,10 +128,13 @@ def admit(
     _not_in_future(admitted_at, now, "admitted_at")
     _check_pathway(session, pathway)
     current = _current_stays(session, patient_id=patient.id, bed_id=bed_id)
-    already_in = next((stay_id for stay_id, patient_id, _ in current if patient_id == patient.id), None)
+    already_in = next(((stay_id, on_ward) for stay_id, pid, _, on_ward in current if pid == patient.id), None)
     if already_in is not None:
-        raise Conflict("This patient is already in hospital", field="patient_id", detail={"stay_id": already_in})
-    ward, bed = _place(session, ward_id, bed_id, current=current)
+        stay_id, on_ward = already_in
+        if not actor.can_access_ward(on_ward):
+            raise Conflict(ALREADY_IN_ELSEWHERE, field="patient_id")
+        raise Conflict("This patient is already in hospital", field="patient_id", detail={"stay_id": stay_id})
+    ward, bed = _place(session, actor, ward_id, bed_id, current=current)
     stay = Stay(
         patient_id=patient.id,
         ward_id=ward.id,
@@ -180,7 +188,7 @@ def transfer(
         raise RuleViolation("Transfer cannot be before admission", field="at")
     if ward_id == stay.ward_id and bed_id == stay.bed_id:
         raise RuleViolation("The patient is already in that bed", field="bed_id")
-    ward, bed = _place(session, ward_id, bed_id, moving=stay)
+    ward, bed = _place(session, actor, ward_id, bed_id, moving=stay)
     location = session.exec(
         select(StayLocation).where(StayLocation.stay_id == stay.id, StayLocation.ended_at.is_(None))  # type: ignore[union-attr]
     ).first()

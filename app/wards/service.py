@@ -8,16 +8,19 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from app.auth.principal import Principal
+from app.auth.scope import user_in_scope
 from app.core import crud
 from app.core.errors import Conflict, RuleViolation
-from app.models import Bed, Site, Stay, User, Ward
+from app.models import Bed, Site, Stay, Ward
 from app.wards.schemas import BedCreate, BedPublic, WardCreate, WardPublic
 
 
-def _check_sponsor(session: Session, user_id: int | None) -> None:
+def _check_sponsor(session: Session, actor: Principal, user_id: int | None) -> None:
+    """A missing user, someone outside the actor's wards and someone without the role all get
+    the same answer, so the field cannot be used to find out who works where."""
     if user_id is None:
         return
-    user = session.get(User, user_id)
+    user = user_in_scope(session, actor, user_id)
     if user is None or user.role_code != "executive_sponsor":
         raise RuleViolation("The executive sponsor must be a user with that role", field="executive_sponsor_id")
 
@@ -27,7 +30,7 @@ def create_ward(session: Session, *, actor: Principal, data: WardCreate, now: da
         raise RuleViolation("No such site", field="site_id")
     if session.exec(select(Ward.id).where(Ward.code == data.code)).first() is not None:
         raise Conflict("A ward with this code already exists", field="code")
-    _check_sponsor(session, data.executive_sponsor_id)
+    _check_sponsor(session, actor, data.executive_sponsor_id)
     ward = Ward(**data.model_dump(), created_at=now, updated_at=now)
     crud.create(session, actor=actor, row=ward, now=now, ward_id=None, patient_id=None)
     return ward
@@ -36,8 +39,8 @@ def create_ward(session: Session, *, actor: Principal, data: WardCreate, now: da
 def update_ward(
     session: Session, *, actor: Principal, ward: Ward, changes: dict[str, Any], expected_version: int, now: datetime
 ) -> Ward:
-    if "executive_sponsor_id" in changes:
-        _check_sponsor(session, changes["executive_sponsor_id"])
+    if "executive_sponsor_id" in changes and changes["executive_sponsor_id"] != ward.executive_sponsor_id:
+        _check_sponsor(session, actor, changes["executive_sponsor_id"])
     crud.update(
         session,
         actor=actor,

@@ -62,7 +62,8 @@ def test_two_admissions_to_the_same_bed(db, api_as, ward, nurse, now):
     patients = [factories.make_patient(db, actor) for _ in range(2)]
     tablet = api_as(nurse)
     body = {"ward_id": ward.id, "bed_id": bed.id, "admitted_at": (now - timedelta(hours=1)).isoformat()}
-    assert tablet.post("/stays", json=body | {"patient_id": patients[0].id}).status_code == 201
-    r = tablet.post("/stays", json=body | {"patient_id": patients[1].id})
+    # Ward staff admit by the identifiers they hold (docs/adr/0007).
+    assert tablet.post("/stays", json=body | {"patient": factories.identifiers(patients[0])}).status_code == 201
+    r = tablet.post("/stays", json=body | {"patient": factories.identifiers(patients[1])})
     assert r.status_code == 409
     assert r.json()["error"]["fields"] == [{"field": "bed_id", "message": "That bed already has a patient in it"}]

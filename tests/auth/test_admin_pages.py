@@ -143,7 +143,8 @@ def test_audit_viewer_filters_and_shows_before_after(db, browser_as, ward, nurse
         now=now,
     )
     other_ward = factories.make_ward(db, beds=1)
-    factories.make_stay(db, nurse_principal, other_ward, None)
+    other_nurse = factories.principal(db, factories.make_user(db, "nurse", wards=[other_ward]))
+    factories.make_stay(db, other_nurse, other_ward, None)
     patient = db.get(factories.Patient, stay.patient_id)
     browser = browser_as(manager)
     browser.get("/audit")

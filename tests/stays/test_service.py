@@ -126,9 +126,10 @@ def test_closed_bed_and_bed_from_another_ward_are_refused(db, ward, actor):
         factories.make_stay(db, actor, ward, factories.beds_of(db, other_ward)[0])
 
 
-def test_transfer_keeps_ward_and_bed_history(db, ward, actor, now):
+def test_transfer_keeps_ward_and_bed_history(db, ward, nurse, now):
     beds = factories.beds_of(db, ward)
     other = factories.make_ward(db, site=None, beds=2)
+    actor = factories.principal(db, factories.make_user(db, "nurse", wards=[ward, other]))
     admitted = now - timedelta(days=2)
     stay = factories.make_stay(db, actor, ward, beds[0], admitted_at=admitted)
     t1 = now - timedelta(days=1)
@@ -300,3 +301,38 @@ def test_admission_refuses_a_patient_already_in_and_a_taken_bed(db, ward, actor)
     )
     again = factories.make_stay(db, actor, ward, first, patient=patient_in)
     assert again.bed_id == first.id
+
+
+def test_a_ward_outside_the_actors_scope_is_no_such_ward(db, ward, actor, now):
+    """The service refuses it too (the routes answer 404 first): a missing ward, word for word."""
+    other = factories.make_ward(db, beds=1)
+    with pytest.raises(RuleViolation, match="No such ward") as outside:
+        factories.make_stay(db, actor, other, None)
+    with pytest.raises(RuleViolation, match="No such ward") as missing:
+        service.admit(
+            db, actor=actor, patient=factories.make_patient(db, actor), ward_id=2**31 - 1, bed_id=None,
+            admitted_at=now, now=now,
+        )  # fmt: skip
+    assert (outside.value.message, outside.value.field) == (missing.value.message, missing.value.field)
+    stay = factories.make_stay(db, actor, ward, None)
+    with pytest.raises(RuleViolation, match="No such ward"):
+        service.transfer(
+            db, actor=actor, stay=stay, ward_id=other.id, bed_id=None, at=now, expected_version=stay.version, now=now
+        )
+    assert stay.ward_id == ward.id
+
+
+def test_already_in_hospital_names_the_stay_only_to_someone_who_can_see_it(db, ward, actor, now):
+    other = factories.make_ward(db, beds=1)
+    elsewhere = factories.principal(db, factories.make_user(db, "nurse", wards=[other]))
+    stay = factories.make_stay(db, elsewhere, other, None)
+    patient = db.get(Patient, stay.patient_id)
+    with pytest.raises(Conflict) as info:
+        factories.make_stay(db, actor, ward, None, patient=patient)
+    assert info.value.detail is None and info.value.field == "patient_id"
+    assert info.value.message == service.ALREADY_IN_ELSEWHERE
+    assert other.name not in info.value.message and other.code not in info.value.message
+    flow = factories.principal(db, factories.make_user(db, "flow_coordinator"))
+    with pytest.raises(Conflict) as info:
+        factories.make_stay(db, flow, ward, None, patient=patient)
+    assert info.value.detail == {"stay_id": stay.id}
