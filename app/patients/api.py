@@ -13,8 +13,9 @@ from app.db import SessionDep, commit
 from app.models import Patient, Stay
 from app.patients import nhs_number, service
 from app.patients.schemas import PatientCreate, PatientPublic, PatientUpdate
+from app.web.idempotency import IdempotentRoute
 
-router = APIRouter(prefix="/patients", tags=["patients"])
+router = APIRouter(prefix="/patients", tags=["patients"], route_class=IdempotentRoute)
 
 
 @router.post("", status_code=201, response_model=PatientPublic)
