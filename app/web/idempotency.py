@@ -100,36 +100,30 @@ class _Claim:
         commit(session)
 
 
-# Dependencies, in the order FastAPI solves them ---------------------------------------------
+# The dependency -----------------------------------------------------------------------------
 
 
-def _start(session: SessionDep, key: KeyHeader = None) -> str | None:
-    """Runs before anything else in the request reads the database (IdempotentRoute puts it first)."""
-    if key is not None and session.get_bind().dialect.name == "sqlite":
-        # A SQLite transaction that has read cannot wait for the write lock: a concurrent retry
-        # would fail with "database is locked". Taking the lock first makes it wait its turn
-        # (busy_timeout), then find the first request's stored response.
-        session.connection(execution_options={SQLITE_IMMEDIATE: True})
-    return key
+async def claim(request: Request, session: SessionDep, now: Now, key: KeyHeader = None) -> None:
+    """Reserve the key in this request's transaction, or answer from what it stored before.
 
-
-async def _fingerprint(request: Request, key: Annotated[str | None, Depends(_start)]) -> tuple[str, str] | None:
+    IdempotentRoute makes this the first dependency of every POST, so it runs before anything
+    else reads the database. Without the header it returns at once (no thread hop).
+    """
     if key is None:
-        return None
+        return
     digest = hashlib.sha256()
     for part in (request.method, request.url.path, request.url.query):
         digest.update(part.encode() + b"\n")
     digest.update(await request.body())
-    return key, digest.hexdigest()
+    await run_in_threadpool(_reserve, request, session, key, digest.hexdigest(), now)
 
 
-def claim(
-    request: Request, session: SessionDep, now: Now, keyed: Annotated[tuple[str, str] | None, Depends(_fingerprint)]
-) -> None:
-    """Reserve the key in this request's transaction, or answer from what it stored before."""
-    if keyed is None:
-        return
-    key, request_hash = keyed
+def _reserve(request: Request, session: Session, key: str, request_hash: str, now: datetime) -> None:
+    if session.get_bind().dialect.name == "sqlite":
+        # A SQLite transaction that has read cannot wait for the write lock: a concurrent retry
+        # would fail with "database is locked". Taking the lock first makes it wait its turn
+        # (busy_timeout), then find the first request's stored response.
+        session.connection(execution_options={SQLITE_IMMEDIATE: True})
     owner = _owner(current_principal(request, session))  # 401 as usual; cached for the route
     stored = _find(session, owner, key)
     if stored is not None and stored.created_at > now - KEEP_FOR:
