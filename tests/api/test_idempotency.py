@@ -5,14 +5,25 @@ Concurrent requests with one key need their own server process: tests/api/test_i
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Iterator
 from datetime import timedelta
 
+import httpx
 import pytest
-from sqlalchemy import func, select
+from fastapi import APIRouter, Response
+from sqlalchemy import delete, func, select
 from sqlmodel import Session
 
+from app.auth.deps import CurrentPrincipal
+from app.auth.principal import Principal
+from app.core.errors import RuleViolation
+from app.db import SessionDep, commit, get_session
+from app.main import create_app
 from app.models import Action, AuditEvent, IdempotencyKey, Stay
+from app.web.idempotency import IdempotentRoute
 from tests import factories
+from tests.dbs import settings_for
 
 KEY = "9f0c2a8e-6a4e-4b7e-9d57-2b1f1c0e5a11"
 
@@ -241,3 +252,51 @@ def test_every_post_of_the_json_api_takes_the_header_in_its_documentation(api):
             headers = {p["name"] for p in operation.get("parameters", []) if p["in"] == "header"}
             expected = method == "post" and path != "/api/v1/hl7/adt"
             assert ("Idempotency-Key" in headers) == expected, f"{method.upper()} {path}"
+
+
+# Routes no part of the app has: they write and commit, then fail anyway.
+failing = APIRouter(prefix="/api/v1/test/stays/{stay_id}", route_class=IdempotentRoute)
+
+
+def _write(session: Session, actor: Principal, stay_id: int) -> None:
+    session.add(Action(stay_id=stay_id, description="x", owner_role_code="nurse", created_by_id=actor.user_id))
+    commit(session)
+
+
+@failing.post("/answers-503")
+def answers_503(stay_id: int, session: SessionDep, actor: CurrentPrincipal) -> Response:
+    _write(session, actor, stay_id)
+    return Response(status_code=503)
+
+
+@failing.post("/raises-after-commit")
+def raises_after_commit(stay_id: int, session: SessionDep, actor: CurrentPrincipal) -> None:
+    _write(session, actor, stay_id)
+    raise RuleViolation("Too late")
+
+
+def test_a_keyed_request_that_fails_after_its_commit_keeps_neither_key_nor_write(db, engine, nurse, stay):
+    """No route does this today; if one did, its write would not commit without a stored response."""
+    app = create_app(settings_for(str(engine.url)))
+    app.include_router(failing)
+
+    def test_session() -> Iterator[Session]:
+        with Session(bind=db.connection(), join_transaction_mode="create_savepoint", expire_on_commit=False) as s:
+            yield s
+
+    app.dependency_overrides[get_session] = test_session
+    token = factories.token_for(db, nurse)
+
+    async def scenario() -> None:
+        transport = httpx.ASGITransport(app=app)
+        headers = {"Authorization": f"Bearer {token}"}
+        async with httpx.AsyncClient(transport=transport, base_url="http://test", headers=headers) as client:
+            for name, status in (("answers-503", 503), ("raises-after-commit", 422)):
+                path = f"/api/v1/test/stays/{stay.id}/{name}"
+                assert (await client.post(path, headers=keyed())).status_code == status
+                assert (count(db, Action), count(db, IdempotencyKey)) == (0, 0), name
+                assert (await client.post(path)).status_code == status  # without a key: committed, as always
+                assert count(db, Action) == 1, name
+                db.execute(delete(Action))
+
+    asyncio.run(scenario())
