@@ -21,6 +21,7 @@ from app.core.errors import RuleViolation
 from app.db import SessionDep, commit, get_session
 from app.main import create_app
 from app.models import Action, AuditEvent, IdempotencyKey, Stay
+from app.web import live
 from app.web.idempotency import IdempotentRoute
 from tests import factories
 from tests.dbs import settings_for
@@ -298,5 +299,21 @@ def test_a_keyed_request_that_fails_after_its_commit_keeps_neither_key_nor_write
                 assert (await client.post(path)).status_code == status  # without a key: committed, as always
                 assert count(db, Action) == 1, name
                 db.execute(delete(Action))
+
+    asyncio.run(scenario())
+
+
+def test_a_keyed_write_announces_its_change_to_open_boards_once(db, backend, api, stay):
+    if backend != "sqlite":
+        pytest.skip("in the rolled-back test transaction PostgreSQL never delivers NOTIFY; SQLite publishes in process")
+    path = f"/stays/{stay.id}/actions"
+
+    async def scenario() -> None:
+        with live.feed.listen(stay.ward_id) as changes:
+            for _ in range(2):  # the write, then its replay
+                assert (await asyncio.to_thread(api.post, path, json=action("x"), headers=keyed())).status_code == 201
+            # Published before each response was sent, so already queued by now.
+            assert changes.qsize() == 1
+            assert changes.get_nowait() == {"ward_id": stay.ward_id, "stay_id": stay.id, "kind": "stay"}
 
     asyncio.run(scenario())
