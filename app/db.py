@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Annotated
 
@@ -35,8 +36,13 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001
     cursor.close()
 
 
+# Execution option: start this transaction with BEGIN IMMEDIATE (take SQLite's write lock first).
+SQLITE_IMMEDIATE = "boardround_sqlite_immediate"
+
+
 def _sqlite_begin(connection) -> None:  # noqa: ANN001
-    connection.exec_driver_sql("BEGIN")
+    immediate = connection.get_execution_options().get(SQLITE_IMMEDIATE)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def make_engine(settings: Settings, *, pre_ping: bool = True) -> Engine:
@@ -81,12 +87,33 @@ def get_session(request: Request) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
+# Set in session.info by app.web.idempotency for a request with an Idempotency-Key: the stored
+# response must commit with the write, so commit() only flushes and notes that it was asked to
+# (COMMIT_REQUESTED); the route class commits once the response exists.
+COMMIT_AFTER_RESPONSE = "commit_after_response"
+COMMIT_REQUESTED = "commit_requested"
+
+
 def commit(session: Session) -> None:
     """Commit a write path once, turning races into clean 409s instead of 500s.
 
     Services check rules first; these errors cover the gap between check and write (two tablets
     taking the same bed, a version bumped by another transaction).
     """
+    from app.web import live
+
+    with _races_as_conflicts(session):
+        if session.info.get(COMMIT_AFTER_RESPONSE):
+            session.flush()  # the same 409s, raised where the route expects them
+            session.info[COMMIT_REQUESTED] = True
+            return
+        local_events = live.before_commit(session)
+        session.commit()
+    live.after_commit(local_events)
+
+
+@contextmanager
+def _races_as_conflicts(session: Session) -> Iterator[None]:
     from sqlalchemy.exc import IntegrityError
     from sqlalchemy.orm.exc import StaleDataError
 
@@ -94,9 +121,7 @@ def commit(session: Session) -> None:
     from app.web import live
 
     try:
-        local_events = live.before_commit(session)
-        session.commit()
-        live.after_commit(local_events)
+        yield
     except StaleDataError as exc:
         session.rollback()
         live.discard(session)

@@ -20,8 +20,9 @@ from app.models import (
     RedDayReason,
     StaffRole,
 )
+from app.web.idempotency import IdempotentRoute
 
-router = APIRouter(prefix="/reference", tags=["reference"])
+router = APIRouter(prefix="/reference", tags=["reference"], route_class=IdempotentRoute)
 
 LISTS = {
     "criteria": Criterion,

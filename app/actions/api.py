@@ -10,8 +10,9 @@ from app.auth.scope import stay_or_404
 from app.core.concurrency import expected_version
 from app.core.params import IfMatch, Now, PathId, etag
 from app.db import SessionDep, commit
+from app.web.idempotency import IdempotentRoute
 
-router = APIRouter(prefix="/stays/{stay_id}/actions", tags=["actions"])
+router = APIRouter(prefix="/stays/{stay_id}/actions", tags=["actions"], route_class=IdempotentRoute)
 
 
 @router.get("", response_model=list[ActionPublic])

@@ -22,7 +22,7 @@ class NotAuthenticated(DomainError):
     code = "not_authenticated"
 
 
-def principal_for(session: Session, user: User) -> Principal:
+def principal_for(session: Session, user: User, *, token_id: int | None = None) -> Principal:
     role = session.get(StaffRole, user.role_code)
     ward_ids = session.exec(select(UserWard.ward_id).where(UserWard.user_id == user.id)).all()
     return Principal(
@@ -32,6 +32,7 @@ def principal_for(session: Session, user: User) -> Principal:
         site_wide=bool(role and role.site_wide),
         ward_ids=frozenset(ward_ids),
         is_service_account=user.is_service_account,
+        token_id=token_id,
     )
 
 
@@ -41,11 +42,12 @@ def current_principal(request: Request, session: SessionDep) -> Principal:
         return cached
     auth = request.headers.get("authorization", "")
     user: User | None = None
+    token_id: int | None = None
     if auth.lower().startswith("bearer "):
         found = user_for_token(session, auth[7:].strip())
         if found is None:
             raise NotAuthenticated("Invalid or revoked token")
-        user = found[0]
+        user, token_id = found[0], found[1].id
     else:
         user_id = getattr(request.state, "session_user_id", None)
         if user_id is not None:
@@ -61,7 +63,7 @@ def current_principal(request: Request, session: SessionDep) -> Principal:
                 user = None
     if user is None:
         raise NotAuthenticated("Sign in to continue")
-    principal = principal_for(session, user)
+    principal = principal_for(session, user, token_id=token_id)
     request.state.principal = principal
     return principal
 

@@ -20,8 +20,9 @@ from app.discharges.schemas import (
     FailedDischargeUpdate,
 )
 from app.models import FailedDischarge, Stay
+from app.web.idempotency import IdempotentRoute
 
-router = APIRouter(tags=["failed discharges"])
+router = APIRouter(tags=["failed discharges"], route_class=IdempotentRoute)
 
 
 @router.post("/stays/{stay_id}/failed-discharges", response_model=FailedDischargePublic, status_code=201)

@@ -15,8 +15,9 @@ from app.db import SessionDep, commit
 from app.escalations import service
 from app.escalations.schemas import EscalationCreate, EscalationPublic, EscalationStep
 from app.models import Escalation, Stay
+from app.web.idempotency import IdempotentRoute
 
-router = APIRouter(tags=["escalations"])
+router = APIRouter(tags=["escalations"], route_class=IdempotentRoute)
 
 
 @router.post("/stays/{stay_id}/escalations", response_model=EscalationPublic, status_code=201)

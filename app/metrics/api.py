@@ -39,8 +39,9 @@ from app.metrics.schemas import (
 )
 from app.models import Ward
 from app.reference import rows
+from app.web.idempotency import IdempotentRoute
 
-router = APIRouter(prefix="/metrics", tags=["metrics"])
+router = APIRouter(prefix="/metrics", tags=["metrics"], route_class=IdempotentRoute)
 
 WardId = Annotated[int | None, Query(ge=1, le=MAX_ID, description="One ward; every ward in scope if absent")]
 DateFrom = Annotated[date | None, Query(description="First London date (default: 28 days before yesterday)")]

@@ -5,6 +5,7 @@ from app.models.adt import AdtMessage, BedLabelFrom, PasLocation
 from app.models.audit import AuditEvent
 from app.models.discharge import FailedDischarge, FailedDischargeCause
 from app.models.escalation import Escalation, EscalationEvent
+from app.models.idempotency import IdempotencyKey
 from app.models.metrics import (
     MetricsDay,
     MetricsDayCount,
@@ -55,6 +56,7 @@ __all__ = [
     "FailedDischarge",
     "FailedDischargeCause",
     "FailedDischargeReason",
+    "IdempotencyKey",
     "MetricsDay",
     "MetricsDayCount",
     "MetricsDayEdd",

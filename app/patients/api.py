@@ -11,8 +11,9 @@ from app.core.params import IfMatch, Now, PathId, etag
 from app.db import SessionDep, commit
 from app.patients import queries, service
 from app.patients.schemas import PatientCreate, PatientPublic, PatientSearch, PatientUpdate
+from app.web.idempotency import IdempotentRoute, reads_only
 
-router = APIRouter(prefix="/patients", tags=["patients"])
+router = APIRouter(prefix="/patients", tags=["patients"], route_class=IdempotentRoute)
 
 
 class IdentifiersInUrl(DomainError):
@@ -28,6 +29,7 @@ def create_patient(data: PatientCreate, session: SessionDep, actor: Requires(Per
 
 
 @router.post("/search", response_model=list[PatientPublic])
+@reads_only
 def search_patients(criteria: PatientSearch, session: SessionDep, actor: Requires(Perm.READ_WARD)):
     """Look a patient up by NHS number or hospital number (within your wards).
 

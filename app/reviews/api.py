@@ -9,8 +9,9 @@ from app.core.params import Now, PathId
 from app.db import SessionDep, commit
 from app.reviews import service
 from app.reviews.schemas import ReviewPublic, ReviewRequest
+from app.web.idempotency import IdempotentRoute
 
-router = APIRouter(prefix="/stays/{stay_id}/reviews", tags=["reviews"])
+router = APIRouter(prefix="/stays/{stay_id}/reviews", tags=["reviews"], route_class=IdempotentRoute)
 
 
 @router.post(

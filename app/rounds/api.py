@@ -10,8 +10,9 @@ from app.core.params import IfMatch, Now, PathId, etag
 from app.db import SessionDep, commit
 from app.rounds import service
 from app.rounds.schemas import RoundEnd, RoundPublic, RoundStart
+from app.web.idempotency import IdempotentRoute
 
-router = APIRouter(tags=["board rounds"])
+router = APIRouter(tags=["board rounds"], route_class=IdempotentRoute)
 
 
 @router.post("/wards/{ward_id}/rounds", response_model=RoundPublic, status_code=201)

@@ -26,8 +26,9 @@ from app.stays.schemas import (
     TransferRequest,
 )
 from app.wards.queries import length_of_stay
+from app.web.idempotency import IdempotentRoute
 
-router = APIRouter(prefix="/stays", tags=["stays"])
+router = APIRouter(prefix="/stays", tags=["stays"], route_class=IdempotentRoute)
 
 
 def _detail(session, stay, now) -> StayDetail:  # noqa: ANN001

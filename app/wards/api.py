@@ -22,8 +22,9 @@ from app.wards.schemas import (
     WardPublic,
     WardUpdate,
 )
+from app.web.idempotency import IdempotentRoute
 
-router = APIRouter(tags=["wards"])
+router = APIRouter(tags=["wards"], route_class=IdempotentRoute)
 
 
 @router.get("/sites")

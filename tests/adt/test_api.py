@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from app.models import AdtMessage, Stay
+from app.models import AdtMessage, IdempotencyKey, Stay
 from tests import factories
 from tests.adt import messages as msg
 
@@ -67,3 +67,14 @@ def test_a_nurse_token_403(db, api_as, nurse):
     r = api_as(nurse).post("/hl7/adt", content=msg.adt("A01").encode(), headers=HL7)
     assert r.status_code == 403
     assert db.exec(select(AdtMessage)).first() is None
+
+
+def test_an_idempotency_key_is_not_read_here_the_control_id_is_the_key(db, pas):
+    """MSH-10 already makes a resent message a no-op: a generic client's Idempotency-Key changes nothing."""
+    headers = HL7 | {"Idempotency-Key": "same-key"}
+    first = pas.post("/hl7/adt", content=msg.adt("A01", control="HTTP-K1").encode(), headers=headers)
+    other = msg.adt("A01", control="HTTP-K2", nhs=None, mrn="K2", visit="V0002", location="W1^^B02^RXX01^^N")
+    second = pas.post("/hl7/adt", content=other.encode(), headers=headers)
+    assert [msg.ack_fields(r.text)["code"] for r in (first, second)] == ["AA", "AA"]
+    assert "idempotent-replayed" not in second.headers
+    assert db.exec(select(IdempotencyKey)).all() == []

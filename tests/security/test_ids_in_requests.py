@@ -103,6 +103,8 @@ PROBES: dict[tuple[str, str], Probe | str] = {
     ),
     # Identifiers, not ids: clashes with other wards' patients are tested in tests/stays/test_admission_scope.py.
     ("POST", "/api/v1/patients"): NO_IDS,
+    # Searches by identifiers within the caller's scope: tests/patients/test_search.py.
+    ("POST", "/api/v1/patients/search"): NO_IDS,
     ("PATCH", "/api/v1/patients/{patient_id}"): Probe(
         lambda i: (f"/api/v1/patients/{i['former_patient_id']}", {"given_name": "Changed", "version": 1}),
         (("former_patient_id",),),
@@ -209,6 +211,8 @@ PROBES: dict[tuple[str, str], Probe | str] = {
     # HTML forms ------------------------------------------------------------------------------
     ("POST", "/sign-in"): NO_IDS,
     ("POST", "/sign-out"): NO_IDS,
+    # The audit viewer's patient filter by identifiers, within scope: tests/audit/test_viewer.py.
+    ("POST", "/audit"): NO_IDS,
     ("POST", "/wards/{code}/rounds/new"): Probe(
         lambda i: (f"/wards/{i['quiet_code']}/rounds/new", {"roles": "nurse"}), (("quiet_code",),)
     ),
