@@ -15,7 +15,7 @@ from app.auth.sessions import SessionMiddleware
 from app.auth.views import router as auth_views
 from app.config import Settings, get_settings
 from app.core import log_redaction
-from app.db import make_engine
+from app.db import DatabaseGate, make_engine, pool_capacity, write_engine
 from app.discharges.api import router as discharges_router
 from app.discharges.views import router as discharge_views
 from app.escalations.api import router as escalations_router
@@ -41,6 +41,7 @@ from app.web.live import PostgresListener
 from app.web.pages import TemplateContext, html_error
 from app.web.pwa import router as pwa_views
 from app.web.security import SecurityHeaders
+from app.web.serving_loop import ServingLoop
 from app.web.static_files import mount_static
 from app.web.timing import ServerTiming
 
@@ -100,6 +101,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = make_engine(settings)
+    app.state.write_engine = write_engine(app.state.engine)
+    app.state.db_gate = DatabaseGate(pool_capacity(settings))
     app.state.html_error_handler = html_error
     app.include_router(api_router())
     for views in (
@@ -132,4 +135,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(SecurityHeaders, hsts=settings.secure_cookies)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(ServerTiming)
+    app.add_middleware(ServingLoop)
     return app

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from sqlmodel import Session, col, select
+from starlette.concurrency import run_in_threadpool
 
 from app.auth.deps import Requires
 from app.auth.permissions import Perm, allows
@@ -24,7 +25,7 @@ from app.reference import labels, rows
 from app.stays.page import patient_context
 from app.web.forms import FormData, validate
 from app.web.htmx import go_to, vary, wants_fragment
-from app.web.sse import change_stream
+from app.web.sse import StreamTurn, change_stream, watching
 from app.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -91,11 +92,11 @@ def ladder_items(
     return render(request, "escalations/ladder.html", context, block_name="ladder_items")
 
 
-@router.get("/escalations/events", name="escalation_events")
+@router.get("/escalations/events", name="escalation_events", dependencies=[StreamTurn])
 async def escalation_events(request: Request, session: SessionDep, actor: Requires(Perm.READ_WARD)) -> Response:
-    ward_ids = [w.id for w in _scoped_wards(session, actor)]
-    session.close()
-    return change_stream(request, ward_ids, "escalations-changed")  # type: ignore[arg-type]
+    wards = await run_in_threadpool(_scoped_wards, session, actor)
+    await watching(request, session)
+    return change_stream(request, [w.id for w in wards], "escalations-changed")  # type: ignore[misc]
 
 
 def _detail(

@@ -34,7 +34,7 @@ from app.metrics.compute import LONG_STAY_THRESHOLDS, Report
 from app.models import Ward
 from app.reference import labels
 from app.web.htmx import vary, wants_fragment
-from app.web.sse import change_stream
+from app.web.sse import StreamTurn, change_stream, watching
 from app.web.templating import london_date as date_text
 from app.web.templating import render
 
@@ -70,13 +70,12 @@ def flow_table(request: Request, session: SessionDep, actor: Requires(Perm.READ_
     return render(request, "metrics/flow.html", _flow_context(session, actor, now), block_name="flow_table")
 
 
-@router.get("/flow/events", name="flow_events")
+@router.get("/flow/events", name="flow_events", dependencies=[StreamTurn])
 async def flow_events(request: Request, session: SessionDep, actor: Requires(Perm.READ_SITE)) -> Response:
     """Server-sent events: `flow-changed` with ids only, when anything changes on a ward in scope."""
     wards = await run_in_threadpool(queries.wards_in_scope, session, actor, active_only=True)
-    ward_ids = [w.id for w in wards]
-    session.close()  # do not hold a database connection for the life of the stream
-    return change_stream(request, ward_ids, "flow-changed")  # type: ignore[arg-type]
+    await watching(request, session)
+    return change_stream(request, [w.id for w in wards], "flow-changed")  # type: ignore[misc]
 
 
 @router.get("/flow/patients", name="flow_patients")

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
 from app.auth.deps import Requires
 from app.auth.permissions import Perm, allows
@@ -17,7 +18,7 @@ from app.reference import labels
 from app.rounds.service import open_round
 from app.wards import presenters, queries
 from app.web.htmx import vary, wants_fragment
-from app.web.sse import change_stream
+from app.web.sse import StreamTurn, change_stream, watching
 from app.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -97,10 +98,9 @@ def board_display(
     return render(request, "wards/display.html", _board_context(request, session, ward, now, "", display=True))
 
 
-@router.get("/wards/{code}/events", name="board_events")
+@router.get("/wards/{code}/events", name="board_events", dependencies=[StreamTurn])
 async def board_events(request: Request, code: str, session: SessionDep, actor: Requires(Perm.READ_WARD)) -> Response:
     """Server-sent events: `board-changed` with ids only, whenever something on this ward changes."""
-    ward = ward_by_code_or_404(session, actor, code)
-    ward_id = ward.id
-    session.close()  # do not hold a database connection for the life of the stream
-    return change_stream(request, [ward_id], "board-changed")  # type: ignore[list-item]
+    ward = await run_in_threadpool(ward_by_code_or_404, session, actor, code)
+    await watching(request, session)
+    return change_stream(request, [ward.id], "board-changed")  # type: ignore[list-item]

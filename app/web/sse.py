@@ -1,4 +1,9 @@
-"""Server-sent event streams carrying only ids, for screens that refresh themselves."""
+"""Server-sent event streams carrying only ids, for screens that refresh themselves.
+
+A stream route looks up what it may watch (one short trip to the database, in a worker thread,
+after `stream_turn`), calls `watching` to give back its session, then returns `change_stream`,
+which holds no connection, no thread and no place at the database gate while it is open.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +11,42 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Iterable
 
-from fastapi import Request
+from fastapi import Depends, Request
 from fastapi.responses import StreamingResponse
+from sqlmodel import Session
 
+from app.db import DatabaseGate, release_session
 from app.web import live
+
+# How many streams may look up their scope at once. After a restart every screen reconnects
+# together; taking turns leaves the rest of the database gate to people's own requests.
+STREAMS_LOOKING_UP = 2
 
 # A stream closes after this long so the browser reconnects and is re-authenticated.
 STREAM_SECONDS = 10 * 60
 HEARTBEAT_SECONDS = 15
+
+
+stream_gate = DatabaseGate(STREAMS_LOOKING_UP)
+
+
+async def _stream_turn(request: Request) -> AsyncIterator[None]:
+    place = await stream_gate.enter()
+    request.state.stream_place = place
+    try:
+        yield
+    finally:
+        place.leave()  # on an error before `watching`; otherwise it has left already
+
+
+# Put first in a stream route's decorator: `dependencies=[StreamTurn]`.
+StreamTurn = Depends(_stream_turn)
+
+
+async def watching(request: Request, session: Session) -> None:
+    """The lookup is done: give back the session and the turn before the stream starts."""
+    await release_session(session)
+    request.state.stream_place.leave()
 
 
 def change_stream(request: Request, ward_ids: Iterable[int], event_name: str) -> StreamingResponse:

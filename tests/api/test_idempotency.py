@@ -54,7 +54,8 @@ WRITES = {
             "ward_id": ward.id,
             "bed_id": factories.beds_of(db, ward)[1].id,
             "admitted_at": (now - timedelta(hours=1)).isoformat(),
-            "patient_id": factories.make_patient(db, actor).id,
+            # Ward staff admit by the identifiers they hold (docs/adr/0007).
+            "patient": factories.identifiers(factories.make_patient(db, actor)),
         },
     ),
     "discharge": lambda db, stay, ward, now, actor: (
@@ -213,16 +214,16 @@ def test_a_write_refused_at_commit_keeps_no_key(db, api, ward, nurse_principal, 
     patients = [factories.make_patient(db, nurse_principal) for _ in range(2)]
     body = {"ward_id": ward.id, "bed_id": bed.id, "admitted_at": (now - timedelta(hours=1)).isoformat()}
     stays_before = count(db, Stay)
-    first = api.post("/stays", json=body | {"patient_id": patients[0].id})
+    first = api.post("/stays", json=body | {"patient": factories.identifiers(patients[0])})
     assert first.status_code == 201
-    clash = api.post("/stays", json=body | {"patient_id": patients[1].id}, headers=keyed())
+    clash = api.post("/stays", json=body | {"patient": factories.identifiers(patients[1])}, headers=keyed())
     assert clash.status_code == 409
     assert count(db, IdempotencyKey) == 0
     assert count(db, Stay) == stays_before + 1
     # Once the bed is free the same request, same key, runs: no 409 was kept for it.
     discharge = {"discharged_at": now.isoformat(), "destination_code": "19", "version": first.json()["stay"]["version"]}
     assert api.post(f"/stays/{first.json()['stay']['id']}/discharge", json=discharge).status_code == 200
-    retry = api.post("/stays", json=body | {"patient_id": patients[1].id}, headers=keyed())
+    retry = api.post("/stays", json=body | {"patient": factories.identifiers(patients[1])}, headers=keyed())
     assert retry.status_code == 201 and "idempotent-replayed" not in retry.headers
 
 
@@ -294,11 +295,12 @@ def test_a_keyed_request_that_fails_after_its_commit_keeps_neither_key_nor_write
         async with httpx.AsyncClient(transport=transport, base_url="http://test", headers=headers) as client:
             for name, status in (("answers-503", 503), ("raises-after-commit", 422)):
                 path = f"/api/v1/test/stays/{stay.id}/{name}"
+                # This loop serves the app: the test's own database calls go to a thread, as the app's do.
                 assert (await client.post(path, headers=keyed())).status_code == status
-                assert (count(db, Action), count(db, IdempotencyKey)) == (0, 0), name
+                assert await asyncio.to_thread(lambda: (count(db, Action), count(db, IdempotencyKey))) == (0, 0), name
                 assert (await client.post(path)).status_code == status  # without a key: committed, as always
-                assert count(db, Action) == 1, name
-                db.execute(delete(Action))
+                assert await asyncio.to_thread(count, db, Action) == 1, name
+                await asyncio.to_thread(db.execute, delete(Action))
 
     asyncio.run(scenario())
 

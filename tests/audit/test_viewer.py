@@ -70,9 +70,10 @@ def test_too_long_is_a_field_error(db, browser_as, manager):
     assert r.status_code == 422 and "20 characters or fewer" in r.text
 
 
-def test_another_wards_patient_cannot_be_named_by_identifier_or_id(db, browser_as, manager, nurse_principal):
+def test_another_wards_patient_cannot_be_named_by_identifier_or_id(db, browser_as, manager):
     other_ward = factories.make_ward(db, beds=1)
-    outsider = db.get(factories.Patient, factories.make_stay(db, nurse_principal, other_ward, None).patient_id)
+    flow = factories.principal(db, factories.make_user(db, "flow_coordinator"))
+    outsider = db.get(factories.Patient, factories.make_stay(db, flow, other_ward, None).patient_id)
     browser = browser_as(manager)
     r = _filter(browser, patient=outsider.nhs_number)
     assert r.status_code == 200 and "No patient matches that" in r.text

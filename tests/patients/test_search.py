@@ -30,12 +30,12 @@ def test_search_by_nhs_number_or_hospital_number(db, api, patient):
     assert "no-store" in r.headers["cache-control"]
 
 
-def test_search_keeps_ward_scope(db, api, api_as, nurse_principal):
-    other = db.get(
-        factories.Patient, factories.make_stay(db, nurse_principal, factories.make_ward(db), None).patient_id
-    )
+def test_search_keeps_ward_scope(db, api, api_as):
+    flow_user = factories.make_user(db, "flow_coordinator")
+    flow_actor = factories.principal(db, flow_user)
+    other = db.get(factories.Patient, factories.make_stay(db, flow_actor, factories.make_ward(db), None).patient_id)
     assert api.post("/patients/search", json={"nhs_number": other.nhs_number}).json() == []
-    flow = api_as(factories.make_user(db, "flow_coordinator"))
+    flow = api_as(flow_user)
     assert [p["id"] for p in flow.post("/patients/search", json={"mrn": other.mrn}).json()] == [other.id]
 
 

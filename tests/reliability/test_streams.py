@@ -9,7 +9,6 @@ import threading
 import time
 
 import httpx
-import pytest
 
 from tests import pages
 
