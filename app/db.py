@@ -65,17 +65,18 @@ def make_engine(settings: Settings, *, pre_ping: bool = True) -> Engine:
     which are often patient data."""
     if settings.is_sqlite:
         path = settings.database_url.removeprefix("sqlite:///")
+        pool: dict[str, int] = {}
         if path and path != ":memory:":
             from pathlib import Path
 
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+            # The same pool size as PostgreSQL, so the request gate has one size (pool_capacity).
+            pool = {"pool_size": settings.db_pool_size, "max_overflow": settings.db_pool_size}
         engine = create_engine(
             settings.database_url,
             connect_args={"check_same_thread": False, "timeout": 10},
-            # The same pool size as PostgreSQL, so the request gate has one size (pool_capacity).
-            pool_size=settings.db_pool_size,
-            max_overflow=settings.db_pool_size,
             hide_parameters=True,
+            **pool,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
