@@ -19,7 +19,7 @@ from functools import lru_cache
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, make_url
 from sqlmodel import Session, SQLModel, create_engine
 from starlette.concurrency import run_in_threadpool
 
@@ -64,7 +64,7 @@ def make_engine(settings: Settings, *, pre_ping: bool = True) -> Engine:
     `hide_parameters`: a database error's text then shows the statement but not its values,
     which are often patient data."""
     if settings.is_sqlite:
-        path = settings.database_url.removeprefix("sqlite:///")
+        path = make_url(settings.database_url).database
         pool: dict[str, int] = {}
         if path and path != ":memory:":
             from pathlib import Path
