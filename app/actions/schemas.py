@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict
 
-from app.core.types import Code, Id, PartialUpdate, RequiredText, Version
+from app.core.types import Code, Id, PartialUpdate, RequiredText, UtcMoment, Version
 
 
 class ActionCreate(BaseModel):
@@ -12,7 +12,7 @@ class ActionCreate(BaseModel):
 
     description: RequiredText
     owner_role_code: Code
-    due_at: AwareDatetime | None = None
+    due_at: UtcMoment | None = None
     board_round_id: Id | None = None
 
 
@@ -21,7 +21,7 @@ class ActionUpdate(PartialUpdate):
 
     description: RequiredText | None = None
     owner_role_code: Code | None = None
-    due_at: AwareDatetime | None = None
+    due_at: UtcMoment | None = None
     done: bool | None = None
     version: Version | None = None
 

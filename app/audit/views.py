@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Annotated
-
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -13,6 +10,7 @@ from sqlmodel import col, select
 from app.audit.queries import AuditFilters, audit_page, changes
 from app.auth.deps import Requires
 from app.auth.permissions import Perm
+from app.core.types import Id, IsoDate, bounded_text
 from app.db import SessionDep
 from app.models import Ward
 from app.web.forms import field_errors
@@ -24,12 +22,12 @@ router = APIRouter(include_in_schema=False)
 class AuditQuery(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    patient: Annotated[str, Field(max_length=20)] = ""
-    user: Annotated[str, Field(max_length=100)] = ""
-    ward: int | None = Field(default=None, ge=1, le=2**31 - 1)
-    date_from: date | None = None
-    date_to: date | None = None
-    before: int | None = Field(default=None, ge=1, le=2**63 - 1)
+    patient: bounded_text(20) = ""  # type: ignore[valid-type]
+    user: bounded_text(100) = ""  # type: ignore[valid-type]
+    ward: Id | None = None
+    date_from: IsoDate | None = None
+    date_to: IsoDate | None = None
+    before: int | None = Field(default=None, ge=1, le=2**63 - 1)  # audit ids are 64-bit
 
     @field_validator("ward", "date_from", "date_to", "before", mode="before")
     @classmethod

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Query, Response
 from sqlmodel import col, select
 
@@ -9,6 +11,7 @@ from app.auth.scope import patient_or_404
 from app.core.concurrency import expected_version
 from app.core.errors import RuleViolation
 from app.core.params import IfMatch, Now, PathId, etag
+from app.core.types import bounded_text
 from app.db import SessionDep, commit
 from app.models import Patient, Stay
 from app.patients import nhs_number, service
@@ -28,8 +31,8 @@ def create_patient(data: PatientCreate, session: SessionDep, actor: Requires(Per
 def find_patients(
     session: SessionDep,
     actor: Requires(Perm.READ_WARD),
-    nhs_number_q: str | None = Query(default=None, alias="nhs_number", max_length=20),
-    mrn: str | None = Query(default=None, max_length=20),
+    nhs_number_q: Annotated[bounded_text(20) | None, Query(alias="nhs_number")] = None,  # type: ignore[valid-type]
+    mrn: Annotated[bounded_text(20) | None, Query()] = None,  # type: ignore[valid-type]
 ):
     """Look a patient up by NHS number or hospital number (within your wards)."""
     if not nhs_number_q and not mrn:

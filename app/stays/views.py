@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Annotated
-
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 from sqlmodel import Session
 
 from app.actions.schemas import ActionUpdate
@@ -20,6 +17,7 @@ from app.core import crud
 from app.core.clock import london_date
 from app.core.errors import DomainError, NotFound
 from app.core.params import Now, PathId
+from app.core.types import FormDate, IsoDate, Label, Reason, form_id
 from app.db import SessionDep, commit
 from app.models import Referral, Stay, Ward
 from app.reference import labels
@@ -31,17 +29,20 @@ from app.web.templating import render
 router = APIRouter(include_in_schema=False)
 
 
-def _blank_none(value: object) -> object:
-    return None if isinstance(value, str) and not value.strip() else value
-
-
 class ReferralForm(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    to_service: Annotated[str, Field(min_length=1, max_length=200)]
-    sent_on: date
-    decision_on: Annotated[date | None, BeforeValidator(_blank_none)] = None
-    decision: Annotated[str, Field(max_length=1000)] = ""
+    to_service: Label
+    sent_on: IsoDate
+    decision_on: FormDate = None
+    decision: Reason = ""
+
+
+class DecisionForm(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    decision_on: FormDate = None
+    decision: Reason = ""
 
 
 def _page(
@@ -77,6 +78,13 @@ def _page(
     block = "patient_main" if wants_fragment(request, "patient-main") else None
     context["as_fragment"] = block is not None
     return vary(render(request, "stays/show.html", context, block_name=block, status_code=status_code))
+
+
+def _form_version(form: dict, current: int) -> int:
+    """The version the form was drawn at; without one, the current. A mangled one cannot match (0)."""
+    if "version" not in form:
+        return current
+    return form_id(form["version"]) or 0
 
 
 @router.get("/stays/{stay_id}", name="show_patient")
@@ -150,13 +158,10 @@ def record_referral_decision(
     referral = session.get(Referral, referral_id)
     if referral is None or referral.stay_id != stay.id:
         raise NotFound("No such referral")
-    decision_on = _blank_none(form.get("decision_on"))
-    try:
-        day = date.fromisoformat(str(decision_on)) if decision_on else None
-    except ValueError:
-        return _page(
-            request, session, actor, stay, now, status_code=422, referral_errors={"decision_on": "Enter a real date"}
-        )
+    data, errors = validate(DecisionForm, form)
+    if data is None:
+        return _page(request, session, actor, stay, now, status_code=422, referral_errors=errors)
+    day = data.decision_on
     if day and day < referral.sent_on:
         return _page(
             request,
@@ -175,12 +180,12 @@ def record_referral_decision(
             now=now,
             ward_id=stay.ward_id,
             patient_id=stay.patient_id,
-            changes={"decision_on": day, "decision": str(form.get("decision", ""))[:1000]},
-            expected_version=int(str(form.get("version", referral.version))),
+            changes={"decision_on": day, "decision": data.decision},
+            expected_version=_form_version(form, referral.version),
             present=lambda: {"to_service": referral.to_service, "version": referral.version},
         )
         commit(session)
-    except (DomainError, ValueError):
+    except DomainError:
         session.rollback()
         return _page(
             request,
@@ -213,11 +218,11 @@ def complete_action(
             action=action,
             stay=stay,
             data=ActionUpdate(done=True),
-            expected_version=int(str(form.get("version", action.version))),
+            expected_version=_form_version(form, action.version),
             now=now,
         )
         commit(session)
-    except (DomainError, ValueError):
+    except DomainError:
         session.rollback()
         return _page(
             request,

@@ -4,7 +4,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict
 
-from app.core.types import Code, Id, Label, PartialUpdate, ShortText, Version
+from app.core.types import Code, Id, Label, PartialUpdate, ShortText, SortOrder, Version
 
 
 class WardCreate(BaseModel):
@@ -44,14 +44,14 @@ class BedCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     label: Code
-    sort_order: int = 0
+    sort_order: SortOrder = 0
     is_open: bool = True
     is_escalation: bool = False
 
 
 class BedUpdate(PartialUpdate):
     label: Code | None = None
-    sort_order: int | None = None
+    sort_order: SortOrder | None = None
     is_open: bool | None = None
     is_escalation: bool | None = None
     version: Version | None = None
