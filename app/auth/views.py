@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from app.audit import service as audit
 from app.auth import service
@@ -25,6 +25,8 @@ router = APIRouter(include_in_schema=False)
 
 
 class SignInForm(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
     username: Name
     password: Annotated[str, Field(min_length=1, max_length=200), AfterValidator(no_nul)]  # never stripped
 

@@ -178,6 +178,12 @@ RequiredReason = bounded_text(1000, required=True)
 LongText = bounded_text(4000)
 RequiredText = bounded_text(2000, required=True)
 Code = bounded_text(40, required=True)
+# Text stored in a narrower column than its general kind allows (tests/core/test_types.py checks).
+WardCode = bounded_text(20, required=True)
+BedLabel = bounded_text(20, required=True)
+Mrn = bounded_text(20, required=True)
+ActionText = bounded_text(1000, required=True)
+Specialty = bounded_text(100)
 CodeOrBlank = bounded_text(40)
 FormCode = Annotated[Code | None, BeforeValidator(_blank_is_none)]
 

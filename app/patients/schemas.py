@@ -6,7 +6,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from app.core.clock import london_date, utcnow
-from app.core.types import IsoDate, Name, PartialUpdate, Version
+from app.core.types import IsoDate, Mrn, Name, PartialUpdate, Version
 from app.patients import nhs_number
 
 Sex = Literal["female", "male", "other", "unknown"]
@@ -16,7 +16,7 @@ class PatientBase(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     nhs_number: str | None = None
-    mrn: Name
+    mrn: Mrn
     given_name: Name
     family_name: Name
     date_of_birth: IsoDate
