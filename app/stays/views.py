@@ -57,6 +57,7 @@ def _page(
     conflict: dict | None = None,
     message: str | None = None,
     referral_errors: dict | None = None,
+    referral_values: dict | None = None,
     status_code: int = 200,
 ) -> Response:
     context = patient_context(session, stay, now) | {
@@ -66,6 +67,7 @@ def _page(
         "conflict": conflict,
         "message": message,
         "referral_errors": referral_errors or {},
+        "referral_values": referral_values or {},
         "form_action": f"/stays/{stay.id}",
         "submit_text": "Save",
         "target": "patient-main",
@@ -124,18 +126,10 @@ def add_referral(
 ) -> Response:
     stay = stay_or_404(session, actor, stay_id)
     data, errors = validate(ReferralForm, form)
-    if data is None:
-        return _page(request, session, actor, stay, now, referral_errors=errors, status_code=422)
-    if data.decision_on and data.decision_on < data.sent_on:
-        return _page(
-            request,
-            session,
-            actor,
-            stay,
-            now,
-            status_code=422,
-            referral_errors={"decision_on": "The decision cannot be before the referral was sent"},
-        )
+    if data is not None and data.decision_on and data.decision_on < data.sent_on:
+        errors = {"decision_on": "The decision cannot be before the referral was sent"}
+    if data is None or errors:
+        return _page(request, session, actor, stay, now, referral_errors=errors, referral_values=form, status_code=422)
     referral = Referral(
         stay_id=stay.id, created_by_id=actor.user_id, created_at=now, updated_at=now, **data.model_dump()
     )
@@ -159,10 +153,10 @@ def record_referral_decision(
     if referral is None or referral.stay_id != stay.id:
         raise NotFound("No such referral")
     data, errors = validate(DecisionForm, form)
-    if data is None:
-        return _page(request, session, actor, stay, now, status_code=422, referral_errors=errors)
-    day = data.decision_on
-    if day and day < referral.sent_on:
+    if data is not None and data.decision_on and data.decision_on < referral.sent_on:
+        errors = {"decision_on": "The decision cannot be before the referral was sent"}
+    if data is None or errors:
+        # Against this referral's row: its fields' ids end with the referral id.
         return _page(
             request,
             session,
@@ -170,8 +164,10 @@ def record_referral_decision(
             stay,
             now,
             status_code=422,
-            referral_errors={"decision_on": "The decision cannot be before the referral was sent"},
+            referral_errors={f"{k}-{referral.id}": v for k, v in errors.items()},
+            referral_values={f"{k}-{referral.id}": form.get(k, "") for k in ("decision_on", "decision")},
         )
+    day = data.decision_on
     try:
         crud.update(
             session,
