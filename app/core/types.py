@@ -133,7 +133,6 @@ Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 Version = Annotated[int, Field(ge=1, le=MAX_ID)]
 SortOrder = Annotated[int, Field(ge=-MAX_INT32 - 1, le=MAX_INT32)]  # an INTEGER column
 PathwayNumber = Annotated[int, Field(ge=0, le=3)]
-FormId = Annotated[Id | None, BeforeValidator(_blank_is_none)]
 
 
 # Text ---------------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from app.rounds.schemas import AttendeeIn, RoundStart
 from app.stays.page import apply_form, conflict_details, form_values, patient_context
 from app.wards import presenters
 from app.wards.queries import ward_board
-from app.web.forms import FormData, as_list
+from app.web.forms import FormData, as_list, form_version
 from app.web.htmx import go_to, vary, wants_fragment
 from app.web.templating import render
 
@@ -300,8 +300,7 @@ def end_round(
             session,
             actor=actor,
             board_round=board_round,
-            # Without a version, the current one; a mangled one cannot match (0).
-            expected_version=form_id(form["version"]) or 0 if "version" in form else board_round.version,
+            expected_version=form_version(form, board_round.version),
             now=now,
         )
         commit(session)

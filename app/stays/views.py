@@ -17,12 +17,12 @@ from app.core import crud
 from app.core.clock import london_date
 from app.core.errors import DomainError, NotFound
 from app.core.params import Now, PathId
-from app.core.types import FormDate, IsoDate, Label, Reason, form_id
+from app.core.types import FormDate, IsoDate, Label, Reason
 from app.db import SessionDep, commit
 from app.models import Referral, Stay, Ward
 from app.reference import labels
 from app.stays.page import apply_form, form_values, patient_context
-from app.web.forms import FormData, validate
+from app.web.forms import FormData, form_version, validate
 from app.web.htmx import vary, wants_fragment
 from app.web.templating import render
 
@@ -80,13 +80,6 @@ def _page(
     block = "patient_main" if wants_fragment(request, "patient-main") else None
     context["as_fragment"] = block is not None
     return vary(render(request, "stays/show.html", context, block_name=block, status_code=status_code))
-
-
-def _form_version(form: dict, current: int) -> int:
-    """The version the form was drawn at; without one, the current. A mangled one cannot match (0)."""
-    if "version" not in form:
-        return current
-    return form_id(form["version"]) or 0
 
 
 @router.get("/stays/{stay_id}", name="show_patient")
@@ -177,7 +170,7 @@ def record_referral_decision(
             ward_id=stay.ward_id,
             patient_id=stay.patient_id,
             changes={"decision_on": day, "decision": data.decision},
-            expected_version=_form_version(form, referral.version),
+            expected_version=form_version(form, referral.version),
             present=lambda: {"to_service": referral.to_service, "version": referral.version},
         )
         commit(session)
@@ -214,7 +207,7 @@ def complete_action(
             action=action,
             stay=stay,
             data=ActionUpdate(done=True),
-            expected_version=_form_version(form, action.version),
+            expected_version=form_version(form, action.version),
             now=now,
         )
         commit(session)
