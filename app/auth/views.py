@@ -7,13 +7,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from app.audit import service as audit
 from app.auth import service
 from app.auth.deps import principal_for
 from app.auth.sessions import BrowserSession
 from app.core.params import Now
+from app.core.types import Name, no_nul
 from app.db import SessionDep
 from app.models import User
 from app.web.forms import FormData, validate
@@ -24,8 +25,10 @@ router = APIRouter(include_in_schema=False)
 
 
 class SignInForm(BaseModel):
-    username: Annotated[str, Field(min_length=1, max_length=100)]
-    password: Annotated[str, Field(min_length=1, max_length=200)]
+    model_config = ConfigDict(extra="ignore")
+
+    username: Name
+    password: Annotated[str, Field(min_length=1, max_length=200), AfterValidator(no_nul)]  # never stripped
 
 
 def _session(request: Request) -> BrowserSession:
