@@ -165,6 +165,7 @@ def _examples(db, ids: dict, now: datetime) -> dict[tuple[str, str], tuple[dict,
         ("POST", "/api/v1/wards/{ward_id}/beds"): ({}, {"label": "Z9", "sort_order": 5}),
         ("PATCH", "/api/v1/beds/{bed_id}"): ({}, {"sort_order": 7, "version": 1}),
         ("POST", "/api/v1/patients"): ({}, patient),
+        ("POST", "/api/v1/patients/search"): ({}, {"nhs_number": patient["nhs_number"], "mrn": patient["mrn"]}),
         ("PATCH", "/api/v1/patients/{patient_id}"): ({}, {"given_name": "C", "version": version(Patient, "patient_id")}),
         ("POST", "/api/v1/stays"): ({}, {"patient": patient, "ward_id": ids["ward_id"], "bed_id": ids["bed_id"], "admitted_at": at}),
         ("PATCH", "/api/v1/stays/{stay_id}"): ({}, {"responsible_consultant": "Dr X"} | stay),
@@ -193,7 +194,10 @@ def _examples(db, ids: dict, now: datetime) -> dict[tuple[str, str], tuple[dict,
     }  # fmt: skip
 
 
-NOT_JSON = {("POST", "/api/v1/hl7/adt"): "an HL7 v2 message, walked in tests/adt"}
+NOT_JSON = {
+    ("POST", "/api/v1/hl7/adt"): "an HL7 v2 message, walked in tests/adt",
+    ("GET", "/api/v1/patients"): "takes nothing: refuses identifiers in the URL (tests/patients/test_search.py)",
+}
 
 
 def _body_fields(spec: dict, path: str, method: str) -> list[str]:

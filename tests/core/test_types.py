@@ -105,6 +105,7 @@ INPUT_TABLES: dict[str, type | None] = {
     "PatientBase": models.Patient,
     "PatientCreate": models.Patient,
     "PatientUpdate": models.Patient,
+    "PatientSearch": models.Patient,  # compared with the columns, so bounded by them
     "AdmitRequest": models.Stay,
     "TransferRequest": models.Stay,
     "DischargeRequest": models.Stay,
