@@ -14,8 +14,8 @@ from sqlalchemy import func
 from sqlmodel import Session, SQLModel, select
 
 from app.audit import service as audit
-from app.auth.principal import Principal
 from app.core.errors import Conflict, RuleViolation
+from app.core.principal import Principal
 from app.models import Bed, DischargeDestination, Stay, StayLocation, Ward
 from app.stays import service as stays
 

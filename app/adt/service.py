@@ -39,9 +39,9 @@ from app.adt.errors import AdtProblem, Invalid
 from app.adt.parser import Adt, Envelope, PatientFacts, VisitFacts
 from app.audit import service as audit
 from app.auth.deps import principal_for
-from app.auth.principal import Principal
 from app.core.clock import get_clock
 from app.core.errors import Conflict, DomainError, NotFound
+from app.core.principal import Principal
 from app.db import commit
 from app.models import AdtMessage, Patient, Stay, User
 from app.patients import service as patients

@@ -11,7 +11,8 @@ hook writes none. A write that reaches back leaves a mark from the earliest inst
   counts "with EDD and CCD" by the stay's current CCD, so its earlier days change too;
 * a board round started before today and ended (or corrected) since: it counts on its first day.
 
-It is an ORM flush hook, so every write path (pages, API, PAS feed, demo, CLI) is covered. A change
+It is an ORM flush hook, installed by every entry point (app/session_hooks.py), so every write
+path (pages, API, PAS feed, demo, CLI) is covered. A change
 made by hand in SQL to stays, their ward history, reviews, EDD changes or board rounds bypasses it:
 follow one with `boardround metrics refresh --rebuild`.
 """
@@ -162,7 +163,12 @@ def marks_for_flush(session: Session, now: datetime) -> list[dict[str, Any]]:
     return marks.rows
 
 
-@event.listens_for(Session, "after_flush")
+def install() -> None:
+    """Mark stale days in every session's flushes. Once per process (app/session_hooks.py)."""
+    if not event.contains(Session, "after_flush", _mark_stale_days):
+        event.listen(Session, "after_flush", _mark_stale_days)
+
+
 def _mark_stale_days(session: Session, _context: object) -> None:
     rows = marks_for_flush(session, utcnow())
     if rows:

@@ -9,10 +9,10 @@ from sqlalchemy import bindparam
 from sqlmodel import Session, or_, select
 
 from app.audit import service as audit
-from app.auth.principal import Principal
+from app.audit.versions import check_version
 from app.core.clock import london_date
-from app.core.concurrency import check_version
 from app.core.errors import Conflict, NotFound, RuleViolation
+from app.core.principal import Principal
 from app.models import (
     Bed,
     DischargeDestination,

@@ -406,7 +406,7 @@ def test_listen_with_worker_processes_runs_until_terminated(backend, engine):
     }
     command = ["listen", "--port", str(port), "--account", ACCOUNT, "--processes", "2", "--log-level", "warning"]
     proc = subprocess.Popen(  # noqa: S603 - fixed argv, our own interpreter
-        [sys.executable, "-m", "app.adt.cli", *command],
+        [sys.executable, "-m", "app.commands.adt", *command],
         cwd=PROJECT_ROOT,
         env=env,
         stdout=subprocess.PIPE,

@@ -15,9 +15,10 @@ from app.auth.deps import principal_for
 from app.auth.sessions import BrowserSession
 from app.core.params import Now
 from app.core.types import Name, no_nul
+from app.core.validation import validate
 from app.db import SessionDep
 from app.models import User
-from app.web.forms import FormData, validate
+from app.web.forms import FormData
 from app.web.pages import safe_next
 from app.web.templating import london_time, render
 

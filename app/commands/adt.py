@@ -28,6 +28,7 @@ import typer
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
+from app import session_hooks
 from app.adt import mapping, parser, service
 from app.adt.mllp import MllpServer
 from app.adt.workers import ConnectionWorkers, WorkerFailed
@@ -133,6 +134,7 @@ def listen(
                 log_level=level,
                 max_message_bytes=largest,
                 idle_timeout=idle,
+                setup=session_hooks.install,
                 max_connections=cap,
             )
         except WorkerFailed as exc:
@@ -337,5 +339,5 @@ def purge(
     typer.echo(f"Cleared the text of {cleared} failed messages; deleted {deleted} old message records")
 
 
-if __name__ == "__main__":  # pragma: no cover - `python -m app.adt.cli` before it is mounted
+if __name__ == "__main__":  # pragma: no cover - `python -m app.commands.adt` before it is mounted
     adt_app()
