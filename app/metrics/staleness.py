@@ -6,7 +6,9 @@ hook writes none. A write that reaches back leaves a mark from the earliest inst
 
 * a backdated admission, discharge or transfer, and their corrections or cancellations (A11-A13);
 * a review recorded (or re-recorded) for an earlier day;
-* a correction to a discharged stay (destination, pathway, consultant, ward left from);
+* a correction to a discharged stay (destination, pathway, consultant, ward left from), and of its
+  admission or discharge time, which moves an end of its ward history: a moved row marks its ward
+  from the earlier to the later of its old and new times, so both the old days and the new;
 * clinical criteria for discharge recorded or cleared on a stay admitted before today: the census
   counts "with EDD and CCD" by the stay's current CCD, so its earlier days change too;
 * a board round started before today and ended (or corrected) since: it counts on its first day.
