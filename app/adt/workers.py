@@ -205,12 +205,12 @@ def _worker_main(
     log_redaction.install()
     if setup is not None:
         setup()
-    from app.adt.service import Receiver
+    from app.adt.receiver import Receiver
     from app.config import get_settings
     from app.db import make_engine
 
     try:
-        # No pre-ping: a dropped connection makes the message retry on a new one (service._is_transient).
+        # No pre-ping: a dropped connection makes the message retry on a new one (pipeline._is_transient).
         receiver = Receiver(make_engine(get_settings(), pre_ping=False), account)
     except Exception as exc:  # noqa: BLE001 - reported to the listener, which refuses to start
         status.send(f"{type(exc).__name__}: {exc}")

@@ -18,7 +18,7 @@ import pytest
 from sqlmodel import Session, func, select
 
 from app.adt.mllp import FRAME_END, MllpClient, frame, running_in_thread
-from app.adt.service import Receiver
+from app.adt.receiver import Receiver
 from app.core.clock import utcnow
 from app.models import AdtMessage, Bed, Site, Stay, User, Ward
 from tests import factories
