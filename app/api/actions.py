@@ -4,8 +4,7 @@ from fastapi import APIRouter, Response
 
 from app.actions import service
 from app.actions.schemas import ActionCreate, ActionPublic, ActionUpdate
-from app.auth.deps import Requires
-from app.auth.permissions import Perm
+from app.auth.deps import CanReadWard, CanWriteClinical
 from app.auth.scope import stay_or_404
 from app.core.concurrency import expected_version
 from app.core.params import IfMatch, Now, PathId, etag
@@ -16,15 +15,13 @@ router = APIRouter(prefix="/stays/{stay_id}/actions", tags=["actions"], route_cl
 
 
 @router.get("", response_model=list[ActionPublic])
-def list_actions(stay_id: PathId, session: SessionDep, actor: Requires(Perm.READ_WARD), open_only: bool = False):
+def list_actions(stay_id: PathId, session: SessionDep, actor: CanReadWard, open_only: bool = False):
     stay = stay_or_404(session, actor, stay_id)
     return service.actions_for_stay(session, stay.id, open_only=open_only)  # type: ignore[arg-type]
 
 
 @router.post("", response_model=ActionPublic, status_code=201)
-def create_action(
-    stay_id: PathId, data: ActionCreate, session: SessionDep, actor: Requires(Perm.WRITE_CLINICAL), now: Now
-):
+def create_action(stay_id: PathId, data: ActionCreate, session: SessionDep, actor: CanWriteClinical, now: Now):
     stay = stay_or_404(session, actor, stay_id)
     action = service.create_action(session, actor=actor, stay=stay, data=data, now=now)
     commit(session)
@@ -37,7 +34,7 @@ def update_action(
     action_id: PathId,
     data: ActionUpdate,
     session: SessionDep,
-    actor: Requires(Perm.WRITE_CLINICAL),
+    actor: CanWriteClinical,
     now: Now,
     response: Response,
     if_match: IfMatch = None,

@@ -13,8 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Request, Response
 
 from app.adt import pipeline
-from app.auth.deps import Requires
-from app.auth.permissions import Perm
+from app.auth.deps import CanSubmitHl7
 from app.core.errors import DomainError
 from app.core.params import Now
 from app.db import SessionDep
@@ -66,7 +65,7 @@ def _charset(content_type: str) -> str | None:
 )
 def submit_adt(
     session: SessionDep,
-    actor: Requires(Perm.SUBMIT_HL7),
+    actor: CanSubmitHl7,
     now: Now,
     body: Annotated[bytes, Depends(raw_body)],
     content_type: Annotated[str, Header(include_in_schema=False)] = "",

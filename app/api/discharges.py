@@ -6,8 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from sqlmodel import col, select
 
-from app.auth.deps import Requires
-from app.auth.permissions import Perm
+from app.auth.deps import CanLogFailedDischarge, CanReadWard
 from app.auth.scope import stay_or_404
 from app.core.clock import london_start_of_day
 from app.core.concurrency import expected_version
@@ -31,7 +30,7 @@ def log_failed_discharge(
     stay_id: PathId,
     data: FailedDischargeCreate,
     session: SessionDep,
-    actor: Requires(Perm.LOG_FAILED_DISCHARGE),
+    actor: CanLogFailedDischarge,
     now: Now,
 ):
     stay = stay_or_404(session, actor, stay_id)
@@ -41,7 +40,7 @@ def log_failed_discharge(
 
 
 @router.get("/stays/{stay_id}/failed-discharges", response_model=list[FailedDischargePublic])
-def list_for_stay(stay_id: PathId, session: SessionDep, actor: Requires(Perm.READ_WARD)):
+def list_for_stay(stay_id: PathId, session: SessionDep, actor: CanReadWard):
     stay = stay_or_404(session, actor, stay_id)
     rows = list(
         session.exec(select(FailedDischarge).where(FailedDischarge.stay_id == stay.id).order_by(FailedDischarge.id))
@@ -56,7 +55,7 @@ def update_failed_discharge(
     fd_id: PathId,
     data: FailedDischargeUpdate,
     session: SessionDep,
-    actor: Requires(Perm.LOG_FAILED_DISCHARGE),
+    actor: CanLogFailedDischarge,
     now: Now,
     response: Response,
     if_match: IfMatch = None,
@@ -80,7 +79,7 @@ def update_failed_discharge(
 @router.get("/failed-discharges", response_model=list[FailedDischargePublic])
 def list_failed_discharges(
     session: SessionDep,
-    actor: Requires(Perm.READ_WARD),
+    actor: CanReadWard,
     ward_id: Annotated[Id | None, Query()] = None,
     date_from: Annotated[IsoDate | None, Query()] = None,
     date_to: Annotated[IsoDate | None, Query()] = None,

@@ -5,8 +5,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Response
 from sqlmodel import col, select
 
-from app.auth.deps import Requires
-from app.auth.permissions import Perm
+from app.auth.deps import CanActEscalation, CanRaiseEscalation, CanReadWard
 from app.auth.scope import on_stay_or_404, stay_or_404
 from app.core.concurrency import expected_version
 from app.core.params import IfMatch, Now, PathId, etag
@@ -21,9 +20,7 @@ router = APIRouter(tags=["escalations"], route_class=IdempotentRoute)
 
 
 @router.post("/stays/{stay_id}/escalations", response_model=EscalationPublic, status_code=201)
-def raise_escalation(
-    stay_id: PathId, data: EscalationCreate, session: SessionDep, actor: Requires(Perm.RAISE_ESCALATION), now: Now
-):
+def raise_escalation(stay_id: PathId, data: EscalationCreate, session: SessionDep, actor: CanRaiseEscalation, now: Now):
     stay = stay_or_404(session, actor, stay_id)
     esc = service.raise_escalation(session, actor=actor, stay=stay, data=data, now=now)
     commit(session)
@@ -33,7 +30,7 @@ def raise_escalation(
 @router.get("/escalations", response_model=list[EscalationPublic])
 def list_escalations(
     session: SessionDep,
-    actor: Requires(Perm.READ_WARD),
+    actor: CanReadWard,
     status: Literal["open", "acknowledged", "resolved", "unresolved"] | None = "unresolved",
     ward_id: Annotated[Id | None, Query()] = None,
     limit: int = Query(default=200, ge=1, le=1000),
@@ -58,7 +55,7 @@ def _scoped(session, actor, esc_id: int) -> tuple[Escalation, Stay]:  # noqa: AN
 
 
 @router.get("/escalations/{esc_id}", response_model=EscalationPublic)
-def get_escalation(esc_id: PathId, session: SessionDep, actor: Requires(Perm.READ_WARD), response: Response):
+def get_escalation(esc_id: PathId, session: SessionDep, actor: CanReadWard, response: Response):
     esc, _ = _scoped(session, actor, esc_id)
     response.headers.update(etag(esc.version))
     return service.present(esc, service.events_for(session, [esc.id])[esc.id])  # type: ignore[index, list-item]
@@ -69,7 +66,7 @@ def step_escalation(
     esc_id: PathId,
     data: EscalationStep,
     session: SessionDep,
-    actor: Requires(Perm.ACT_ESCALATION),
+    actor: CanActEscalation,
     now: Now,
     response: Response,
     if_match: IfMatch = None,

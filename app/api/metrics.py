@@ -13,8 +13,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from sqlmodel import Session
 
-from app.auth.deps import Requires
-from app.auth.permissions import Perm
+from app.auth.deps import CanReadSite
 from app.auth.scope import ward_or_404
 from app.core.clock import london_date
 from app.core.errors import RuleViolation
@@ -100,7 +99,7 @@ def _flow_ward(row: flow.FlowRow) -> FlowWardPublic:
 
 
 @router.get("/flow", response_model=FlowPublic)
-def get_flow(session: SessionDep, actor: Requires(Perm.READ_SITE), now: Now):
+def get_flow(session: SessionDep, actor: CanReadSite, now: Now):
     """The site flow overview now: one entry per active ward in scope, and the total."""
     overview = flow.flow_overview(session, queries.wards_in_scope(session, actor, active_only=True), now)
     return FlowPublic(
@@ -122,7 +121,7 @@ def _cell(value: object) -> str | int | float | None:
 @router.get("", response_model=MetricsPublic)
 def get_metrics(
     session: SessionDep,
-    actor: Requires(Perm.READ_SITE),
+    actor: CanReadSite,
     now: Now,
     ward_id: WardId = None,
     date_from: DateFrom = None,
@@ -179,9 +178,7 @@ def _warnings(items: list[returns.Warning]) -> list[WarningPublic]:
 
 
 @router.get("/nctr-snapshot", response_model=NctrSnapshotPublic)
-def get_nctr_snapshot(
-    session: SessionDep, actor: Requires(Perm.READ_SITE), now: Now, ward_id: WardId = None, day: Day = None
-):
+def get_nctr_snapshot(session: SessionDep, actor: CanReadSite, now: Now, ward_id: WardId = None, day: Day = None):
     """Patients without criteria to reside at the 08:00 census, by delay reason, with warnings."""
     snapshot = _snapshot(session, actor, ward_id, day, now)
     return NctrSnapshotPublic(
@@ -195,9 +192,7 @@ def get_nctr_snapshot(
 
 
 @router.get("/nctr-snapshot.csv", response_class=Response, responses={200: {"content": {"text/csv": {}}}})
-def get_nctr_snapshot_csv(
-    session: SessionDep, actor: Requires(Perm.READ_SITE), now: Now, ward_id: WardId = None, day: Day = None
-):
+def get_nctr_snapshot_csv(session: SessionDep, actor: CanReadSite, now: Now, ward_id: WardId = None, day: Day = None):
     """The snapshot in the documented CSV layout (docs/metrics.md)."""
     snapshot = _snapshot(session, actor, ward_id, day, now)
     body = returns.to_csv(returns.SNAPSHOT_HEADER, returns.snapshot_rows(snapshot))
@@ -213,7 +208,7 @@ def _extract(session: Session, actor: Principal, ward_id: int | None, period: Pe
 @router.get("/drd-extract", response_model=DrdExtractPublic)
 def get_drd_extract(
     session: SessionDep,
-    actor: Requires(Perm.READ_SITE),
+    actor: CanReadSite,
     now: Now,
     ward_id: WardId = None,
     date_from: DateFrom = None,
@@ -251,7 +246,7 @@ def get_drd_extract(
 @router.get("/drd-extract.csv", response_class=Response, responses={200: {"content": {"text/csv": {}}}})
 def get_drd_extract_csv(
     session: SessionDep,
-    actor: Requires(Perm.READ_SITE),
+    actor: CanReadSite,
     now: Now,
     ward_id: WardId = None,
     date_from: DateFrom = None,

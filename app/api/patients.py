@@ -2,8 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from app.auth.deps import Requires
-from app.auth.permissions import Perm
+from app.auth.deps import CanReadWard, CanWritePatient
 from app.auth.scope import patient_or_404
 from app.core.concurrency import expected_version
 from app.core.errors import DomainError
@@ -22,7 +21,7 @@ class IdentifiersInUrl(DomainError):
 
 
 @router.post("", status_code=201, response_model=PatientPublic)
-def create_patient(data: PatientCreate, session: SessionDep, actor: Requires(Perm.WRITE_PATIENT), now: Now):
+def create_patient(data: PatientCreate, session: SessionDep, actor: CanWritePatient, now: Now):
     patient = service.create_patient(session, actor=actor, data=data, now=now)
     commit(session)
     return patient
@@ -30,7 +29,7 @@ def create_patient(data: PatientCreate, session: SessionDep, actor: Requires(Per
 
 @router.post("/search", response_model=list[PatientPublic])
 @reads_only
-def search_patients(criteria: PatientSearch, session: SessionDep, actor: Requires(Perm.READ_WARD)):
+def search_patients(criteria: PatientSearch, session: SessionDep, actor: CanReadWard):
     """Look a patient up by NHS number or hospital number (within your wards).
 
     A POST with the identifiers in the JSON body, so they never appear in a URL (and so in
@@ -40,7 +39,7 @@ def search_patients(criteria: PatientSearch, session: SessionDep, actor: Require
 
 
 @router.get("", include_in_schema=False)
-def refuse_search_by_url(request: Request, actor: Requires(Perm.READ_WARD)) -> None:
+def refuse_search_by_url(request: Request, actor: CanReadWard) -> None:
     """The old `GET /patients?nhs_number=...`: answered with where to search now.
 
     Nothing is looked up, and the server's access log shows the path without the query string.
@@ -54,7 +53,7 @@ def refuse_search_by_url(request: Request, actor: Requires(Perm.READ_WARD)) -> N
 
 
 @router.get("/{patient_id}", response_model=PatientPublic)
-def get_patient(patient_id: PathId, session: SessionDep, actor: Requires(Perm.READ_WARD), response: Response):
+def get_patient(patient_id: PathId, session: SessionDep, actor: CanReadWard, response: Response):
     patient = patient_or_404(session, actor, patient_id)
     response.headers.update(etag(patient.version))
     return patient
@@ -65,7 +64,7 @@ def update_patient(
     patient_id: PathId,
     data: PatientUpdate,
     session: SessionDep,
-    actor: Requires(Perm.WRITE_PATIENT),
+    actor: CanWritePatient,
     now: Now,
     response: Response,
     if_match: IfMatch = None,

@@ -2,8 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from app.auth.deps import Requires
-from app.auth.permissions import Perm
+from app.auth.deps import CanReadWard, CanWriteClinical
 from app.auth.scope import stay_or_404
 from app.core.params import Now, PathId
 from app.db import SessionDep, commit
@@ -21,7 +20,7 @@ def record_review(
     stay_id: PathId,
     data: ReviewRequest,
     session: SessionDep,
-    actor: Requires(Perm.WRITE_CLINICAL),
+    actor: CanWriteClinical,
     now: Now,
     response: Response,
 ):
@@ -35,6 +34,6 @@ def record_review(
 
 
 @router.get("", response_model=list[ReviewPublic])
-def list_reviews(stay_id: PathId, session: SessionDep, actor: Requires(Perm.READ_WARD)):
+def list_reviews(stay_id: PathId, session: SessionDep, actor: CanReadWard):
     stay = stay_or_404(session, actor, stay_id)
     return [service.present(r, c) for r, c in service.reviews_for_stay(session, stay.id)]  # type: ignore[arg-type]

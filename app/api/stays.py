@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from app.auth.deps import Requires
+from app.auth.deps import CanCorrectStay, CanManageStay, CanReadWard, CanWriteClinical
 from app.auth.permissions import Perm, allows
 from app.auth.scope import patient_or_404, stay_or_404
 from app.core.clock import london_date
@@ -44,7 +44,7 @@ def _detail(session, stay, now) -> StayDetail:  # noqa: ANN001
 
 
 @router.post("", status_code=201, response_model=StayDetail)
-def admit(data: AdmitRequest, session: SessionDep, actor: Requires(Perm.MANAGE_STAY), now: Now, response: Response):
+def admit(data: AdmitRequest, session: SessionDep, actor: CanManageStay, now: Now, response: Response):
     """Admit a patient by `patient_id` (a patient you can already see; site-wide roles and the PAS
     see everyone) or by `patient` (their NHS number, hospital number, name and date of birth:
     matched to the hospital's record, or registered if the hospital has never seen them)."""
@@ -76,7 +76,7 @@ def admit(data: AdmitRequest, session: SessionDep, actor: Requires(Perm.MANAGE_S
 
 
 @router.get("/{stay_id}", response_model=StayDetail)
-def get_stay(stay_id: PathId, session: SessionDep, actor: Requires(Perm.READ_WARD), now: Now, response: Response):
+def get_stay(stay_id: PathId, session: SessionDep, actor: CanReadWard, now: Now, response: Response):
     stay = stay_or_404(session, actor, stay_id)
     response.headers.update(etag(stay.version))
     return _detail(session, stay, now)
@@ -87,7 +87,7 @@ def update_stay(
     stay_id: PathId,
     data: StayUpdate,
     session: SessionDep,
-    actor: Requires(Perm.WRITE_CLINICAL),
+    actor: CanWriteClinical,
     now: Now,
     response: Response,
     if_match: IfMatch = None,
@@ -111,7 +111,7 @@ def set_edd(
     stay_id: PathId,
     data: EddRequest,
     session: SessionDep,
-    actor: Requires(Perm.WRITE_CLINICAL),
+    actor: CanWriteClinical,
     now: Now,
     response: Response,
     if_match: IfMatch = None,
@@ -136,7 +136,7 @@ def transfer(
     stay_id: PathId,
     data: TransferRequest,
     session: SessionDep,
-    actor: Requires(Perm.MANAGE_STAY),
+    actor: CanManageStay,
     now: Now,
     response: Response,
     if_match: IfMatch = None,
@@ -164,7 +164,7 @@ def discharge(
     stay_id: PathId,
     data: DischargeRequest,
     session: SessionDep,
-    actor: Requires(Perm.MANAGE_STAY),
+    actor: CanManageStay,
     now: Now,
     response: Response,
     if_match: IfMatch = None,
@@ -190,7 +190,7 @@ def correct(
     stay_id: PathId,
     data: StayCorrection,
     session: SessionDep,
-    actor: Requires(Perm.CORRECT_STAY),
+    actor: CanCorrectStay,
     now: Now,
     response: Response,
     if_match: IfMatch = None,

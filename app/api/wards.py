@@ -3,8 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 from sqlmodel import col, select
 
-from app.auth.deps import Requires
-from app.auth.permissions import Perm
+from app.auth.deps import CanManageWard, CanReadWard
 from app.auth.scope import ward_or_404
 from app.core.clock import london_date
 from app.core.concurrency import expected_version
@@ -28,12 +27,12 @@ router = APIRouter(tags=["wards"], route_class=IdempotentRoute)
 
 
 @router.get("/sites")
-def list_sites(session: SessionDep, actor: Requires(Perm.READ_WARD)) -> list[dict]:
+def list_sites(session: SessionDep, actor: CanReadWard) -> list[dict]:
     return [{"id": s.id, "code": s.code, "name": s.name} for s in session.exec(select(Site).order_by(Site.code))]
 
 
 @router.get("/wards", response_model=list[WardPublic])
-def list_wards(session: SessionDep, actor: Requires(Perm.READ_WARD)):
+def list_wards(session: SessionDep, actor: CanReadWard):
     """Wards you can see: your assigned wards, or every ward for site-wide roles."""
     query = select(Ward).order_by(Ward.code)
     if not actor.site_wide:
@@ -42,7 +41,7 @@ def list_wards(session: SessionDep, actor: Requires(Perm.READ_WARD)):
 
 
 @router.post("/wards", response_model=WardPublic, status_code=201)
-def create_ward(data: WardCreate, session: SessionDep, actor: Requires(Perm.MANAGE_WARD), now: Now):
+def create_ward(data: WardCreate, session: SessionDep, actor: CanManageWard, now: Now):
     if not actor.site_wide:
         raise Forbidden("Only site-wide roles create wards")
     ward = service.create_ward(session, actor=actor, data=data, now=now)
@@ -51,7 +50,7 @@ def create_ward(data: WardCreate, session: SessionDep, actor: Requires(Perm.MANA
 
 
 @router.get("/wards/{ward_id}", response_model=WardPublic)
-def get_ward(ward_id: PathId, session: SessionDep, actor: Requires(Perm.READ_WARD), response: Response):
+def get_ward(ward_id: PathId, session: SessionDep, actor: CanReadWard, response: Response):
     ward = ward_or_404(session, actor, ward_id)
     response.headers.update(etag(ward.version))
     return ward
@@ -62,7 +61,7 @@ def update_ward(
     ward_id: PathId,
     data: WardUpdate,
     session: SessionDep,
-    actor: Requires(Perm.MANAGE_WARD),
+    actor: CanManageWard,
     now: Now,
     response: Response,
     if_match: IfMatch = None,
@@ -82,20 +81,20 @@ def update_ward(
 
 
 @router.get("/wards/{ward_id}/board", response_model=Board)
-def show_board(ward_id: PathId, session: SessionDep, actor: Requires(Perm.READ_WARD), now: Now):
+def show_board(ward_id: PathId, session: SessionDep, actor: CanReadWard, now: Now):
     """Every bed in order with its current stay, today's review, LOS, EDD and flags."""
     ward = ward_or_404(session, actor, ward_id)
     return queries.ward_board(session, ward, london_date(now))
 
 
 @router.get("/wards/{ward_id}/beds", response_model=list[BedPublic])
-def list_beds(ward_id: PathId, session: SessionDep, actor: Requires(Perm.READ_WARD)):
+def list_beds(ward_id: PathId, session: SessionDep, actor: CanReadWard):
     ward = ward_or_404(session, actor, ward_id)
     return list(session.exec(select(Bed).where(Bed.ward_id == ward.id).order_by(Bed.sort_order, Bed.label)))
 
 
 @router.post("/wards/{ward_id}/beds", response_model=BedPublic, status_code=201)
-def add_bed(ward_id: PathId, data: BedCreate, session: SessionDep, actor: Requires(Perm.MANAGE_WARD), now: Now):
+def add_bed(ward_id: PathId, data: BedCreate, session: SessionDep, actor: CanManageWard, now: Now):
     ward = ward_or_404(session, actor, ward_id)
     bed = service.add_bed(session, actor=actor, ward=ward, data=data, now=now)
     commit(session)
@@ -107,7 +106,7 @@ def update_bed(
     bed_id: PathId,
     data: BedUpdate,
     session: SessionDep,
-    actor: Requires(Perm.MANAGE_WARD),
+    actor: CanManageWard,
     now: Now,
     response: Response,
     if_match: IfMatch = None,

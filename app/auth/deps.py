@@ -81,5 +81,19 @@ def require(perm: Perm) -> Callable[[Principal], Principal]:
     return check
 
 
-def Requires(perm: Perm) -> object:  # noqa: N802 (reads like a type in signatures)
-    return Annotated[Principal, Depends(require(perm))]
+# One dependency per permission, named for what it allows: `actor: CanReadWard` in a route's
+# signature. Aliases, not a function returning Annotated, so type checkers see a Principal.
+CanReadWard = Annotated[Principal, Depends(require(Perm.READ_WARD))]
+CanManageWard = Annotated[Principal, Depends(require(Perm.MANAGE_WARD))]
+CanWritePatient = Annotated[Principal, Depends(require(Perm.WRITE_PATIENT))]
+CanManageStay = Annotated[Principal, Depends(require(Perm.MANAGE_STAY))]
+CanCorrectStay = Annotated[Principal, Depends(require(Perm.CORRECT_STAY))]
+CanWriteClinical = Annotated[Principal, Depends(require(Perm.WRITE_CLINICAL))]
+CanRunRound = Annotated[Principal, Depends(require(Perm.RUN_ROUND))]
+CanLogFailedDischarge = Annotated[Principal, Depends(require(Perm.LOG_FAILED_DISCHARGE))]
+CanRaiseEscalation = Annotated[Principal, Depends(require(Perm.RAISE_ESCALATION))]
+CanActEscalation = Annotated[Principal, Depends(require(Perm.ACT_ESCALATION))]
+CanReadSite = Annotated[Principal, Depends(require(Perm.READ_SITE))]
+CanReadAudit = Annotated[Principal, Depends(require(Perm.READ_AUDIT))]
+CanManageUsers = Annotated[Principal, Depends(require(Perm.MANAGE_USERS))]
+CanSubmitHl7 = Annotated[Principal, Depends(require(Perm.SUBMIT_HL7))]

@@ -11,13 +11,13 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from app.core.types import (
+    BoundedText,
     Code,
     FormCode,
     FormDate,
     FormTime,
     PathwayNumber,
     Version,
-    bounded_text,
 )
 
 
@@ -33,9 +33,8 @@ def _as_list(value: object) -> object:
     return value if isinstance(value, list) else [value]
 
 
-def _text(max_length: int) -> object:
-    # None reads as blank, like a textarea left empty.
-    return Annotated[bounded_text(max_length), BeforeValidator(lambda v: "" if v is None else v)]
+# None reads as blank, like a textarea left empty.
+_NONE_IS_BLANK = BeforeValidator(lambda v: "" if v is None else v)
 
 
 class PatientStepForm(BaseModel):
@@ -49,28 +48,28 @@ class PatientStepForm(BaseModel):
     delay_reason_code: FormCode = None
     # 2. Expected discharge date
     expected_discharge_date: FormDate = None
-    edd_reason: _text(1000) = ""  # type: ignore[valid-type]
+    edd_reason: Annotated[str, BoundedText(1000), _NONE_IS_BLANK] = ""
     # 3. Clinical criteria for discharge
-    clinical_criteria_for_discharge: _text(4000) = ""  # type: ignore[valid-type]
+    clinical_criteria_for_discharge: Annotated[str, BoundedText(4000), _NONE_IS_BLANK] = ""
     # 4. Pathway
     pathway: Annotated[PathwayNumber | None, BeforeValidator(_blank_none)] = None
     # 5. Red or green day
     day_status: Literal["red", "green"]
     red_day_reason_code: FormCode = None
-    plan: _text(4000) = ""  # type: ignore[valid-type]
+    plan: Annotated[str, BoundedText(4000), _NONE_IS_BLANK] = ""
     # Strengths-based practice and patient choice
-    what_matters: _text(2000) = ""  # type: ignore[valid-type]
-    strengths: _text(2000) = ""  # type: ignore[valid-type]
+    what_matters: Annotated[str, BoundedText(2000), _NONE_IS_BLANK] = ""
+    strengths: Annotated[str, BoundedText(2000), _NONE_IS_BLANK] = ""
     choice_information_given_on: FormDate = None
     choice_offered_on: FormDate = None
     choice_deadline: FormDate = None
     # 6. Action for today
-    action_description: _text(1000) = ""  # type: ignore[valid-type]
+    action_description: Annotated[str, BoundedText(1000), _NONE_IS_BLANK] = ""
     action_owner_role: FormCode = None
     action_due: FormTime = None
     # 7. Blocker to escalate
     escalation_category: FormCode = None
-    escalation_help: _text(2000) = ""  # type: ignore[valid-type]
+    escalation_help: Annotated[str, BoundedText(2000), _NONE_IS_BLANK] = ""
     escalation_needed_by: FormDate = None
 
 

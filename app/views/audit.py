@@ -7,7 +7,7 @@ and the answer is a redirect to the page's address with the patient's internal i
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
@@ -16,10 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sqlmodel import Session, col, select
 
 from app.audit.queries import NO_MATCH, AuditFilters, audit_page, changes, find_patient, visible_patient
-from app.auth.deps import Requires
-from app.auth.permissions import Perm
+from app.auth.deps import CanReadAudit
 from app.core.principal import Principal
-from app.core.types import Id, IsoDate, bounded_text
+from app.core.types import BoundedText, Id, IsoDate
 from app.core.validation import field_errors
 from app.db import SessionDep
 from app.models import Patient, Ward
@@ -39,7 +38,7 @@ class AuditQuery(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     patient_id: Id | None = None
-    user: bounded_text(100) = ""  # type: ignore[valid-type]
+    user: Annotated[str, BoundedText(100)] = ""
     ward: Id | None = None
     date_from: IsoDate | None = None
     date_to: IsoDate | None = None
@@ -126,7 +125,7 @@ def _page(
 
 
 @router.get("/audit", name="audit")
-def show_audit(request: Request, session: SessionDep, actor: Requires(Perm.READ_AUDIT)) -> Response:
+def show_audit(request: Request, session: SessionDep, actor: CanReadAudit) -> Response:
     raw = dict(request.query_params)
     errors: dict[str, str] = {}
     if raw.pop("patient", None) is not None:
@@ -136,7 +135,7 @@ def show_audit(request: Request, session: SessionDep, actor: Requires(Perm.READ_
 
 
 @router.post("/audit")
-def filter_audit(request: Request, session: SessionDep, actor: Requires(Perm.READ_AUDIT), form: FormData) -> Response:
+def filter_audit(request: Request, session: SessionDep, actor: CanReadAudit, form: FormData) -> Response:
     raw = {k: _text(form.get(k)) for k in URL_FILTERS if k != "patient_id"}
     typed = _text(form.get("patient"))
     if len(typed) > 20:

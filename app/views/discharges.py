@@ -19,7 +19,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
 from app.audit.service import last_change
-from app.auth.deps import Requires
+from app.auth.deps import CanLogFailedDischarge, CanReadWard, CanWriteClinical
 from app.auth.permissions import Perm, allows
 from app.auth.scope import on_stay_or_404, stay_or_404
 from app.core.clock import LONDON, as_utc, london_date
@@ -162,7 +162,7 @@ def _record(
 
 @router.get("/stays/{stay_id}/failed-discharges/new", name="failed_discharge_form_for_stay")
 def new_for_stay(
-    request: Request, stay_id: PathId, session: SessionDep, actor: Requires(Perm.LOG_FAILED_DISCHARGE), now: Now
+    request: Request, stay_id: PathId, session: SessionDep, actor: CanLogFailedDischarge, now: Now
 ) -> Response:
     stay = stay_or_404(session, actor, stay_id)
     return _log_page(request, session, actor, now, stay=stay, values=_blank_values(now))
@@ -173,7 +173,7 @@ def log_for_stay(
     request: Request,
     stay_id: PathId,
     session: SessionDep,
-    actor: Requires(Perm.LOG_FAILED_DISCHARGE),
+    actor: CanLogFailedDischarge,
     form: FormData,
     now: Now,
 ) -> Response:
@@ -182,16 +182,14 @@ def log_for_stay(
 
 
 @router.get("/failed-discharges/new", name="failed_discharge_form")
-def new_choosing_patient(
-    request: Request, session: SessionDep, actor: Requires(Perm.LOG_FAILED_DISCHARGE), now: Now
-) -> Response:
+def new_choosing_patient(request: Request, session: SessionDep, actor: CanLogFailedDischarge, now: Now) -> Response:
     ward_filter = _ward_param(request, actor)
     return _log_page(request, session, actor, now, stay=None, values=_blank_values(now), ward_filter=ward_filter)
 
 
 @router.post("/failed-discharges/new", name="failed_discharge_log")
 def log_choosing_patient(
-    request: Request, session: SessionDep, actor: Requires(Perm.LOG_FAILED_DISCHARGE), form: FormData, now: Now
+    request: Request, session: SessionDep, actor: CanLogFailedDischarge, form: FormData, now: Now
 ) -> Response:
     ward_filter = forms.parse_id(form.get("ward"))
     if ward_filter is not None and not actor.can_access_ward(ward_filter):
@@ -246,9 +244,7 @@ def _failed_for(session: Session, stay: Stay, raw: object) -> FailedDischarge | 
 
 
 @router.get("/stays/{stay_id}/edd", name="revisit_edd")
-def revisit_edd(
-    request: Request, stay_id: PathId, session: SessionDep, actor: Requires(Perm.WRITE_CLINICAL), now: Now
-) -> Response:
+def revisit_edd(request: Request, stay_id: PathId, session: SessionDep, actor: CanWriteClinical, now: Now) -> Response:
     stay = stay_or_404(session, actor, stay_id)
     if stay.discharged_at is not None:
         return RedirectResponse(f"/stays/{stay.id}", status_code=303)
@@ -272,7 +268,7 @@ def save_edd(
     request: Request,
     stay_id: PathId,
     session: SessionDep,
-    actor: Requires(Perm.WRITE_CLINICAL),
+    actor: CanWriteClinical,
     form: FormData,
     now: Now,
 ) -> Response:
@@ -390,7 +386,7 @@ def _list_page(
 
 
 @router.get("/failed-discharges", name="failed_discharge_list")
-def list_page(request: Request, session: SessionDep, actor: Requires(Perm.READ_WARD), now: Now) -> Response:
+def list_page(request: Request, session: SessionDep, actor: CanReadWard, now: Now) -> Response:
     done = forms.parse_id(request.query_params.get("done"))
     return _list_page(request, session, actor, now, message="Follow-up marked done" if done else None)
 
@@ -406,7 +402,7 @@ def mark_follow_up_done(
     request: Request,
     fd_id: PathId,
     session: SessionDep,
-    actor: Requires(Perm.LOG_FAILED_DISCHARGE),
+    actor: CanLogFailedDischarge,
     form: FormData,
     now: Now,
 ) -> Response:
@@ -510,7 +506,7 @@ def list_csv_rows(rows_: Iterable[queries.Row]) -> Iterable[list[object]]:
 
 
 @router.get("/failed-discharges.csv", name="failed_discharge_export")
-def export_list(request: Request, session: SessionDep, actor: Requires(Perm.READ_WARD), now: Now) -> Response:
+def export_list(request: Request, session: SessionDep, actor: CanReadWard, now: Now) -> Response:
     filters, _, _, _ = _filters(request, session, actor)
     listing = queries.failed_discharges(session, actor, filters, now=now, limit=queries.EXPORT_LIMIT)
     name = f"failed-discharges-{london_date(now).isoformat()}.csv"
@@ -559,7 +555,7 @@ def _period_text(values: Mapping[str, str], wards: list[Ward]) -> str:
 
 
 @router.get("/failed-discharges/causes", name="failed_discharge_causes")
-def causes_page(request: Request, session: SessionDep, actor: Requires(Perm.READ_WARD), now: Now) -> Response:
+def causes_page(request: Request, session: SessionDep, actor: CanReadWard, now: Now) -> Response:
     summary, pareto, values, errors, wards = _chart_data(request, session, actor, now)
     period = _period_text(values, wards)
     if pareto:
@@ -600,7 +596,7 @@ CAUSES_CSV_HEADER = [
 
 
 @router.get("/failed-discharges/causes.csv", name="failed_discharge_causes_export")
-def export_causes(request: Request, session: SessionDep, actor: Requires(Perm.READ_WARD), now: Now) -> Response:
+def export_causes(request: Request, session: SessionDep, actor: CanReadWard, now: Now) -> Response:
     _, pareto, values, _, _ = _chart_data(request, session, actor, now)
     body = (
         [r.rank, r.code, r.label, r.count, r.primary, f"{r.percent:.1f}", f"{r.cumulative_percent:.1f}"] for r in pareto

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 
-from app.auth.deps import Requires
+from app.auth.deps import CanActEscalation, CanRaiseEscalation, CanReadWard
 from app.auth.permissions import Perm, allows
 from app.auth.scope import on_stay_or_404, stay_or_404
 from app.core.clock import LONDON
@@ -71,7 +71,7 @@ def _ladder_context(
 def show_ladder(
     request: Request,
     session: SessionDep,
-    actor: Requires(Perm.READ_WARD),
+    actor: CanReadWard,
     now: Now,
     status: Status = "open",
     level: Level = None,
@@ -86,7 +86,7 @@ def show_ladder(
 def ladder_items(
     request: Request,
     session: SessionDep,
-    actor: Requires(Perm.READ_WARD),
+    actor: CanReadWard,
     now: Now,
     status: Status = "open",
     level: Level = None,
@@ -98,7 +98,7 @@ def ladder_items(
 
 
 @router.get("/escalations/events", name="escalation_events", dependencies=[StreamTurn])
-async def escalation_events(request: Request, session: SessionDep, actor: Requires(Perm.READ_WARD)) -> Response:
+async def escalation_events(request: Request, session: SessionDep, actor: CanReadWard) -> Response:
     wards = await run_in_threadpool(_scoped_wards, session, actor)
     await watching(request, session)
     return change_stream(request, [w.id for w in wards], "escalations-changed")  # type: ignore[misc]
@@ -134,9 +134,7 @@ def _detail(
 
 
 @router.get("/escalations/{esc_id}", name="show_escalation")
-def show_escalation(
-    request: Request, esc_id: PathId, session: SessionDep, actor: Requires(Perm.READ_WARD), now: Now
-) -> Response:
+def show_escalation(request: Request, esc_id: PathId, session: SessionDep, actor: CanReadWard, now: Now) -> Response:
     esc, stay = on_stay_or_404(session, actor, Escalation, esc_id, "escalation")
     return _detail(request, session, actor, esc, stay, now)
 
@@ -146,7 +144,7 @@ def act_on_escalation(
     request: Request,
     esc_id: PathId,
     session: SessionDep,
-    actor: Requires(Perm.ACT_ESCALATION),
+    actor: CanActEscalation,
     form: FormData,
     now: Now,
 ) -> Response:
@@ -235,7 +233,7 @@ def _raise_errors(errors: dict[str, str], form: dict) -> dict[str, str]:
 
 @router.get("/stays/{stay_id}/escalations/new", name="new_escalation")
 def new_escalation(
-    request: Request, stay_id: PathId, session: SessionDep, actor: Requires(Perm.RAISE_ESCALATION), now: Now
+    request: Request, stay_id: PathId, session: SessionDep, actor: CanRaiseEscalation, now: Now
 ) -> Response:
     stay = stay_or_404(session, actor, stay_id)
     return render(
@@ -251,7 +249,7 @@ def raise_escalation(
     request: Request,
     stay_id: PathId,
     session: SessionDep,
-    actor: Requires(Perm.RAISE_ESCALATION),
+    actor: CanRaiseEscalation,
     form: FormData,
     now: Now,
 ) -> Response:

@@ -6,8 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import col, select
 
-from app.auth.deps import Requires
-from app.auth.permissions import Perm
+from app.auth.deps import CanReadWard
 from app.db import SessionDep
 from app.models import Ward
 from app.views.wards import WARD_COOKIE
@@ -17,7 +16,7 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/", name="home")
-def show_home(request: Request, session: SessionDep, actor: Requires(Perm.READ_WARD), choose: bool = False) -> Response:
+def show_home(request: Request, session: SessionDep, actor: CanReadWard, choose: bool = False) -> Response:
     query = select(Ward).where(Ward.is_active).order_by(Ward.code)
     if not actor.site_wide:
         query = query.where(col(Ward.id).in_(actor.ward_ids or {-1}))

@@ -21,8 +21,7 @@ from fastapi.responses import Response
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from app.auth.deps import Requires
-from app.auth.permissions import Perm
+from app.auth.deps import CanReadSite
 from app.auth.scope import ward_by_code_or_404
 from app.core.clock import london_date
 from app.core.errors import NotFound
@@ -60,19 +59,19 @@ def _flow_context(session: Session, actor: Principal, now: datetime) -> dict:
 
 
 @router.get("/flow", name="show_flow")
-def show_flow(request: Request, session: SessionDep, actor: Requires(Perm.READ_SITE), now: Now) -> Response:
+def show_flow(request: Request, session: SessionDep, actor: CanReadSite, now: Now) -> Response:
     block = "flow_table" if wants_fragment(request, "flow-table") else None
     return vary(render(request, "metrics/flow.html", _flow_context(session, actor, now), block_name=block))
 
 
 @router.get("/flow/table", name="flow_table")
-def flow_table(request: Request, session: SessionDep, actor: Requires(Perm.READ_SITE), now: Now) -> Response:
+def flow_table(request: Request, session: SessionDep, actor: CanReadSite, now: Now) -> Response:
     """The table alone, re-fetched by open overviews when a ward in scope changes."""
     return render(request, "metrics/flow.html", _flow_context(session, actor, now), block_name="flow_table")
 
 
 @router.get("/flow/events", name="flow_events", dependencies=[StreamTurn])
-async def flow_events(request: Request, session: SessionDep, actor: Requires(Perm.READ_SITE)) -> Response:
+async def flow_events(request: Request, session: SessionDep, actor: CanReadSite) -> Response:
     """Server-sent events: `flow-changed` with ids only, when anything changes on a ward in scope."""
     wards = await run_in_threadpool(queries.wards_in_scope, session, actor, active_only=True)
     await watching(request, session)
@@ -83,7 +82,7 @@ async def flow_events(request: Request, session: SessionDep, actor: Requires(Per
 def show_flow_patients(
     request: Request,
     session: SessionDep,
-    actor: Requires(Perm.READ_SITE),
+    actor: CanReadSite,
     now: Now,
     measure: Measure,
     ward: WardCode = "",
@@ -134,7 +133,7 @@ def _period_text(chosen: forms.MetricsFilter) -> str:
 
 
 @router.get("/metrics", name="show_metrics")
-def show_metrics(request: Request, session: SessionDep, actor: Requires(Perm.READ_SITE), now: Now) -> Response:
+def show_metrics(request: Request, session: SessionDep, actor: CanReadSite, now: Now) -> Response:
     wards, chosen, values, errors = _filter(request, session, actor, now)
     context: dict = {"wards": wards, "values": values, "errors": errors, "report": None}
     if chosen is not None:
@@ -153,9 +152,7 @@ def show_metrics(request: Request, session: SessionDep, actor: Requires(Perm.REA
 
 
 @router.get("/metrics/table", name="metrics_table")
-def metrics_table(
-    request: Request, session: SessionDep, actor: Requires(Perm.READ_SITE), now: Now, table: TableName
-) -> Response:
+def metrics_table(request: Request, session: SessionDep, actor: CanReadSite, now: Now, table: TableName) -> Response:
     """One table of the page: its rows for a folded table opened on the page (htmx), or a page of its own."""
     wards, chosen, values, errors = _filter(request, session, actor, now)
     if chosen is None:
@@ -173,9 +170,7 @@ def metrics_table(
 
 
 @router.get("/metrics/csv", name="metrics_csv")
-def metrics_csv(
-    request: Request, session: SessionDep, actor: Requires(Perm.READ_SITE), now: Now, table: TableName
-) -> Response:
+def metrics_csv(request: Request, session: SessionDep, actor: CanReadSite, now: Now, table: TableName) -> Response:
     wards, chosen, _values, errors = _filter(request, session, actor, now)
     if chosen is None:
         return Response("; ".join(errors.values()), status_code=422, media_type="text/plain")

@@ -8,8 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session, col, select
 
-from app.auth.deps import Requires
-from app.auth.permissions import Perm
+from app.auth.deps import CanReadWard, CanRunRound, CanWriteClinical
 from app.auth.scope import stay_or_404, ward_by_code_or_404
 from app.core.clock import london_date
 from app.core.errors import DomainError, NotFound, StaleVersion
@@ -35,7 +34,7 @@ ATTENDEE_ROLES = ("nurse", "doctor", "therapist", "social_worker", "flow_coordin
 
 
 @router.get("/wards/{code}/rounds/new", name="new_round")
-def new_round(request: Request, code: PathCode, session: SessionDep, actor: Requires(Perm.RUN_ROUND)) -> Response:
+def new_round(request: Request, code: PathCode, session: SessionDep, actor: CanRunRound) -> Response:
     ward = ward_by_code_or_404(session, actor, code)
     existing = service.open_round(session, ward.id)  # type: ignore[arg-type]
     if existing is not None:
@@ -48,7 +47,7 @@ def new_round(request: Request, code: PathCode, session: SessionDep, actor: Requ
 
 @router.post("/wards/{code}/rounds/new")
 def start_round(
-    request: Request, code: PathCode, session: SessionDep, actor: Requires(Perm.RUN_ROUND), form: FormData, now: Now
+    request: Request, code: PathCode, session: SessionDep, actor: CanRunRound, form: FormData, now: Now
 ) -> Response:
     ward = ward_by_code_or_404(session, actor, code)
     attendees = [AttendeeIn(role_code=r) for r in as_list(form.get("roles")) if r in ATTENDEE_ROLES]
@@ -155,7 +154,7 @@ def patient_context_today(now):  # noqa: ANN001, ANN201
 
 @router.get("/rounds/{round_id}/stays/{stay_id}", name="round_step")
 def show_step(
-    request: Request, round_id: PathId, stay_id: PathId, session: SessionDep, actor: Requires(Perm.READ_WARD), now: Now
+    request: Request, round_id: PathId, stay_id: PathId, session: SessionDep, actor: CanReadWard, now: Now
 ) -> Response:
     board_round, stay, ward = _round_and_stay(session, actor, round_id, stay_id)
     if stay.discharged_at is not None:
@@ -169,7 +168,7 @@ def save_step(
     round_id: PathId,
     stay_id: PathId,
     session: SessionDep,
-    actor: Requires(Perm.WRITE_CLINICAL),
+    actor: CanWriteClinical,
     form: FormData,
     now: Now,
 ) -> Response:
@@ -191,7 +190,7 @@ def confirm_no_change(
     round_id: PathId,
     stay_id: PathId,
     session: SessionDep,
-    actor: Requires(Perm.WRITE_CLINICAL),
+    actor: CanWriteClinical,
     form: FormData,
     now: Now,
 ) -> Response:
@@ -228,7 +227,7 @@ def confirm_no_change(
 
 @router.post("/rounds/{round_id}/stays/{stay_id}/skip")
 def skip_patient(
-    request: Request, round_id: PathId, stay_id: PathId, session: SessionDep, actor: Requires(Perm.RUN_ROUND), now: Now
+    request: Request, round_id: PathId, stay_id: PathId, session: SessionDep, actor: CanRunRound, now: Now
 ) -> Response:
     board_round, stay, _ = _round_and_stay(session, actor, round_id, stay_id)
     step.skip(session, actor=actor, stay=stay, board_round=board_round, now=now)
@@ -272,9 +271,7 @@ def round_summary(session: Session, board_round: BoardRound, now) -> dict[str, A
 
 
 @router.get("/rounds/{round_id}", name="round_overview")
-def show_round(
-    request: Request, round_id: PathId, session: SessionDep, actor: Requires(Perm.READ_WARD), now: Now
-) -> Response:
+def show_round(request: Request, round_id: PathId, session: SessionDep, actor: CanReadWard, now: Now) -> Response:
     board_round = service.round_or_404(session, actor, round_id)
     ward = session.get(Ward, board_round.ward_id)
     board = ward_board(session, ward, london_date(now))  # type: ignore[arg-type]
@@ -294,7 +291,7 @@ def show_round(
 
 @router.post("/rounds/{round_id}/end")
 def end_round(
-    request: Request, round_id: PathId, session: SessionDep, actor: Requires(Perm.RUN_ROUND), form: FormData, now: Now
+    request: Request, round_id: PathId, session: SessionDep, actor: CanRunRound, form: FormData, now: Now
 ) -> Response:
     board_round = service.round_or_404(session, actor, round_id)
     try:
@@ -312,9 +309,7 @@ def end_round(
 
 
 @router.get("/rounds/{round_id}/handover", name="round_handover")
-def handover(
-    request: Request, round_id: PathId, session: SessionDep, actor: Requires(Perm.READ_WARD), now: Now
-) -> Response:
+def handover(request: Request, round_id: PathId, session: SessionDep, actor: CanReadWard, now: Now) -> Response:
     board_round = service.round_or_404(session, actor, round_id)
     ward = session.get(Ward, board_round.ward_id)
 

@@ -10,7 +10,7 @@ from sqlmodel import Session
 from app.actions.schemas import ActionUpdate
 from app.actions.service import action_or_404, update_action
 from app.audit import crud
-from app.auth.deps import Requires
+from app.auth.deps import CanReadWard, CanWriteClinical
 from app.auth.permissions import Perm, allows
 from app.auth.scope import stay_or_404
 from app.core.clock import london_date
@@ -85,9 +85,7 @@ def _page(
 
 
 @router.get("/stays/{stay_id}", name="show_patient")
-def show_patient(
-    request: Request, stay_id: PathId, session: SessionDep, actor: Requires(Perm.READ_WARD), now: Now
-) -> Response:
+def show_patient(request: Request, stay_id: PathId, session: SessionDep, actor: CanReadWard, now: Now) -> Response:
     stay = stay_or_404(session, actor, stay_id)
     return _page(request, session, actor, stay, now)
 
@@ -97,7 +95,7 @@ def save_patient(
     request: Request,
     stay_id: PathId,
     session: SessionDep,
-    actor: Requires(Perm.WRITE_CLINICAL),
+    actor: CanWriteClinical,
     form: FormData,
     now: Now,
 ) -> Response:
@@ -115,7 +113,7 @@ def add_referral(
     request: Request,
     stay_id: PathId,
     session: SessionDep,
-    actor: Requires(Perm.WRITE_CLINICAL),
+    actor: CanWriteClinical,
     form: FormData,
     now: Now,
 ) -> Response:
@@ -139,7 +137,7 @@ def record_referral_decision(
     stay_id: PathId,
     referral_id: PathId,
     session: SessionDep,
-    actor: Requires(Perm.WRITE_CLINICAL),
+    actor: CanWriteClinical,
     form: FormData,
     now: Now,
 ) -> Response:
@@ -196,7 +194,7 @@ def complete_action(
     stay_id: PathId,
     action_id: PathId,
     session: SessionDep,
-    actor: Requires(Perm.WRITE_CLINICAL),
+    actor: CanWriteClinical,
     form: FormData,
     now: Now,
 ) -> Response:
@@ -228,9 +226,7 @@ def complete_action(
 
 
 @router.get("/stays/{stay_id}/plan", name="discharge_plan")
-def discharge_plan(
-    request: Request, stay_id: PathId, session: SessionDep, actor: Requires(Perm.READ_WARD), now: Now
-) -> Response:
+def discharge_plan(request: Request, stay_id: PathId, session: SessionDep, actor: CanReadWard, now: Now) -> Response:
     """A plain-English sheet for the patient and their family or carers."""
     stay = stay_or_404(session, actor, stay_id)
     context = patient_context(session, stay, now) | {

@@ -8,8 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session, col, select
 
-from app.auth.deps import Requires
-from app.auth.permissions import Perm
+from app.auth.deps import CanManageUsers
 from app.auth.tokens import issue_token, revoke_token
 from app.core.errors import DomainError, NotFound
 from app.core.params import Now, PathId
@@ -22,7 +21,7 @@ from app.web.forms import FormData
 from app.web.templating import render
 
 router = APIRouter(prefix="/admin/users", include_in_schema=False)
-Admin = Requires(Perm.MANAGE_USERS)
+Admin = CanManageUsers
 
 
 def _choices(session: Session) -> dict[str, Any]:

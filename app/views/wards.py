@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from app.auth.deps import Requires
+from app.auth.deps import CanReadWard
 from app.auth.permissions import Perm, allows
 from app.auth.scope import ward_by_code_or_404
 from app.core.clock import london_date
@@ -55,7 +55,7 @@ def show_board(
     request: Request,
     code: PathCode,
     session: SessionDep,
-    actor: Requires(Perm.READ_WARD),
+    actor: CanReadWard,
     now: Now,
     filter_key: Filter = "",
 ) -> Response:
@@ -82,7 +82,7 @@ def board_rows(
     request: Request,
     code: PathCode,
     session: SessionDep,
-    actor: Requires(Perm.READ_WARD),
+    actor: CanReadWard,
     now: Now,
     filter_key: Filter = "",
     display: bool = False,
@@ -94,18 +94,14 @@ def board_rows(
 
 
 @router.get("/wards/{code}/display", name="board_display")
-def board_display(
-    request: Request, code: PathCode, session: SessionDep, actor: Requires(Perm.READ_WARD), now: Now
-) -> Response:
+def board_display(request: Request, code: PathCode, session: SessionDep, actor: CanReadWard, now: Now) -> Response:
     """Large type for the ward's wall screen: initials only, updates itself."""
     ward = ward_by_code_or_404(session, actor, code)
     return render(request, "wards/display.html", _board_context(request, session, ward, now, "", display=True))
 
 
 @router.get("/wards/{code}/events", name="board_events", dependencies=[StreamTurn])
-async def board_events(
-    request: Request, code: PathCode, session: SessionDep, actor: Requires(Perm.READ_WARD)
-) -> Response:
+async def board_events(request: Request, code: PathCode, session: SessionDep, actor: CanReadWard) -> Response:
     """Server-sent events: `board-changed` with ids only, whenever something on this ward changes."""
     ward = await run_in_threadpool(ward_by_code_or_404, session, actor, code)
     await watching(request, session)
