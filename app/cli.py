@@ -19,7 +19,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from pydantic import ValidationError
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -97,6 +97,14 @@ def alembic_config() -> Config:
     return config
 
 
+def _driver_execute(connection: Connection, sql: str) -> None:
+    """Run a statement on the driver's own connection, outside SQLAlchemy's transactions."""
+    driver = connection.connection.driver_connection
+    if driver is None:  # pragma: no cover - only a closed pool connection has none
+        raise RuntimeError("the database connection is closed")
+    driver.execute(sql)
+
+
 def migrate(eng: Engine, revision: str = "head", *, down: bool = False) -> str | None:
     """Run Alembic on this engine's database and return the revision it ends at."""
     config = alembic_config()
@@ -106,7 +114,7 @@ def migrate(eng: Engine, revision: str = "head", *, down: bool = False) -> str |
             # Batch migrations rebuild tables; with foreign keys enforced that fails on a database
             # with data. The pragma only works outside a transaction, so it goes to the driver
             # before SQLAlchemy begins one; integrity is checked again afterwards.
-            connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
+            _driver_execute(connection, "PRAGMA foreign_keys=OFF")
         with connection.begin():
             config.attributes["connection"] = connection
             if down:
@@ -116,7 +124,7 @@ def migrate(eng: Engine, revision: str = "head", *, down: bool = False) -> str |
         if sqlite:
             problems = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
             connection.rollback()
-            connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
+            _driver_execute(connection, "PRAGMA foreign_keys=ON")
             if problems:
                 raise RuntimeError(f"migration left {len(problems)} rows with broken foreign keys")
         return MigrationContext.configure(connection).get_current_revision()
@@ -277,7 +285,7 @@ def user_create(
     with session_scope() as session:
         role_row = session.get(StaffRole, role)
         if role_row is None or not role_row.active:
-            known = ", ".join(session.exec(select(StaffRole.code).order_by(StaffRole.sort_order)))
+            known = ", ".join(session.exec(select(StaffRole.code).order_by(col(StaffRole.sort_order))))
             raise fail(f"Unknown role {role!r}. Roles: {known}")
         wards = list(session.exec(select(Ward).where(col(Ward.code).in_(codes)))) if codes else []
         missing = sorted(set(codes) - {w.code for w in wards})

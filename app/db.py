@@ -19,7 +19,7 @@ from functools import lru_cache
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import Engine, event, make_url
+from sqlalchemy import Connection, Engine, event, make_url
 from sqlmodel import Session, SQLModel, create_engine
 from starlette.concurrency import run_in_threadpool
 
@@ -36,7 +36,7 @@ SQLModel.metadata.naming_convention = {
 }
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001
+def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
     # Let SQLAlchemy, not pysqlite, decide when transactions begin (pysqlite's own handling
     # skips BEGIN before reads, which breaks read-then-write atomicity and savepoints).
     dbapi_connection.isolation_level = None
@@ -52,7 +52,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001
 SQLITE_IMMEDIATE = "boardround_sqlite_immediate"
 
 
-def _sqlite_begin(connection) -> None:  # noqa: ANN001
+def _sqlite_begin(connection: Connection) -> None:
     immediate = connection.get_execution_options().get(SQLITE_IMMEDIATE)
     connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 

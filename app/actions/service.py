@@ -73,4 +73,4 @@ def actions_for_stay(session: Session, stay_id: int, *, open_only: bool = False)
     query = select(Action).where(Action.stay_id == stay_id)
     if open_only:
         query = query.where(col(Action.done_at).is_(None))
-    return list(session.exec(query.order_by(Action.id)))
+    return list(session.exec(query.order_by(col(Action.id))))

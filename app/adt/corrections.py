@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import func
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import Session, SQLModel, col, select
 
 from app.audit import service as audit
 from app.core.errors import Conflict, RuleViolation
@@ -34,7 +34,7 @@ def _check_place(session: Session, stay: Stay, ward_id: int, bed_id: int | None)
     if not bed.is_open:
         raise RuleViolation("That bed is closed", field="bed_id")
     occupant = session.exec(
-        select(Stay.id).where(Stay.bed_id == bed_id, Stay.discharged_at.is_(None), Stay.id != stay.id)  # type: ignore[union-attr]
+        select(Stay.id).where(Stay.bed_id == bed_id, col(Stay.discharged_at).is_(None), Stay.id != stay.id)
     ).first()
     if occupant is not None:
         raise Conflict("That bed has been given to another patient since", field="bed_id")
@@ -45,7 +45,7 @@ def _locations(session: Session, stay: Stay) -> list[StayLocation]:
         session.exec(
             select(StayLocation)
             .where(StayLocation.stay_id == stay.id)
-            .order_by(StayLocation.started_at, StayLocation.id)  # type: ignore[arg-type]
+            .order_by(col(StayLocation.started_at), col(StayLocation.id))
         )
     )
 
@@ -166,7 +166,7 @@ def reopen(session: Session, *, actor: Principal, stay: Stay, now: datetime) -> 
     other = session.exec(
         select(Stay.id).where(
             Stay.patient_id == stay.patient_id,
-            Stay.discharged_at.is_(None),  # type: ignore[union-attr]
+            col(Stay.discharged_at).is_(None),
             Stay.id != stay.id,
         )
     ).first()

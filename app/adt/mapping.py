@@ -12,10 +12,12 @@ Anything that does not resolve is an AE naming the PAS code, so the message wait
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import String, bindparam, case, func
+from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
-from sqlmodel import Session, or_, select
+from sqlmodel import Session, col, or_, select
 
 from app.adt import errors as codes
 from app.adt.errors import Invalid
@@ -53,30 +55,31 @@ _MAPPED_BED, _LABELLED_BED = aliased(Bed, name="mapped_bed"), aliased(Bed, name=
 _WARD_MAP = aliased(PasLocation, name="ward_map")
 _ROOM, _BED = bindparam("room", type_=String), bindparam("bed", type_=String)
 _PAS_BED_EXPR = case(
-    (_WARD_MAP.bed_label_from == BedLabelFrom.ROOM.value, _ROOM),
+    (col(_WARD_MAP.bed_label_from) == BedLabelFrom.ROOM.value, _ROOM),
     # Both parts joined; one alone if only one was sent (`one_part` is null when both were).
     (
-        _WARD_MAP.bed_label_from == BedLabelFrom.ROOM_BED.value,
+        col(_WARD_MAP.bed_label_from) == BedLabelFrom.ROOM_BED.value,
         func.coalesce(bindparam("one_part", type_=String), _ROOM + _WARD_MAP.bed_label_separator + _BED),
     ),
     else_=_BED,
 )
+# SQLAlchemy's select: SQLModel's is typed for at most four columns.
 _CANDIDATES = (
-    select(Ward, PasLocation, _MAPPED_BED, _LABELLED_BED, _PAS_BED_EXPR.label("pas_bed_key"))
+    sa_select(Ward, PasLocation, _MAPPED_BED, _LABELLED_BED, _PAS_BED_EXPR.label("pas_bed_key"))
     .outerjoin(
         PasLocation,
-        (PasLocation.ward_id == Ward.id) & (PasLocation.pas_point_of_care == bindparam("poc")),  # type: ignore[arg-type]
+        (col(PasLocation.ward_id) == Ward.id) & (col(PasLocation.pas_point_of_care) == bindparam("poc")),
     )
     .outerjoin(
         _WARD_MAP,
-        (_WARD_MAP.pas_point_of_care == bindparam("poc")) & _WARD_MAP.pas_bed.is_(None),  # type: ignore[union-attr]
+        (col(_WARD_MAP.pas_point_of_care) == bindparam("poc")) & col(_WARD_MAP.pas_bed).is_(None),
     )
-    .outerjoin(_MAPPED_BED, _MAPPED_BED.id == PasLocation.bed_id)  # type: ignore[arg-type]
+    .outerjoin(_MAPPED_BED, col(_MAPPED_BED.id) == PasLocation.bed_id)
     .outerjoin(
         _LABELLED_BED,
-        (_LABELLED_BED.ward_id == Ward.id) & (_LABELLED_BED.label == _PAS_BED_EXPR),  # type: ignore[arg-type]
+        (col(_LABELLED_BED.ward_id) == Ward.id) & (col(_LABELLED_BED.label) == _PAS_BED_EXPR),
     )
-    .where(or_(PasLocation.id.is_not(None), Ward.code == bindparam("poc")))  # type: ignore[union-attr]
+    .where(or_(col(PasLocation.id).is_not(None), Ward.code == bindparam("poc")))
 )
 
 _FROM_WORDS = {BedLabelFrom.ROOM: " (from PV1-3.2 room)", BedLabelFrom.ROOM_BED: " (from PV1-3.2 room and PV1-3.3 bed)"}
@@ -86,7 +89,7 @@ def resolve(session: Session, location: Location, where: str = "PV1-3") -> tuple
     """(ward_id, bed_id or None) for a PAS location, or Invalid (AE) if it is not mapped. One query."""
     poc, room, bed_part = location.point_of_care, location.room or None, location.bed or None
     params = {"poc": poc, "room": room, "bed": bed_part, "one_part": None if room and bed_part else room or bed_part}
-    rows = session.exec(_CANDIDATES, params=params).all()
+    rows = session.execute(_CANDIDATES, params).all()
     pas_bed = rows[0][4] if rows else None  # the same on every row
     exact = next((r for r in rows if r[1] is not None and pas_bed and r[1].pas_bed == pas_bed), None)
     if exact is not None:
@@ -111,7 +114,7 @@ def resolve(session: Session, location: Location, where: str = "PV1-3") -> tuple
             code=codes.TABLE_VALUE_NOT_FOUND,
             location=where,
         )
-    return ward.id, bed.id if bed is not None else None  # type: ignore[return-value]
+    return ward.id, bed.id if bed is not None else None
 
 
 def destination(session: Session, visit: VisitFacts) -> str:
@@ -180,9 +183,9 @@ def add_mapping(
             raise RuleViolation(f"No bed {bed_label!r} on ward {ward_code!r}", field="bed")
         bed_id = bed.id
     query = select(PasLocation).where(PasLocation.pas_point_of_care == point_of_care)
-    query = query.where(PasLocation.pas_bed == pas_bed if pas_bed else PasLocation.pas_bed.is_(None))  # type: ignore[union-attr]
+    query = query.where(PasLocation.pas_bed == pas_bed if pas_bed else col(PasLocation.pas_bed).is_(None))
     row = session.exec(query).first()
-    values = {
+    values: dict[str, Any] = {
         "ward_id": ward.id,
         "bed_id": bed_id,
         "bed_label_from": bed_label_from.value,

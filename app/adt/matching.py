@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import bindparam, or_
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app.adt import errors as codes
 from app.adt import mapping
@@ -56,7 +56,7 @@ def _validated(data: dict[str, Any]) -> PatientCreate:
 
 # Built once (every admission runs it). A None parameter matches nothing.
 _PATIENTS_BY_ID = select(Patient).where(
-    or_(Patient.nhs_number == bindparam("nhs"), Patient.mrn == bindparam("mrn"))  # type: ignore[arg-type]
+    or_(col(Patient.nhs_number) == bindparam("nhs"), col(Patient.mrn) == bindparam("mrn"))
 )
 
 
@@ -145,8 +145,8 @@ def upsert_patient(
             "sex": facts.sex,
         }
         merged = current | {k: v for k, v in sent.items() if v}
-        data = _validated(merged).model_dump()
-        changes = {k: v for k, v in data.items() if k != "mrn" and v != current[k]}
+        checked = _validated(merged).model_dump()
+        changes = {k: v for k, v in checked.items() if k != "mrn" and v != current[k]}
         if changes:
             patients.update_patient(
                 session, actor=actor, patient=patient, changes=changes, expected_version=patient.version, now=now
@@ -157,7 +157,7 @@ def upsert_patient(
 # Built once: nearly every message runs it, and building a join costs more than running it.
 _STAY_OF_VISIT = (
     select(Stay, Patient)
-    .join(Patient, Patient.id == Stay.patient_id)  # type: ignore[arg-type]
+    .join(Patient, col(Patient.id) == Stay.patient_id)
     .where(Stay.pas_visit_number == bindparam("visit_number"))
 )
 

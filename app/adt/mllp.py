@@ -23,6 +23,7 @@ import socket
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, ThreadPoolExecutor
+from typing import TypedDict, Unpack
 
 from hl7.mllp.streams import CARRIAGE_RETURN, END_BLOCK, START_BLOCK
 
@@ -217,13 +218,22 @@ class MllpServer:
                 await writer.wait_closed()
 
 
+class ServerOptions(TypedDict, total=False):
+    """MllpServer's tuning keywords, for the helpers that pass them on."""
+
+    executor: Executor | None
+    max_message_bytes: int
+    idle_timeout: float
+    max_connections: int | None
+
+
 @contextlib.contextmanager
 def running_in_thread(
-    handler: Handler, *, host: str = "127.0.0.1", port: int = 0, workers: int = 8, **options: float | None
+    handler: Handler, *, host: str = "127.0.0.1", port: int = 0, workers: int = 8, **options: Unpack[ServerOptions]
 ) -> Iterator[MllpServer]:
     """Run a listener on its own event loop in a background thread (tests, benchmarks)."""
     loop = asyncio.new_event_loop()
-    server = MllpServer(handler, host=host, port=port, workers=workers, **options)  # type: ignore[arg-type]
+    server = MllpServer(handler, host=host, port=port, workers=workers, **options)
     ready = threading.Event()
 
     def run() -> None:

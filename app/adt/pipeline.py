@@ -31,6 +31,7 @@ from app.core.errors import Conflict, DomainError, NotFound
 from app.core.principal import Principal
 from app.db import commit
 from app.models import AdtMessage
+from app.models.base import table_of
 
 log = logging.getLogger("boardround.adt")
 
@@ -111,7 +112,7 @@ def _handle_once(
     # Claim the control ID first: a duplicate stops at this insert, before anything is applied
     # (and a new message needs no lookup beforehand). A plain INSERT, not an ORM flush: it runs
     # for every message and nothing else in the transaction needs the row as an object.
-    messages = AdtMessage.__table__  # type: ignore[attr-defined]
+    messages = table_of(AdtMessage)
     claim = (
         insert(messages)
         .values(
@@ -175,8 +176,8 @@ def _handle_once(
             raise _Retry from exc
         session.rollback()
         log.error("adt %s %s: database refused the change (%s)", header.control_id, header.event, type(exc).__name__)
-        problem = Invalid("The database refused the change: the message is kept for review", code=codes.INTERNAL_ERROR)
-        return _fail(session, envelope, raw_text, problem, now=now, channel=channel)
+        refused = Invalid("The database refused the change: the message is kept for review", code=codes.INTERNAL_ERROR)
+        return _fail(session, envelope, raw_text, refused, now=now, channel=channel)
     except OperationalError as exc:
         if _is_transient(exc):
             raise _Retry from exc
@@ -185,8 +186,10 @@ def _handle_once(
     except Exception as exc:  # noqa: BLE001 - a bug must not stop the feed: keep the message for review
         session.rollback()
         log.error("adt %s %s: internal error %s", header.control_id, header.event, type(exc).__name__)
-        problem = Invalid("Internal error while applying the message: it is kept for review", code=codes.INTERNAL_ERROR)
-        return _fail(session, envelope, raw_text, problem, now=now, channel=channel)
+        internal = Invalid(
+            "Internal error while applying the message: it is kept for review", code=codes.INTERNAL_ERROR
+        )
+        return _fail(session, envelope, raw_text, internal, now=now, channel=channel)
     log.info("adt %s %s applied: %s", header.control_id, header.event, effect.summary)
     return build(envelope, code="AA", now=now)
 

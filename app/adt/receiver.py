@@ -66,16 +66,19 @@ class Receiver:
 
     def principal(self) -> Principal:
         if self._principal is None or time.monotonic() - self._checked > self.account_ttl:
-            for attempt in range(2):  # once more on a new connection if the pooled one had dropped
-                try:
-                    with Session(self.engine) as session:
-                        self._principal = integration_principal(session, self.account)
-                    break
-                except OperationalError as exc:
-                    if attempt or not exc.connection_invalidated:
-                        raise Unavailable(type(exc).__name__) from exc
+            self._principal = self._read_principal()
             self._checked = time.monotonic()
         return self._principal
+
+    def _read_principal(self) -> Principal:
+        for attempt in range(2):  # once more on a new connection if the pooled one had dropped
+            try:
+                with Session(self.engine) as session:
+                    return integration_principal(session, self.account)
+            except OperationalError as exc:
+                if attempt or not exc.connection_invalidated:
+                    raise Unavailable(type(exc).__name__) from exc
+        raise AssertionError("unreachable: the second attempt returns or raises")
 
     def __call__(self, raw: bytes | str, channel: str) -> Ack:
         actor = self.principal()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import delete, update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app.adt.ack import Ack
 from app.adt.pipeline import handle, stored_message
@@ -21,7 +21,7 @@ def failed_messages(session: Session, *, limit: int = 100) -> list[AdtMessage]:
         session.exec(
             select(AdtMessage)
             .where(AdtMessage.status != "applied")
-            .order_by(AdtMessage.received_at.desc(), AdtMessage.id.desc())  # type: ignore[union-attr]
+            .order_by(col(AdtMessage.received_at).desc(), col(AdtMessage.id).desc())
             .limit(limit)
         )
     )
@@ -56,11 +56,11 @@ def retry(session: Session, *, control_id: str, actor: Principal, now: datetime)
 
 def purge(session: Session, *, raw_older_than: datetime, rows_older_than: datetime) -> tuple[int, int]:
     """Retention: drop raw text of old failed messages, and old rows altogether."""
-    cleared = session.execute(
+    cleared = session.exec(
         update(AdtMessage)
-        .where(AdtMessage.raw.is_not(None), AdtMessage.received_at < raw_older_than)  # type: ignore[union-attr]
+        .where(col(AdtMessage.raw).is_not(None), col(AdtMessage.received_at) < raw_older_than)
         .values(raw=None)
     ).rowcount
-    deleted = session.execute(delete(AdtMessage).where(AdtMessage.received_at < rows_older_than)).rowcount
+    deleted = session.exec(delete(AdtMessage).where(col(AdtMessage.received_at) < rows_older_than)).rowcount
     commit(session)
     return cleared or 0, deleted or 0

@@ -73,7 +73,7 @@ class ConnectionWorkers:
         self._accepting: asyncio.Task | None = None
         self._stopping = False
         self.lost = False  # a worker died on its own
-        self.on_worker_lost: Callable[[], None] | None = None
+        self.on_worker_lost: Callable[[], object] | None = None
         for _ in range(processes):
             sockets, theirs_sockets = context.Pipe()  # duplex: a Unix socket pair, which can carry sockets
             status, theirs_status = context.Pipe()
@@ -136,7 +136,7 @@ class ConnectionWorkers:
             worker = min(self._workers, key=lambda w: w.connections)
             worker.connections += 1
         try:
-            send_handle(worker.sockets, conn.fileno(), worker.process.pid)  # type: ignore[arg-type]
+            send_handle(worker.sockets, conn.fileno(), worker.process.pid)
         except OSError:
             log.error("MLLP: a worker process is gone: connection closed")
         finally:

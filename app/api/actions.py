@@ -17,7 +17,7 @@ router = APIRouter(prefix="/stays/{stay_id}/actions", tags=["actions"], route_cl
 @router.get("", response_model=list[ActionPublic])
 def list_actions(stay_id: PathId, session: SessionDep, actor: CanReadWard, open_only: bool = False):
     stay = stay_or_404(session, actor, stay_id)
-    return service.actions_for_stay(session, stay.id, open_only=open_only)  # type: ignore[arg-type]
+    return service.actions_for_stay(session, stay.id, open_only=open_only)
 
 
 @router.post("", response_model=ActionPublic, status_code=201)

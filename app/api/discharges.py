@@ -45,8 +45,8 @@ def list_for_stay(stay_id: PathId, session: SessionDep, actor: CanReadWard):
     rows = list(
         session.exec(select(FailedDischarge).where(FailedDischarge.stay_id == stay.id).order_by(FailedDischarge.id))
     )
-    causes = service.causes_for(session, [r.id for r in rows])  # type: ignore[misc]
-    return [service.present(r, causes[r.id]) for r in rows]  # type: ignore[index]
+    causes = service.causes_for(session, [r.id for r in rows])
+    return [service.present(r, causes[r.id]) for r in rows]
 
 
 @router.patch("/stays/{stay_id}/failed-discharges/{fd_id}", response_model=FailedDischargePublic)
@@ -73,7 +73,7 @@ def update_failed_discharge(
     )
     commit(session)
     response.headers.update(etag(fd.version))
-    return service.present(fd, service.causes_for(session, [fd.id])[fd.id])  # type: ignore[index, list-item]
+    return service.present(fd, service.causes_for(session, [fd.id])[fd.id])
 
 
 @router.get("/failed-discharges", response_model=list[FailedDischargePublic])
@@ -96,5 +96,5 @@ def list_failed_discharges(
     if date_to:
         query = query.where(FailedDischarge.planned_for < london_start_of_day(date_to + timedelta(days=1)))
     rows = list(session.exec(query.order_by(col(FailedDischarge.planned_for).desc()).limit(limit)))
-    causes = service.causes_for(session, [r.id for r in rows])  # type: ignore[misc]
-    return [service.present(r, causes[r.id]) for r in rows]  # type: ignore[index]
+    causes = service.causes_for(session, [r.id for r in rows])
+    return [service.present(r, causes[r.id]) for r in rows]

@@ -24,7 +24,7 @@ def raise_escalation(stay_id: PathId, data: EscalationCreate, session: SessionDe
     stay = stay_or_404(session, actor, stay_id)
     esc = service.raise_escalation(session, actor=actor, stay=stay, data=data, now=now)
     commit(session)
-    return service.present(esc, service.events_for(session, [esc.id])[esc.id])  # type: ignore[index, list-item]
+    return service.present(esc, service.events_for(session, [esc.id])[esc.id])
 
 
 @router.get("/escalations", response_model=list[EscalationPublic])
@@ -46,8 +46,8 @@ def list_escalations(
     if not actor.site_wide:
         query = query.where(col(Stay.ward_id).in_(actor.ward_ids or {-1}))
     rows = list(session.exec(query.order_by(Escalation.raised_at).limit(limit)))
-    events = service.events_for(session, [r.id for r in rows])  # type: ignore[misc]
-    return [service.present(r, events[r.id]) for r in rows]  # type: ignore[index]
+    events = service.events_for(session, [r.id for r in rows])
+    return [service.present(r, events[r.id]) for r in rows]
 
 
 def _scoped(session, actor, esc_id: int) -> tuple[Escalation, Stay]:  # noqa: ANN001
@@ -58,7 +58,7 @@ def _scoped(session, actor, esc_id: int) -> tuple[Escalation, Stay]:  # noqa: AN
 def get_escalation(esc_id: PathId, session: SessionDep, actor: CanReadWard, response: Response):
     esc, _ = _scoped(session, actor, esc_id)
     response.headers.update(etag(esc.version))
-    return service.present(esc, service.events_for(session, [esc.id])[esc.id])  # type: ignore[index, list-item]
+    return service.present(esc, service.events_for(session, [esc.id])[esc.id])
 
 
 @router.post("/escalations/{esc_id}/steps", response_model=EscalationPublic)
@@ -83,4 +83,4 @@ def step_escalation(
     )
     commit(session)
     response.headers.update(etag(esc.version))
-    return service.present(esc, service.events_for(session, [esc.id])[esc.id])  # type: ignore[index, list-item]
+    return service.present(esc, service.events_for(session, [esc.id])[esc.id])

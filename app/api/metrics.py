@@ -134,7 +134,7 @@ def get_metrics(
     return MetricsPublic(
         date_from=period.date_from,
         date_to=period.date_to,
-        ward_ids=[w.id for w in wards],  # type: ignore[misc]
+        ward_ids=[w.id for w in wards],
         tables={
             name: TablePublic(
                 title=t.title,
@@ -156,7 +156,7 @@ def _snapshot(session: Session, actor: Principal, ward_id: int | None, day: date
         raise RuleViolation(f"Choose a date in the last {MAX_PERIOD_DAYS} days", field="date")
     wards = _wards(session, actor, ward_id)
     reasons = {r.code: (r.label, r.family_code) for r in rows(session, "delay_reasons")}
-    patients = returns.load_census_patients(session, [w.id for w in wards], day)  # type: ignore[misc]
+    patients = returns.load_census_patients(session, [w.id for w in wards], day)
     return returns.nctr_snapshot(day, patients, reasons)
 
 
@@ -201,7 +201,7 @@ def get_nctr_snapshot_csv(session: SessionDep, actor: CanReadSite, now: Now, war
 
 def _extract(session: Session, actor: Principal, ward_id: int | None, period: Period) -> list[returns.DrdRecord]:
     wards = _wards(session, actor, ward_id)
-    stays = returns.load_discharged_stays(session, [w.id for w in wards], period)  # type: ignore[misc]
+    stays = returns.load_discharged_stays(session, [w.id for w in wards], period)
     return [returns.drd_record(s) for s in stays]
 
 

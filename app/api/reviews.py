@@ -36,4 +36,4 @@ def record_review(
 @router.get("", response_model=list[ReviewPublic])
 def list_reviews(stay_id: PathId, session: SessionDep, actor: CanReadWard):
     stay = stay_or_404(session, actor, stay_id)
-    return [service.present(r, c) for r, c in service.reviews_for_stay(session, stay.id)]  # type: ignore[arg-type]
+    return [service.present(r, c) for r, c in service.reviews_for_stay(session, stay.id)]

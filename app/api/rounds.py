@@ -19,14 +19,14 @@ def start_round(ward_id: PathId, data: RoundStart, session: SessionDep, actor: C
     ward = ward_or_404(session, actor, ward_id)
     board_round = service.start_round(session, actor=actor, ward=ward, data=data, now=now)
     commit(session)
-    return service.present(board_round, service.attendees_for(session, board_round.id))  # type: ignore[arg-type]
+    return service.present(board_round, service.attendees_for(session, board_round.id))
 
 
 @router.get("/rounds/{round_id}", response_model=RoundPublic)
 def get_round(round_id: PathId, session: SessionDep, actor: CanReadWard, response: Response):
     board_round = service.round_or_404(session, actor, round_id)
     response.headers.update(etag(board_round.version))
-    return service.present(board_round, service.attendees_for(session, board_round.id))  # type: ignore[arg-type]
+    return service.present(board_round, service.attendees_for(session, board_round.id))
 
 
 @router.post("/rounds/{round_id}/end", response_model=RoundPublic)
@@ -47,4 +47,4 @@ def end_round(
         now=now,
     )
     commit(session)
-    return service.present(board_round, service.attendees_for(session, board_round.id))  # type: ignore[arg-type]
+    return service.present(board_round, service.attendees_for(session, board_round.id))

@@ -4,25 +4,29 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlmodel import Session, SQLModel
 
 from app.audit import service as audit
 from app.audit.versions import check_version
 from app.core.principal import Principal
+from app.models.base import Versioned
+
+RowT = TypeVar("RowT", bound=SQLModel)
+VersionedT = TypeVar("VersionedT", bound=Versioned)
 
 
 def create(
     session: Session,
     *,
     actor: Principal,
-    row: SQLModel,
+    row: RowT,
     now: datetime,
     ward_id: int | None,
     patient_id: int | None,
     extra: dict[str, Any] | None = None,
-) -> SQLModel:
+) -> RowT:
     session.add(row)
     session.flush()
     audit.record(
@@ -42,7 +46,7 @@ def update(
     session: Session,
     *,
     actor: Principal,
-    row: SQLModel,
+    row: VersionedT,
     changes: dict[str, Any],
     expected_version: int,
     now: datetime,
@@ -50,13 +54,13 @@ def update(
     patient_id: int | None,
     present: Callable[[], Any],
     action: str = "update",
-) -> SQLModel:
+) -> VersionedT:
     check_version(session, row, expected_version, present)
     before = audit.snapshot(row)
     for key, value in changes.items():
         setattr(row, key, value)
     if hasattr(row, "updated_at"):
-        row.updated_at = now  # type: ignore[attr-defined]
+        row.updated_at = now
     session.flush()
     audit.record_change(
         session,

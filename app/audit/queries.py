@@ -72,7 +72,7 @@ def audit_page(session: Session, principal: Principal, filters: AuditFilters) ->
     return AuditPage(
         events=events,
         patients=patients,
-        wards=wards,  # type: ignore[arg-type]
+        wards=wards,
         next_before_id=events[-1].id if more and events else None,
         unknown=unknown,
     )
@@ -96,8 +96,8 @@ def find_patient(session: Session, principal: Principal, typed: str) -> Patient 
     key = "".join(ch for ch in typed if ch.isalnum())
     if not key:
         return None
-    query = select(Patient).where((Patient.nhs_number == key) | (func.upper(Patient.mrn) == key.upper()))
-    return session.exec(_visible(query, principal).order_by(Patient.id).limit(1)).first()
+    query = select(Patient).where((col(Patient.nhs_number) == key) | (func.upper(Patient.mrn) == key.upper()))
+    return session.exec(_visible(query, principal).order_by(col(Patient.id)).limit(1)).first()
 
 
 def visible_patient(session: Session, principal: Principal, patient_id: int) -> Patient | None:

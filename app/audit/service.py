@@ -13,6 +13,7 @@ from sqlmodel import Session, SQLModel, desc, select
 from app.core import changes
 from app.core.principal import Principal
 from app.models import AuditEvent
+from app.models.base import table_of
 
 # Never copied into audit snapshots: secrets are not history.
 _SECRET_FIELDS = {"password_hash", "token_hash"}
@@ -65,7 +66,7 @@ def record(
     actor_name: str | None = None,
 ) -> AuditEvent:
     if entity is not None:
-        entity_type = entity_type or type(entity).__tablename__  # type: ignore[attr-defined]
+        entity_type = entity_type or table_of(type(entity)).name
         if entity_id is None:
             entity_id = getattr(entity, "id", None)
     event = AuditEvent(

@@ -26,7 +26,7 @@ def principal_for(session: Session, user: User, *, token_id: int | None = None) 
     role = session.get(StaffRole, user.role_code)
     ward_ids = session.exec(select(UserWard.ward_id).where(UserWard.user_id == user.id)).all()
     return Principal(
-        user_id=user.id,  # type: ignore[arg-type]
+        user_id=user.id,
         display_name=user.display_name,
         role=user.role_code,
         site_wide=bool(role and role.site_wide),

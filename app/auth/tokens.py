@@ -6,7 +6,7 @@ import hashlib
 import secrets
 from datetime import datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app.audit import service as audit
 from app.core.errors import NotFound
@@ -65,8 +65,8 @@ def user_for_token(session: Session, raw: str) -> tuple[User, ApiToken] | None:
         return None
     row = session.exec(
         select(User, ApiToken)
-        .join(ApiToken, ApiToken.user_id == User.id)
-        .where(ApiToken.token_hash == hash_token(raw), ApiToken.revoked_at.is_(None))  # type: ignore[union-attr]
+        .join(ApiToken, col(ApiToken.user_id) == User.id)
+        .where(ApiToken.token_hash == hash_token(raw), col(ApiToken.revoked_at).is_(None))
     ).first()
     if row is None or not row[0].is_active:
         return None

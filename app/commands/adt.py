@@ -26,7 +26,7 @@ from typing import Annotated
 
 import typer
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app import session_hooks
 from app.adt import mapping, parser, review
@@ -216,7 +216,7 @@ def add_map(
             help="PAS bed, as the point of care builds it (PV1-3.3 unless set); omit to map the whole point of care."
         ),
     ] = None,
-    ward: Annotated[str, typer.Option("--ward", help="Boardround ward code.")] = ...,  # type: ignore[assignment]
+    ward: Annotated[str, typer.Option("--ward", help="Boardround ward code.")] = ...,  # type: ignore[assignment]  # typer: ... means required; a default must follow pas_bed
     bed: Annotated[str | None, typer.Option("--bed", help="Boardround bed label on that ward.")] = None,
     bed_label_from: Annotated[
         BedLabelFrom,
@@ -274,9 +274,9 @@ def list_maps() -> None:
         with Session(engine) as session:
             rows = session.exec(
                 select(PasLocation, Ward.code, Bed.label)
-                .join(Ward, Ward.id == PasLocation.ward_id)  # type: ignore[arg-type]
-                .outerjoin(Bed, Bed.id == PasLocation.bed_id)  # type: ignore[arg-type]
-                .order_by(PasLocation.pas_point_of_care, PasLocation.pas_bed)
+                .join(Ward, col(Ward.id) == PasLocation.ward_id)
+                .outerjoin(Bed, col(Bed.id) == PasLocation.bed_id)
+                .order_by(col(PasLocation.pas_point_of_care), col(PasLocation.pas_bed))
             ).all()
             for loc, ward_code, bed_label in rows:
                 pas = loc.pas_point_of_care + (f" bed {loc.pas_bed}" if loc.pas_bed else "")

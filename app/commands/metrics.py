@@ -44,7 +44,7 @@ def refresh(
             last = ward_days.last_closed_day(now)
             ward_ids = list(session.exec(select(Ward.id)))
             started = time.perf_counter()
-            if not ward_days.refresh(session, ward_ids, last - timedelta(days=days - 1), last, now=now):  # type: ignore[arg-type]
+            if not ward_days.refresh(session, ward_ids, last - timedelta(days=days - 1), last, now=now):
                 typer.secho("Another refresh is running: try again when it has finished.", err=True, fg="red")
                 raise typer.Exit(code=1)
             rows, first, last_kept = stored_days.extent(session)

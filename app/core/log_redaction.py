@@ -70,8 +70,9 @@ def withheld_traceback(exc: BaseException, tb: TracebackType | None = None) -> s
 def redact(record: logging.LogRecord) -> logging.LogRecord:
     if record.name in ACCESS_LOGGERS and isinstance(record.args, tuple) and len(record.args) > _PATH_ARG:
         args = list(record.args)
-        if isinstance(args[_PATH_ARG], str):
-            args[_PATH_ARG] = path_only(args[_PATH_ARG])
+        path = args[_PATH_ARG]
+        if isinstance(path, str):
+            args[_PATH_ARG] = path_only(path)
             record.args = tuple(args)
     if record.exc_info and record.exc_info[1] is not None:
         # The formatter prints exc_text as it is; with exc_info gone, nothing re-formats the original.
@@ -89,5 +90,5 @@ def install() -> None:
     def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
         return redact(current(*args, **kwargs))
 
-    factory.boardround_redacts = True  # type: ignore[attr-defined]
+    factory.boardround_redacts = True  # type: ignore[attr-defined]  # a mark on the function, read above
     logging.setLogRecordFactory(factory)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, select
 
 from app.actions import service as actions
 from app.actions.schemas import ActionCreate, ActionUpdate
@@ -32,7 +32,7 @@ from app.demo.plan import BedPlan, HospitalPlan, Planner, StayPlan, WardPlan, at
 from app.discharges import service as discharges
 from app.discharges.schemas import FailedDischargeCreate, FailedDischargeUpdate
 from app.escalations import service as escalations
-from app.escalations.schemas import EscalationCreate, EscalationStep
+from app.escalations.schemas import EscalationCreate, EscalationStep, StepAction
 from app.models import (
     Action,
     AuditEvent,
@@ -177,8 +177,8 @@ def _summary(session: Session, builder: _Builder, seconds: float) -> DemoSummary
         wards=_count(session, Ward),
         beds=_count(session, Bed),
         open_beds=_count(session, Bed, Bed.is_open),
-        current_stays=_count(session, Stay, Stay.discharged_at.is_(None)),  # type: ignore[union-attr]
-        past_stays=_count(session, Stay, Stay.discharged_at.is_not(None)),  # type: ignore[union-attr]
+        current_stays=_count(session, Stay, col(Stay.discharged_at).is_(None)),
+        past_stays=_count(session, Stay, col(Stay.discharged_at).is_not(None)),
         patients=_count(session, Patient),
         reviews=_count(session, DailyReview),
         actions=_count(session, Action),
@@ -255,9 +255,10 @@ class _Builder:
         self.states: dict[int, _StayState] = {}
         self.present: dict[int, dict[int, _StayState]] = {w.idx: {} for w in plan.wards}
         self.staff: dict[int, dict[str, Principal]] = {}
-        self.flow: Principal | None = None
-        self.pas: Principal | None = None
-        self.admin: Principal | None = None
+        # Set by the setup of staff, before any event runs.
+        self.flow: Principal
+        self.pas: Principal
+        self.admin: Principal
         self.sign_ins: list[tuple[str, str, str]] = []
         self.families: dict[str, str] = {}
         self.visit = itertools.count(1)
@@ -366,7 +367,6 @@ class _Builder:
                 ),
                 now=at,
             )
-            ward.id = row.id
             ward_rows.append(row)
             for bed in ward.beds:
                 if bed.opened_at is None:
@@ -389,10 +389,10 @@ class _Builder:
         }
         assignments: dict[int, list[int]] = {}
         for username, wards in cover.items():
-            assignments[demo[username].id] = list(wards)  # type: ignore[index]
+            assignments[demo[username].id] = list(wards)
         for ward in plan.wards:
             sponsor = sponsors[ward.idx % len(sponsors)]
-            assignments.setdefault(sponsor.id, []).append(ward.idx)  # type: ignore[arg-type]
+            assignments.setdefault(sponsor.id, []).append(ward.idx)
         roster: dict[int, dict[str, User]] = {w.idx: {} for w in plan.wards}
         role_of = {"nurse": "nurse", "doctor": "doctor", "therapist": "therapist", "wardmanager": "ward_manager"}
         for ward in plan.wards:
@@ -403,13 +403,13 @@ class _Builder:
                     display = f"{rng.choice(data.STAFF_GIVEN)} {rng.choice(data.STAFF_FAMILY)}"
                     user = self._user(f"{ward.template.code.lower()}.{role}", role, display, at)
                     roster[ward.idx][role] = user
-                    assignments[user.id] = [ward.idx]  # type: ignore[index]
+                    assignments[user.id] = [ward.idx]
             roster[ward.idx]["social_worker"] = demo["socialworker"]
             roster[ward.idx]["executive_sponsor"] = sponsors[ward.idx % len(sponsors)]
         users = {u.id: u for u in [*demo.values(), *sponsors] + [u for r in roster.values() for u in r.values()]}
         for user_id, ward_idxs in assignments.items():
             for idx in ward_idxs:
-                session.add(UserWard(user_id=user_id, ward_id=plan.wards[idx].id))
+                session.add(UserWard(user_id=user_id, ward_id=ward_rows[idx].id))
             session.flush()
             self._system_audit(
                 "assign_wards",
@@ -421,8 +421,8 @@ class _Builder:
 
         def principal(user: User) -> Principal:
             if user.id not in principals:
-                principals[user.id] = principal_for(session, user)  # type: ignore[index]
-            return principals[user.id]  # type: ignore[index]
+                principals[user.id] = principal_for(session, user)
+            return principals[user.id]
 
         self.staff = {idx: {role: principal(u) for role, u in r.items()} for idx, r in roster.items()}
         self.flow = principal(demo["flow"])
@@ -469,14 +469,14 @@ class _Builder:
             p = self.plan.patients[plan.patient]
             patient = create_patient(
                 self.session,
-                actor=self.pas,  # type: ignore[arg-type]
+                actor=self.pas,
                 data=PatientCreate(
                     nhs_number=p.nhs_number,
                     mrn=p.mrn,
                     given_name=p.given_name,
                     family_name=p.family_name,
                     date_of_birth=p.date_of_birth,
-                    sex=p.sex,  # type: ignore[arg-type]
+                    sex=p.sex,
                 ),
                 now=when,
             )
@@ -485,9 +485,9 @@ class _Builder:
         ward = seg.bed.ward
         row = stays.admit(
             self.session,
-            actor=self.pas,  # type: ignore[arg-type]
+            actor=self.pas,
             patient=patient,
-            ward_id=ward.id,  # type: ignore[arg-type]
+            ward_id=self.ward_rows[ward.idx].id,
             bed_id=seg.bed.id,
             admitted_at=plan.admitted_at,
             now=when,
@@ -520,9 +520,9 @@ class _Builder:
         del self.present[state.ward.idx][state.plan.idx]
         stays.transfer(
             self.session,
-            actor=self.pas,  # type: ignore[arg-type]
+            actor=self.pas,
             stay=state.row,
-            ward_id=seg.bed.ward.id,  # type: ignore[arg-type]
+            ward_id=self.ward_rows[seg.bed.ward.idx].id,
             bed_id=seg.bed.id,
             at=when,
             expected_version=state.row.version,
@@ -536,7 +536,7 @@ class _Builder:
         del self.present[state.ward.idx][state.plan.idx]
         stays.discharge(
             self.session,
-            actor=self.pas,  # type: ignore[arg-type]
+            actor=self.pas,
             stay=state.row,
             discharged_at=when,
             destination_code=state.plan.destination,
@@ -609,7 +609,7 @@ class _Builder:
                 )
             )
         if rng.random() < 0.3:
-            people.append(AttendeeIn(role_code="flow_coordinator", name=self.flow.display_name))  # type: ignore[union-attr]
+            people.append(AttendeeIn(role_code="flow_coordinator", name=self.flow.display_name))
         return people
 
     def _present_in_bed_order(self, ward: WardPlan) -> list[_StayState]:
@@ -641,7 +641,7 @@ class _Builder:
         )
 
     def _ward_idx(self, ward_id: int) -> int:
-        return next(w.idx for w in self.plan.wards if w.id == ward_id)
+        return next(idx for idx, row in self.ward_rows.items() if row.id == ward_id)
 
     def reviews_without_round(self, when: datetime, ward: WardPlan, day: date) -> None:
         present = self._present_in_bed_order(ward)
@@ -701,7 +701,8 @@ class _Builder:
         if today.meets:
             plan_text = rng.choice(data.PLANS_MEETS)
         else:
-            plan_text = rng.choice(data.PLANS_NCTR[self.families[delay]])  # type: ignore[index]
+            assert delay is not None  # a day not meeting criteria to reside has a delay reason (Day)
+            plan_text = rng.choice(data.PLANS_NCTR[self.families[delay]])
         request = ReviewRequest(
             meets_criteria_to_reside=today.meets,
             criteria=criteria,
@@ -840,13 +841,11 @@ class _Builder:
             else:
                 # Reviews are written in date order, so a DRD on the stay means the run continues.
                 drd = stay.discharge_ready_date or review.review_date
-            after = {
-                "discharge_ready_date": drd,
-                "pathway": review.pathway if review.pathway is not None else stay.pathway,
-            }
+            pathway = review.pathway if review.pathway is not None else stay.pathway
+            after = {"discharge_ready_date": drd, "pathway": pathway}
             if before != after:
-                stay.discharge_ready_date = after["discharge_ready_date"]
-                stay.pathway = after["pathway"]
+                stay.discharge_ready_date = drd
+                stay.pathway = pathway
                 stay.updated_at = item.when
                 old, new = audit.changed(
                     {k: audit.json_value(v) for k, v in before.items()},
@@ -882,7 +881,7 @@ class _Builder:
         actor = staff.get(role) or staff["nurse"]
         actions.update_action(
             self.session,
-            actor=actor,  # type: ignore[arg-type]
+            actor=actor,
             action=action,
             stay=state.row,
             data=ActionUpdate(done=True),
@@ -895,7 +894,9 @@ class _Builder:
     def failed_discharge(self, when: datetime, state: _StayState) -> None:
         rng = self.rng
         plan = state.plan
-        ready = not plan.day(plan.failed_on).meets  # type: ignore[arg-type]
+        failed_on = plan.failed_on
+        assert failed_on is not None  # scheduled only for stays with a failed discharge
+        ready = not plan.day(failed_on).meets
         primary = rng.choice(data.FAILED_CAUSES_READY) if ready else "clinical_change"
         causes = [primary]
         if rng.random() < 0.3:
@@ -907,7 +908,7 @@ class _Builder:
             actor=self.staff[state.ward.idx]["nurse"],
             stay=state.row,
             data=FailedDischargeCreate(
-                planned_for=at_london(plan.failed_on, 14, 0),  # type: ignore[arg-type]
+                planned_for=at_london(failed_on, 14, 0),
                 causes=causes,
                 primary_cause=primary,
                 detail=data.FAILED_DISCHARGE_DETAIL[primary],
@@ -953,7 +954,7 @@ class _Builder:
         # Plan its life now: acknowledged, perhaps escalated twice, resolved before discharge.
         end = plan.planned_end
         remaining_days = (end - when) / DAY
-        steps: list[tuple[datetime, str, str, int]] = []
+        steps: list[tuple[datetime, StepAction, str, int]] = []
         t = when + timedelta(hours=rng.uniform(0.5, 3))
         steps.append((t, "acknowledge", "", 1))
         level = 1
@@ -981,7 +982,7 @@ class _Builder:
             self.at(moment, self.escalation_step, state, esc, action, note, by_level)
 
     def escalation_step(
-        self, when: datetime, state: _StayState, esc: Escalation, action: str, note: str, level: int
+        self, when: datetime, state: _StayState, esc: Escalation, action: StepAction, note: str, level: int
     ) -> None:
         if esc.status == "resolved":
             return
@@ -989,10 +990,10 @@ class _Builder:
         actor = {1: staff["ward_manager"], 2: self.flow, 3: staff["executive_sponsor"]}[level]
         escalations.step_escalation(
             self.session,
-            actor=actor,  # type: ignore[arg-type]
+            actor=actor,
             esc=esc,
             stay=state.row,
-            step=EscalationStep(action=action, note=note),  # type: ignore[arg-type]
+            step=EscalationStep(action=action, note=note),
             expected_version=esc.version,
             now=when,
         )

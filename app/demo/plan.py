@@ -19,6 +19,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from app.core.clock import LONDON, london_date, london_start_of_day
 from app.demo import data
 from app.demo.data import WardTemplate
+from app.patients.schemas import Sex
 
 OCCUPANCY = 0.9
 MAX_LOS = 120
@@ -39,7 +40,6 @@ class WardPlan:
     template: WardTemplate
     consultants: tuple[str, ...]
     beds: list[BedPlan] = field(default_factory=list)
-    id: int | None = None
 
     @property
     def is_amu(self) -> bool:
@@ -120,7 +120,7 @@ class PatientPlan:
     given_name: str
     family_name: str
     date_of_birth: date
-    sex: str
+    sex: Sex
     last_discharge: datetime | None = None
 
 
@@ -422,7 +422,7 @@ class Planner:
 
     def _new_patient(self, idx: int, nhs: str, mrn: str) -> PatientPlan:
         rng = self.rng
-        sex = "female" if rng.random() < 0.53 else "male"
+        sex: Sex = "female" if rng.random() < 0.53 else "male"
         given = rng.choice(data.GIVEN_FEMALE if sex == "female" else data.GIVEN_MALE)
         age = rng.triangular(65, 97, 83) if rng.random() < 0.8 else rng.uniform(18, 65)
         dob = self.today - timedelta(days=int(age * 365.25))

@@ -107,7 +107,7 @@ def update_failed_discharge(
         changes["follow_up_done_at"] = now
     elif data.follow_up_done is False:
         changes["follow_up_done_at"] = None
-    causes = causes_for(session, [fd.id])[fd.id]  # type: ignore[index]
+    causes = causes_for(session, [fd.id])[fd.id]
     crud.update(
         session,
         actor=actor,

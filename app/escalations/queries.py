@@ -110,7 +110,7 @@ def escalation_page(
         stay=stay,
         patient=patient,
         ward=ward,
-        bed_label=bed.label if bed else None,  # type: ignore[arg-type]
+        bed_label=bed.label if bed else None,
         level=level,
         timing=timing(esc, level, now),
         can_act=can_act(principal.role, esc.level),
@@ -119,6 +119,6 @@ def escalation_page(
     return EscalationPage(
         item=item,
         events=list(events),
-        reviews=reviews,  # type: ignore[arg-type]
+        reviews=reviews,
         los=length_of_stay(london_date(stay.admitted_at), london_date(end)),
     )

@@ -16,12 +16,15 @@ class EscalationCreate(BaseModel):
     needed_by: UtcMoment | None = None
 
 
+StepAction = Literal["acknowledge", "note", "escalate", "resolve"]
+
+
 class EscalationStep(BaseModel):
     """Act on an escalation: acknowledge, add a note, escalate a level, or resolve."""
 
     model_config = ConfigDict(extra="forbid")
 
-    action: Literal["acknowledge", "note", "escalate", "resolve"]
+    action: StepAction
     note: Reason = ""
     version: Version | None = None
 

@@ -29,7 +29,7 @@ def events_for(session: Session, ids: list[int]) -> dict[int, list[EscalationEve
     out: dict[int, list[EscalationEvent]] = {i: [] for i in ids}
     if ids:
         for event in session.exec(
-            select(EscalationEvent).where(col(EscalationEvent.escalation_id).in_(ids)).order_by(EscalationEvent.id)
+            select(EscalationEvent).where(col(EscalationEvent.escalation_id).in_(ids)).order_by(col(EscalationEvent.id))
         ):
             out[event.escalation_id].append(event)
     return out
@@ -109,7 +109,7 @@ def step_escalation(
     expected_version: int,
     now: datetime,
 ) -> Escalation:
-    check_version(session, esc, expected_version, lambda: present(esc, events_for(session, [esc.id])[esc.id]))  # type: ignore[index]
+    check_version(session, esc, expected_version, lambda: present(esc, events_for(session, [esc.id])[esc.id]))
     if esc.status == "resolved":
         raise Conflict("This escalation is already resolved", field="action")
     if not ladder.can_act(actor.role, esc.level):

@@ -422,7 +422,7 @@ class EddSums(NamedTuple):
     drift_days: int = 0  # sum of (discharge date - first EDD) over those with an EDD
     edd_changes: int = 0  # sum of EDD changes after the first, over those with an EDD
 
-    def __add__(self, other: object) -> EddSums:  # type: ignore[override]
+    def __add__(self, other: object) -> EddSums:
         if not isinstance(other, EddSums):
             return NotImplemented
         return EddSums(*(a + b for a, b in zip(self, other, strict=True)))

@@ -109,7 +109,7 @@ def _today_review(today: date):  # noqa: ANN202 - a SQL join condition
 def flow_overview(session: Session, wards: list[Ward], now: datetime) -> FlowOverview:
     """Six grouped queries, whatever the number of wards."""
     today = london_date(now)
-    rows = {w.id: FlowRow(ward_id=w.id, code=w.code, name=w.name) for w in wards}  # type: ignore[misc]
+    rows = {w.id: FlowRow(ward_id=w.id, code=w.code, name=w.name) for w in wards}
     total = FlowRow(ward_id=0, code="", name="All wards")
     if not rows:
         return FlowOverview(today, now, [], total)
@@ -189,7 +189,7 @@ def flow_overview(session: Session, wards: list[Ward], now: datetime) -> FlowOve
     ):
         rows[ward_id].escalations = n
 
-    ordered = [rows[w.id] for w in wards]  # type: ignore[index]
+    ordered = [rows[w.id] for w in wards]
     for row in ordered:
         total.add(row)
     return FlowOverview(today, now, ordered, total)
@@ -336,5 +336,5 @@ def flow_patients(
         else:
             out.append(FlowPatient(**facts))
     if measure in ("failed", "escalations"):
-        out.sort(key=lambda p: (p.when, p.stay_id))  # type: ignore[arg-type, return-value]
+        out.sort(key=lambda p: (p.when, p.stay_id))
     return out

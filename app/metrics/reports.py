@@ -19,11 +19,11 @@ def metrics_report(
 ) -> Report:
     """The whole report for these wards (the wards in scope, or one of them). `use_stored` False
     works every day out from the facts (the check that stored days add up to the same)."""
-    scope = frozenset(w.id for w in wards)  # type: ignore[misc]
+    scope = frozenset(w.id for w in wards)
     figures = ward_days.figures(session, scope, period, now=now, use_stored=use_stored)
     failed, referrals = queries.load_events(session, scope, period)
     return build_report(
-        ward_names={w.id: w.name for w in wards},  # type: ignore[misc]
+        ward_names={w.id: w.name for w in wards},
         figures=figures,
         failed=failed,
         referrals=referrals,

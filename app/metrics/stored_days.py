@@ -77,7 +77,7 @@ def store(session: Session, built: Mapping[int, Sequence[WardDay]], built_at: da
             edds.extend(edd_rows)
     for model, rows in ((MetricsDay, days), (MetricsDayCount, counts), (MetricsDayEdd, edds)):
         if rows:
-            session.execute(insert(model.__table__), rows)  # type: ignore[attr-defined]
+            session.execute(insert(model.__table__), rows)
 
 
 def delete_spans(session: Session, spans: Sequence[Span]) -> None:

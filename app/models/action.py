@@ -10,7 +10,7 @@ from app.models.base import Timestamped, Versioned, utc_field
 
 
 class Action(Timestamped, Versioned, table=True):
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     stay_id: int = Field(foreign_key="stay.id", index=True)
     board_round_id: int | None = Field(default=None, foreign_key="boardround.id", index=True)
     description: str = Field(max_length=1000)

@@ -52,7 +52,7 @@ class PasLocation(Timestamped, table=True):
         ),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     pas_point_of_care: str = Field(max_length=40)
     pas_bed: str | None = Field(default=None, max_length=40)
     ward_id: int = Field(foreign_key="ward.id", index=True)
@@ -76,7 +76,7 @@ class AdtMessage(SQLModel, table=True):
         Index("ix_adtmessage_status_received_at", "status", "received_at"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     # MSH-10. Unique: a control ID seen before changes nothing and gets its first answer again.
     # Null only for messages so broken that they have none (kept for review).
     control_id: str | None = Field(default=None, max_length=100, unique=True)

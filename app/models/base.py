@@ -1,11 +1,18 @@
-"""Column types and mixins shared by every table."""
+"""Column types and mixins shared by every table.
+
+Surrogate primary keys are declared `id: int = Field(default=None, primary_key=True)`: None
+only until the row is flushed, as with SQLAlchemy's own `Mapped[int]` keys. Code reads an id
+after a flush or a query, so the type says what it gets there, and `int | None` would make
+every reader narrow it.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, TypeDecorator
+from sqlalchemy import JSON, DateTime, Table, TypeDecorator
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import declared_attr
 from sqlmodel import Field, SQLModel
@@ -44,6 +51,14 @@ class UTCDateTime(TypeDecorator):
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 
 
+def table_of(model: type[SQLModel]) -> Table:
+    """The Core table of a table model (SQLModel's metaclass sets `__table__`; its type does not say so)."""
+    table = sa_inspect(model).local_table
+    if not isinstance(table, Table):
+        raise TypeError(f"{model.__name__} is not a table model")
+    return table
+
+
 def utc_field(*, nullable: bool = False, index: bool = False, **kwargs: Any) -> Any:
     return Field(sa_type=UTCDateTime, nullable=nullable, index=index, **kwargs)
 
@@ -64,4 +79,4 @@ class Versioned(SQLModel):
 
     @declared_attr.directive
     def __mapper_args__(cls) -> dict[str, Any]:  # noqa: N805
-        return {"version_id_col": cls.__table__.c.version}  # type: ignore[attr-defined]
+        return {"version_id_col": cls.__table__.c.version}  # type: ignore[attr-defined]  # set by the metaclass before the mapper reads this

@@ -10,7 +10,7 @@ from app.models.base import Timestamped, Versioned, utc_field
 
 
 class FailedDischarge(Timestamped, Versioned, table=True):
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     stay_id: int = Field(foreign_key="stay.id", index=True)
     planned_for: datetime = utc_field(index=True)
     detail: str = Field(default="", max_length=4000)

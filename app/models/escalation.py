@@ -13,7 +13,7 @@ from app.models.base import Timestamped, Versioned, utc_field
 class Escalation(Timestamped, Versioned, table=True):
     __table_args__ = (CheckConstraint("status IN ('open', 'acknowledged', 'resolved')", name="status"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     stay_id: int = Field(foreign_key="stay.id", index=True)
     category_code: str = Field(foreign_key="delayreasonfamily.code")
     help_needed: str = Field(max_length=2000)
@@ -33,7 +33,7 @@ class Escalation(Timestamped, Versioned, table=True):
 class EscalationEvent(Timestamped, table=True):
     """One step in an escalation's life: raised, acknowledged, escalated, note, resolved."""
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     escalation_id: int = Field(foreign_key="escalation.id", index=True)
     kind: str = Field(max_length=20)
     level: int = Field(foreign_key="escalationlevel.code")

@@ -22,7 +22,7 @@ class IdempotencyKey(SQLModel, table=True):
 
     __table_args__ = (UniqueConstraint("principal", "key"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     # "user:<id>" for a signed-in user, "token:<id>" for an API token: keys are per principal.
     principal: str = Field(max_length=40)
     key: str = Field(max_length=255)

@@ -110,7 +110,7 @@ class MetricsStale(SQLModel, table=True):
     current history, and its discharge day), or, with `ward_id`, one ward's days between `from_at`
     and `to_at` (open-ended when empty): what a moved or deleted ward-history row used to cover."""
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     stay_id: int | None = None  # no foreign key: a mark outlives a deleted stay
     ward_id: int | None = None
     from_at: datetime = utc_field()

@@ -10,7 +10,7 @@ from app.models.base import Timestamped, Versioned
 
 
 class Patient(Timestamped, Versioned, table=True):
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     # Digits only; optional because emergency care may start before the number is known.
     nhs_number: str | None = Field(default=None, max_length=10, unique=True)
     # Local hospital number (MRN / PAS number), always present.

@@ -9,13 +9,13 @@ from app.models.base import Timestamped, Versioned
 
 
 class Site(Timestamped, table=True):
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     code: str = Field(max_length=10, unique=True)  # ODS site code
     name: str = Field(max_length=200)
 
 
 class Ward(Timestamped, Versioned, table=True):
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     site_id: int = Field(foreign_key="site.id", index=True)
     code: str = Field(max_length=20, unique=True)
     name: str = Field(max_length=200)
@@ -27,7 +27,7 @@ class Ward(Timestamped, Versioned, table=True):
 class Bed(Timestamped, Versioned, table=True):
     __table_args__ = (UniqueConstraint("ward_id", "label"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     ward_id: int = Field(foreign_key="ward.id", index=True)
     label: str = Field(max_length=20)
     sort_order: int = 0

@@ -16,7 +16,7 @@ class DailyReview(Timestamped, Versioned, table=True):
         CheckConstraint("day_status IN ('red', 'green')", name="day_status"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     stay_id: int = Field(foreign_key="stay.id", index=True)
     review_date: date = Field(index=True)  # Europe/London local date
     meets_criteria_to_reside: bool

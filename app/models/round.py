@@ -11,7 +11,7 @@ from app.models.base import Timestamped, Versioned, utc_field
 
 
 class BoardRound(Timestamped, Versioned, table=True):
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     ward_id: int = Field(foreign_key="ward.id", index=True)
     started_at: datetime = utc_field()
     ended_at: datetime | None = utc_field(nullable=True)
@@ -26,7 +26,7 @@ class BoardRoundEntry(Timestamped, table=True):
         CheckConstraint("outcome IN ('reviewed', 'no_change', 'skipped')", name="outcome"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     board_round_id: int = Field(foreign_key="boardround.id", index=True)
     stay_id: int = Field(foreign_key="stay.id", index=True)
     outcome: str = Field(max_length=20)
@@ -37,7 +37,7 @@ class BoardRoundEntry(Timestamped, table=True):
 
 
 class BoardRoundAttendee(Timestamped, table=True):
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     board_round_id: int = Field(foreign_key="boardround.id", index=True)
     role_code: str = Field(foreign_key="staffrole.code")
     name: str = Field(default="", max_length=200)

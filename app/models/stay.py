@@ -31,7 +31,7 @@ class Stay(Timestamped, Versioned, table=True):
         CheckConstraint("discharged_at IS NULL OR discharged_at >= admitted_at", name="discharge_after_admit"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     patient_id: int = Field(foreign_key="patient.id", index=True)
     ward_id: int = Field(foreign_key="ward.id")
     bed_id: int | None = Field(default=None, foreign_key="bed.id")
@@ -58,7 +58,7 @@ class Stay(Timestamped, Versioned, table=True):
 class StayLocation(Timestamped, table=True):
     """Where a stay was, and when: transfers keep the ward/bed history."""
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     stay_id: int = Field(foreign_key="stay.id", index=True)
     ward_id: int = Field(foreign_key="ward.id", index=True)
     bed_id: int | None = Field(default=None, foreign_key="bed.id")
@@ -69,7 +69,7 @@ class StayLocation(Timestamped, table=True):
 class EddChange(Timestamped, table=True):
     """Every change of expected discharge date: old, new, why, who, when."""
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     stay_id: int = Field(foreign_key="stay.id", index=True)
     old_date: date | None = None
     new_date: date
@@ -81,7 +81,7 @@ class EddChange(Timestamped, table=True):
 class Referral(Timestamped, Versioned, table=True):
     """A referral made for the discharge (care transfer hub, therapy, social work...)."""
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     stay_id: int = Field(foreign_key="stay.id", index=True)
     to_service: str = Field(max_length=200)
     sent_on: date

@@ -10,7 +10,7 @@ from app.models.base import Timestamped, Versioned, utc_field
 
 
 class User(Timestamped, Versioned, table=True):
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     username: str = Field(max_length=100, unique=True)
     display_name: str = Field(max_length=200)
     role_code: str = Field(foreign_key="staffrole.code")
@@ -30,7 +30,7 @@ class UserWard(SQLModel, table=True):
 class ApiToken(Timestamped, table=True):
     """Revocable bearer token for an integration. Only a hash is stored."""
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="user.id", index=True)
     name: str = Field(max_length=100)
     token_hash: str = Field(max_length=64, unique=True)

@@ -25,4 +25,4 @@ def search(session: Session, principal: Principal, criteria: PatientSearch) -> l
     if not principal.site_wide:
         visible = select(Stay.patient_id).where(col(Stay.ward_id).in_(principal.ward_ids or {-1}))
         query = query.where(col(Patient.id).in_(visible))
-    return list(session.exec(query.order_by(Patient.id).limit(MAX_RESULTS)))
+    return list(session.exec(query.order_by(col(Patient.id)).limit(MAX_RESULTS)))

@@ -170,7 +170,7 @@ def _update_stay_from_review(
     now: datetime,
 ) -> None:
     before = {"discharge_ready_date": stay.discharge_ready_date, "pathway": stay.pathway}
-    stay.discharge_ready_date = discharge_ready_date(session, stay.id, today)  # type: ignore[arg-type]
+    stay.discharge_ready_date = discharge_ready_date(session, stay.id, today)
     if review.pathway is not None:
         stay.pathway = review.pathway
     after = {"discharge_ready_date": stay.discharge_ready_date, "pathway": stay.pathway}
@@ -203,5 +203,5 @@ def reviews_for_stay(session: Session, stay_id: int, limit: int = 30) -> list[tu
             .limit(limit)
         )
     )
-    crit = criteria_for(session, [r.id for r in reviews])  # type: ignore[misc]
-    return [(r, crit[r.id]) for r in reviews]  # type: ignore[index]
+    crit = criteria_for(session, [r.id for r in reviews])
+    return [(r, crit[r.id]) for r in reviews]

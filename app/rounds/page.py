@@ -22,10 +22,10 @@ def form_values(session: Session, stay: Stay, today: date) -> dict[str, Any]:
     review = session.exec(
         select(DailyReview).where(DailyReview.stay_id == stay.id, DailyReview.review_date == today)
     ).first()
-    criteria = criteria_for(session, [review.id])[review.id] if review else []  # type: ignore[index, list-item]
+    criteria = criteria_for(session, [review.id])[review.id] if review else []
     source = review
     if review is None:
-        source, criteria = previous_review(session, stay.id, today)  # type: ignore[arg-type]
+        source, criteria = previous_review(session, stay.id, today)
     values: dict[str, Any] = {
         "stay_version": stay.version,
         "review_version": review.version if review else "",
@@ -63,7 +63,7 @@ def patient_context(session: Session, stay: Stay, now: datetime) -> dict[str, An
         ).first()
         is not None
     )
-    last, _ = previous_review(session, stay.id, today)  # type: ignore[arg-type]
+    last, _ = previous_review(session, stay.id, today)
     escalations = list(
         session.exec(select(Escalation).where(Escalation.stay_id == stay.id).order_by(col(Escalation.raised_at).desc()))
     )
@@ -77,7 +77,7 @@ def patient_context(session: Session, stay: Stay, now: datetime) -> dict[str, An
         "today": today,
         "reviewed_today": reviewed_today,
         "last_review": last,
-        "open_actions": actions_for_stay(session, stay.id, open_only=True),  # type: ignore[arg-type]
+        "open_actions": actions_for_stay(session, stay.id, open_only=True),
         "escalations": escalations,
         "referrals": list(session.exec(select(Referral).where(Referral.stay_id == stay.id).order_by(Referral.id))),
         "edd_history": list(session.exec(select(EddChange).where(EddChange.stay_id == stay.id).order_by(EddChange.id))),

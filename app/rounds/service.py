@@ -41,7 +41,7 @@ def open_round(session: Session, ward_id: int) -> BoardRound | None:
 
 
 def start_round(session: Session, *, actor: Principal, ward: Ward, data: RoundStart, now: datetime) -> BoardRound:
-    existing = open_round(session, ward.id)  # type: ignore[arg-type]
+    existing = open_round(session, ward.id)
     if existing is not None:
         raise Conflict(
             "A board round is already running on this ward", field="ward", detail={"board_round_id": existing.id}
@@ -88,7 +88,7 @@ def end_round(
 ) -> BoardRound:
     check_version(
         session, board_round, expected_version, lambda: present(board_round, attendees_for(session, board_round.id))
-    )  # type: ignore[arg-type]
+    )
     if board_round.ended_at is not None:
         raise Conflict("This board round has already ended", field="board_round")
     board_round.ended_at = now

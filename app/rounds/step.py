@@ -48,7 +48,7 @@ def previous_review(session: Session, stay_id: int, before: date) -> tuple[Daily
     ).first()
     if review is None:
         return None, []
-    return review, criteria_for(session, [review.id])[review.id]  # type: ignore[list-item, index]
+    return review, criteria_for(session, [review.id])[review.id]
 
 
 def _enter(
@@ -187,7 +187,7 @@ def confirm_unchanged(
 ) -> None:
     """One tap for a patient whose answers are the same as at the last review."""
     check_version(session, stay, stay_version, lambda: stays.present(stay))
-    last, criteria = previous_review(session, stay.id, london_date(now))  # type: ignore[arg-type]
+    last, criteria = previous_review(session, stay.id, london_date(now))
     if last is None:
         raise RuleViolation("There is no earlier review to confirm: answer the questions", field="meets")
     record_review(

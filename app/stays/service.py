@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam
-from sqlmodel import Session, or_, select
+from sqlmodel import Session, col, or_, select
 
 from app.audit import service as audit
 from app.audit.versions import check_version
@@ -62,8 +62,8 @@ def _check_edd(stay: Stay, edd: date | None) -> None:
 
 # Built once: every admission and transfer runs it. A None parameter matches nothing.
 _CURRENT_STAYS = select(Stay.id, Stay.patient_id, Stay.bed_id, Stay.ward_id).where(
-    Stay.discharged_at.is_(None),  # type: ignore[union-attr]
-    or_(Stay.patient_id == bindparam("patient_id"), Stay.bed_id == bindparam("bed_id")),  # type: ignore[arg-type]
+    col(Stay.discharged_at).is_(None),
+    or_(col(Stay.patient_id) == bindparam("patient_id"), col(Stay.bed_id) == bindparam("bed_id")),
 )
 
 
@@ -191,7 +191,7 @@ def transfer(
         raise RuleViolation("The patient is already in that bed", field="bed_id")
     ward, bed = _place(session, actor, ward_id, bed_id, moving=stay)
     location = session.exec(
-        select(StayLocation).where(StayLocation.stay_id == stay.id, StayLocation.ended_at.is_(None))  # type: ignore[union-attr]
+        select(StayLocation).where(StayLocation.stay_id == stay.id, col(StayLocation.ended_at).is_(None))
     ).first()
     if location is not None:
         if at < location.started_at:
@@ -433,8 +433,8 @@ def stay_detail_parts(session: Session, stay: Stay) -> tuple[Patient, list[EddCh
     patient = session.get(Patient, stay.patient_id)
     if patient is None:  # pragma: no cover - foreign key guarantees it
         raise NotFound("No such patient")
-    edds = list(session.exec(select(EddChange).where(EddChange.stay_id == stay.id).order_by(EddChange.id)))
+    edds = list(session.exec(select(EddChange).where(EddChange.stay_id == stay.id).order_by(col(EddChange.id))))
     locations = list(
-        session.exec(select(StayLocation).where(StayLocation.stay_id == stay.id).order_by(StayLocation.id))
+        session.exec(select(StayLocation).where(StayLocation.stay_id == stay.id).order_by(col(StayLocation.id)))
     )
     return patient, edds, locations

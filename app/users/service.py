@@ -31,7 +31,7 @@ def ward_ids_of(session: Session, user_id: int) -> list[int]:
 
 
 def _set_wards(session: Session, user: User, ward_ids: list[int]) -> None:
-    session.exec(delete(UserWard).where(UserWard.user_id == user.id))
+    session.exec(delete(UserWard).where(col(UserWard.user_id) == user.id))
     for ward_id in sorted(set(ward_ids)):
         session.add(UserWard(user_id=user.id, ward_id=ward_id))
 
@@ -75,7 +75,7 @@ def update_user(session: Session, *, actor: Principal, user: User, data: UserUpd
     _check_role_and_wards(session, data.role_code, data.ward_ids)
     if actor.user_id == user.id and (not data.is_active or data.role_code != user.role_code):
         raise RuleViolation("You cannot disable yourself or change your own role", field="role_code")
-    before = audit.snapshot(user, ward_ids=ward_ids_of(session, user.id))  # type: ignore[arg-type]
+    before = audit.snapshot(user, ward_ids=ward_ids_of(session, user.id))
     user.display_name = data.display_name
     user.role_code = data.role_code
     user.is_active = data.is_active

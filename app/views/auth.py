@@ -68,7 +68,7 @@ def sign_in(request: Request, session: SessionDep, form: FormData, now: Now) -> 
         result = service.authenticate(session, username=data.username, password=data.password, now=now)
         session.commit()  # failed attempts and lockouts are recorded too
         if result.user is not None:
-            _session(request).sign_in(result.user.id, result.user.password_hash, time.time())  # type: ignore[arg-type]
+            _session(request).sign_in(result.user.id, result.user.password_hash, time.time())
             return RedirectResponse(next_, status_code=303)
         message = result.error or "Enter a correct username and password"
         if result.retry_at is not None:

@@ -232,7 +232,7 @@ def _edd_page(
         "cause_labels": labels(session, "failed_discharge_reasons"),
     }
     if failed is not None:
-        context["failed_causes"] = queries.causes_by_failed_discharge(session, [failed.id])[failed.id]  # type: ignore[list-item, index]
+        context["failed_causes"] = queries.causes_by_failed_discharge(session, [failed.id])[failed.id]
     block = "edd_form" if wants_fragment(request, "edd-form") else None
     return vary(render(request, "discharges/edd.html", context, block_name=block, status_code=status_code))
 
@@ -251,7 +251,7 @@ def revisit_edd(request: Request, stay_id: PathId, session: SessionDep, actor: C
     failed = _failed_for(session, stay, request.query_params.get("failed_discharge"))
     reason = ""
     if failed is not None:
-        primary, _ = queries.causes_by_failed_discharge(session, [failed.id])[failed.id]  # type: ignore[list-item, index]
+        primary, _ = queries.causes_by_failed_discharge(session, [failed.id])[failed.id]
         label = labels(session, "failed_discharge_reasons").get(primary or "", primary or "")
         reason = f"Failed discharge: {label}"
     values = {
@@ -337,7 +337,7 @@ def _filters(
     wards = queries.wards_in_scope(session, actor)
     filters, values, errors = forms.parse_filters(
         request.query_params,
-        ward_ids={w.id for w in wards},  # type: ignore[misc]
+        ward_ids={w.id for w in wards},
         reasons=labels(session, "failed_discharge_reasons"),
     )
     return filters, values, errors, wards
@@ -531,7 +531,7 @@ def _chart_data(
     reason_labels = labels(session, "failed_discharge_reasons")
     filters, values, errors = forms.parse_filters(
         {k: params.get(k, "") for k in ("ward", "date_from", "date_to")},
-        ward_ids={w.id for w in wards},  # type: ignore[misc]
+        ward_ids={w.id for w in wards},
         reasons=reason_labels,
     )
     summary = queries.cause_summary(session, actor, filters, reason_labels)

@@ -101,7 +101,7 @@ def ladder_items(
 async def escalation_events(request: Request, session: SessionDep, actor: CanReadWard) -> Response:
     wards = await run_in_threadpool(_scoped_wards, session, actor)
     await watching(request, session)
-    return change_stream(request, [w.id for w in wards], "escalations-changed")  # type: ignore[misc]
+    return change_stream(request, [w.id for w in wards], "escalations-changed")
 
 
 def _detail(

@@ -75,7 +75,7 @@ async def flow_events(request: Request, session: SessionDep, actor: CanReadSite)
     """Server-sent events: `flow-changed` with ids only, when anything changes on a ward in scope."""
     wards = await run_in_threadpool(queries.wards_in_scope, session, actor, active_only=True)
     await watching(request, session)
-    return change_stream(request, [w.id for w in wards], "flow-changed")  # type: ignore[misc]
+    return change_stream(request, [w.id for w in wards], "flow-changed")
 
 
 @router.get("/flow/patients", name="flow_patients")
@@ -92,7 +92,7 @@ def show_flow_patients(
     ward_ids = [chosen.id] if chosen else [w.id for w in queries.wards_in_scope(session, actor, active_only=True)]
     patients = flow.flow_patients(
         session,
-        ward_ids,  # type: ignore[arg-type]
+        ward_ids,
         measure,
         now,
         destination_labels=labels(session, "destinations"),

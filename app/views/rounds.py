@@ -36,7 +36,7 @@ ATTENDEE_ROLES = ("nurse", "doctor", "therapist", "social_worker", "flow_coordin
 @router.get("/wards/{code}/rounds/new", name="new_round")
 def new_round(request: Request, code: PathCode, session: SessionDep, actor: CanRunRound) -> Response:
     ward = ward_by_code_or_404(session, actor, code)
-    existing = service.open_round(session, ward.id)  # type: ignore[arg-type]
+    existing = service.open_round(session, ward.id)
     if existing is not None:
         return RedirectResponse(f"/rounds/{existing.id}", status_code=303)
     roles = [r for r in rows(session, "roles") if r.code in ATTENDEE_ROLES]
@@ -134,7 +134,7 @@ def _step_page(
         "round": board_round,
         "ward": ward,
         "now": now,
-        "progress": _progress(session, board_round, stay.id, now),  # type: ignore[arg-type]
+        "progress": _progress(session, board_round, stay.id, now),
         "values": values if values is not None else form_values(session, stay, london_date(now)),
         "errors": errors or {},
         "conflict": conflict,
@@ -284,7 +284,7 @@ def show_round(request: Request, round_id: PathId, session: SessionDep, actor: C
             "board": board,
             "progress": _progress(session, board_round, None, now),
             "summary": round_summary(session, board_round, now),
-            "attendees": service.attendees_for(session, board_round.id),  # type: ignore[arg-type]
+            "attendees": service.attendees_for(session, board_round.id),
         },
     )
 

@@ -92,7 +92,7 @@ def _edit_page(
         "display_name": user.display_name,
         "role_code": user.role_code,
         "is_active": user.is_active,
-        "ward_ids": [str(i) for i in service.ward_ids_of(session, user.id)],  # type: ignore[arg-type]
+        "ward_ids": [str(i) for i in service.ward_ids_of(session, user.id)],
         "version": user.version,
     }
     return render(

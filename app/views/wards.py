@@ -105,4 +105,4 @@ async def board_events(request: Request, code: PathCode, session: SessionDep, ac
     """Server-sent events: `board-changed` with ids only, whenever something on this ward changes."""
     ward = await run_in_threadpool(ward_by_code_or_404, session, actor, code)
     await watching(request, session)
-    return change_stream(request, [ward.id], "board-changed")  # type: ignore[list-item]
+    return change_stream(request, [ward.id], "board-changed")

@@ -60,7 +60,7 @@ def _open_counts(session: Session, ward_id: int, since: datetime) -> dict[int, t
     def count(model: type, *conditions: object) -> object:
         return (
             select(func.count())
-            .select_from(model)  # type: ignore[arg-type]
+            .select_from(model)
             .where(model.stay_id == Stay.id, *conditions)  # type: ignore[attr-defined]
             .scalar_subquery()
         )
@@ -83,7 +83,7 @@ def ward_board(session: Session, ward: Ward, today: date) -> Board:
         .join(Patient, col(Patient.id) == Stay.patient_id)
         .where(Stay.ward_id == ward.id, col(Stay.discharged_at).is_(None))
     ).all()
-    on_ward = _current_on_ward(ward.id)  # type: ignore[arg-type]
+    on_ward = _current_on_ward(ward.id)
     reviews = {
         r.stay_id: r
         for r in session.exec(
@@ -98,16 +98,16 @@ def ward_board(session: Session, ward: Ward, today: date) -> Board:
         .order_by(ReviewCriterion.criterion_code)
     ):
         criteria.setdefault(review_id, []).append(code)
-    counts = _open_counts(session, ward.id, london_start_of_day(today - timedelta(days=7)))  # type: ignore[arg-type]
+    counts = _open_counts(session, ward.id, london_start_of_day(today - timedelta(days=7)))
 
     by_bed: dict[int | None, list[BoardStay]] = {}
     for stay, patient in stays:
         los = length_of_stay(london_date(stay.admitted_at), today)
-        review = reviews.get(stay.id)  # type: ignore[arg-type]
+        review = reviews.get(stay.id)
         board_stay = BoardStay(
             id=stay.id,
             version=stay.version,
-            admitted_at=stay.admitted_at,  # type: ignore[arg-type]
+            admitted_at=stay.admitted_at,
             length_of_stay_midnights=los,
             long_stay_flag=long_stay_flag(los),
             expected_discharge_date=stay.expected_discharge_date,
@@ -119,7 +119,7 @@ def ward_board(session: Session, ward: Ward, today: date) -> Board:
             patient=BoardPatient(
                 id=patient.id,
                 nhs_number=patient.nhs_number,
-                mrn=patient.mrn,  # type: ignore[arg-type]
+                mrn=patient.mrn,
                 given_name=patient.given_name,
                 family_name=patient.family_name,
                 initials=initials(patient.given_name, patient.family_name),
@@ -128,7 +128,7 @@ def ward_board(session: Session, ward: Ward, today: date) -> Board:
             ),
             review_today=BoardReview(
                 meets_criteria_to_reside=review.meets_criteria_to_reside,
-                criteria=criteria.get(review.id, []),  # type: ignore[arg-type]
+                criteria=criteria.get(review.id, []),
                 delay_reason_code=review.delay_reason_code,
                 day_status=review.day_status,
                 red_day_reason_code=review.red_day_reason_code,
@@ -137,9 +137,9 @@ def ward_board(session: Session, ward: Ward, today: date) -> Board:
             )
             if review
             else None,
-            open_actions=counts.get(stay.id, (0, 0, 0))[0],  # type: ignore[arg-type]
-            open_escalations=counts.get(stay.id, (0, 0, 0))[1],  # type: ignore[arg-type]
-            failed_discharges_7d=counts.get(stay.id, (0, 0, 0))[2],  # type: ignore[arg-type]
+            open_actions=counts.get(stay.id, (0, 0, 0))[0],
+            open_escalations=counts.get(stay.id, (0, 0, 0))[1],
+            failed_discharges_7d=counts.get(stay.id, (0, 0, 0))[2],
         )
         by_bed.setdefault(stay.bed_id, []).append(board_stay)
 

@@ -29,7 +29,7 @@ from fastapi import Depends, Header, Request, Response
 from fastapi.routing import APIRoute
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col
 from starlette.concurrency import run_in_threadpool
 
 from app.auth.deps import current_principal
@@ -38,6 +38,7 @@ from app.core.params import Now
 from app.core.principal import Principal
 from app.db import COMMIT_AFTER_RESPONSE, COMMIT_REQUESTED, SQLITE_IMMEDIATE, SessionDep, commit
 from app.models import IdempotencyKey
+from app.models.base import table_of
 
 HEADER = "Idempotency-Key"
 REPLAYED = "Idempotent-Replayed"
@@ -74,12 +75,13 @@ class KeyInProgress(Conflict):
 
 
 class _Replay(Exception):  # noqa: N818 - an answer, not an error
-    def __init__(self, stored: IdempotencyKey) -> None:
+    def __init__(self, stored: IdempotencyKey, status_code: int) -> None:
         self.stored = stored
+        self.status_code = status_code  # the stored row's, known by now to be set
 
     def response(self) -> Response:
         headers = dict(self.stored.response_headers or {}) | {REPLAYED: "true"}
-        return Response(content=self.stored.response_body, status_code=self.stored.status_code, headers=headers)
+        return Response(content=self.stored.response_body, status_code=self.status_code, headers=headers)
 
 
 @dataclass
@@ -147,7 +149,7 @@ def _owner(principal: Principal) -> str:
 
 
 def _find(session: Session, owner: str, key: str) -> IdempotencyKey | None:
-    query = select(IdempotencyKey).where(IdempotencyKey.principal == owner, IdempotencyKey.key == key)  # type: ignore[arg-type]
+    query = select(IdempotencyKey).where(col(IdempotencyKey.principal) == owner, col(IdempotencyKey.key) == key)
     return session.scalars(query.execution_options(populate_existing=True)).first()
 
 
@@ -158,7 +160,7 @@ def _answer(stored: IdempotencyKey | None, request_hash: str) -> Exception:
         )
     if stored is None or stored.status_code is None:
         return KeyInProgress(f"A request with this {HEADER} is still being processed: try again shortly")
-    return _Replay(stored)
+    return _Replay(stored, stored.status_code)
 
 
 def _purge_expired(session: Session, owner: str, key: str, now: datetime) -> None:
@@ -167,7 +169,7 @@ def _purge_expired(session: Session, owner: str, key: str, now: datetime) -> Non
     A bounded batch keeps each write cheap; rows another transaction is deleting are skipped
     rather than waited for (SKIP LOCKED on PostgreSQL; SQLite has one writer at a time).
     """
-    table: Any = IdempotencyKey.__table__  # type: ignore[attr-defined]
+    table = table_of(IdempotencyKey)
     cutoff = now - KEEP_FOR
     session.execute(delete(table).where(table.c.principal == owner, table.c.key == key, table.c.created_at <= cutoff))
     batch = select(table.c.id).where(table.c.created_at <= cutoff).limit(PURGE_BATCH).with_for_update(skip_locked=True)
@@ -199,7 +201,7 @@ class IdempotentRoute(APIRoute):
 
     def get_route_handler(self) -> Any:
         handler = super().get_route_handler()
-        if "POST" not in self.methods or getattr(self.endpoint, "reads_only", False):
+        if "POST" not in (self.methods or ()) or getattr(self.endpoint, "reads_only", False):
             return handler
 
         async def keyed_handler(request: Request) -> Response:
