@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import time
 from threading import Lock
+from typing import Any
 
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import Session, col, select
 
 from app.models import (
     Criterion,
@@ -17,12 +18,13 @@ from app.models import (
     RedDayReason,
     StaffRole,
 )
+from app.models.reference import ReferenceBase
 
 TTL_SECONDS = 300
-_cache: dict[str, tuple[float, list[SQLModel]]] = {}
+_cache: dict[str, tuple[float, list[ReferenceBase]]] = {}
 _lock = Lock()
 
-MODELS: dict[str, type[SQLModel]] = {
+MODELS: dict[str, type[ReferenceBase]] = {
     "criteria": Criterion,
     "delay_reasons": DelayReason,
     "families": DelayReasonFamily,
@@ -34,14 +36,14 @@ MODELS: dict[str, type[SQLModel]] = {
 }
 
 
-def rows(session: Session, name: str) -> list:
+def rows(session: Session, name: str) -> list[Any]:
     now = time.monotonic()
     with _lock:
         cached = _cache.get(name)
         if cached and now - cached[0] < TTL_SECONDS:
             return cached[1]
     model = MODELS[name]
-    found = list(session.exec(select(model).where(model.active).order_by(model.sort_order)))  # type: ignore[attr-defined]
+    found: list[ReferenceBase] = list(session.exec(select(model).where(model.active).order_by(col(model.sort_order))))
     for row in found:
         session.expunge(row)
     with _lock:

@@ -9,19 +9,22 @@ from app.auth.scope import stay_or_404
 from app.core.concurrency import expected_version
 from app.core.params import IfMatch, Now, PathId, etag
 from app.db import SessionDep, commit
+from app.models import Action
 from app.web.idempotency import IdempotentRoute
 
 router = APIRouter(prefix="/stays/{stay_id}/actions", tags=["actions"], route_class=IdempotentRoute)
 
 
 @router.get("", response_model=list[ActionPublic])
-def list_actions(stay_id: PathId, session: SessionDep, actor: CanReadWard, open_only: bool = False):
+def list_actions(stay_id: PathId, session: SessionDep, actor: CanReadWard, open_only: bool = False) -> list[Action]:
     stay = stay_or_404(session, actor, stay_id)
     return service.actions_for_stay(session, stay.id, open_only=open_only)
 
 
 @router.post("", response_model=ActionPublic, status_code=201)
-def create_action(stay_id: PathId, data: ActionCreate, session: SessionDep, actor: CanWriteClinical, now: Now):
+def create_action(
+    stay_id: PathId, data: ActionCreate, session: SessionDep, actor: CanWriteClinical, now: Now
+) -> Action:
     stay = stay_or_404(session, actor, stay_id)
     action = service.create_action(session, actor=actor, stay=stay, data=data, now=now)
     commit(session)
@@ -38,7 +41,7 @@ def update_action(
     now: Now,
     response: Response,
     if_match: IfMatch = None,
-):
+) -> Action:
     stay = stay_or_404(session, actor, stay_id)
     action = service.action_or_404(session, stay, action_id)
     service.update_action(

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 from sqlmodel import col, select
@@ -32,7 +32,7 @@ def log_failed_discharge(
     session: SessionDep,
     actor: CanLogFailedDischarge,
     now: Now,
-):
+) -> dict[str, Any]:
     stay = stay_or_404(session, actor, stay_id)
     fd, causes = service.log_failed_discharge(session, actor=actor, stay=stay, data=data, now=now)
     commit(session)
@@ -40,10 +40,12 @@ def log_failed_discharge(
 
 
 @router.get("/stays/{stay_id}/failed-discharges", response_model=list[FailedDischargePublic])
-def list_for_stay(stay_id: PathId, session: SessionDep, actor: CanReadWard):
+def list_for_stay(stay_id: PathId, session: SessionDep, actor: CanReadWard) -> list[dict[str, Any]]:
     stay = stay_or_404(session, actor, stay_id)
     rows = list(
-        session.exec(select(FailedDischarge).where(FailedDischarge.stay_id == stay.id).order_by(FailedDischarge.id))
+        session.exec(
+            select(FailedDischarge).where(FailedDischarge.stay_id == stay.id).order_by(col(FailedDischarge.id))
+        )
     )
     causes = service.causes_for(session, [r.id for r in rows])
     return [service.present(r, causes[r.id]) for r in rows]
@@ -59,7 +61,7 @@ def update_failed_discharge(
     now: Now,
     response: Response,
     if_match: IfMatch = None,
-):
+) -> dict[str, Any]:
     stay = stay_or_404(session, actor, stay_id)
     fd = service.failed_discharge_or_404(session, stay, fd_id)
     service.update_failed_discharge(
@@ -84,7 +86,7 @@ def list_failed_discharges(
     date_from: Annotated[IsoDate | None, Query()] = None,
     date_to: Annotated[IsoDate | None, Query()] = None,
     limit: int = Query(default=200, ge=1, le=1000),
-):
+) -> list[dict[str, Any]]:
     """Failed discharges on your wards, newest first, by planned date (Europe/London)."""
     query = select(FailedDischarge).join(Stay, col(Stay.id) == FailedDischarge.stay_id)
     if ward_id is not None:

@@ -1,14 +1,15 @@
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from app.auth.deps import CanActEscalation, CanRaiseEscalation, CanReadWard
 from app.auth.scope import on_stay_or_404, stay_or_404
 from app.core.concurrency import expected_version
 from app.core.params import IfMatch, Now, PathId, etag
+from app.core.principal import Principal
 from app.core.types import Id
 from app.db import SessionDep, commit
 from app.escalations import service
@@ -20,7 +21,9 @@ router = APIRouter(tags=["escalations"], route_class=IdempotentRoute)
 
 
 @router.post("/stays/{stay_id}/escalations", response_model=EscalationPublic, status_code=201)
-def raise_escalation(stay_id: PathId, data: EscalationCreate, session: SessionDep, actor: CanRaiseEscalation, now: Now):
+def raise_escalation(
+    stay_id: PathId, data: EscalationCreate, session: SessionDep, actor: CanRaiseEscalation, now: Now
+) -> dict[str, Any]:
     stay = stay_or_404(session, actor, stay_id)
     esc = service.raise_escalation(session, actor=actor, stay=stay, data=data, now=now)
     commit(session)
@@ -34,7 +37,7 @@ def list_escalations(
     status: Literal["open", "acknowledged", "resolved", "unresolved"] | None = "unresolved",
     ward_id: Annotated[Id | None, Query()] = None,
     limit: int = Query(default=200, ge=1, le=1000),
-):
+) -> list[dict[str, Any]]:
     """Escalations on your wards, oldest first."""
     query = select(Escalation).join(Stay, col(Stay.id) == Escalation.stay_id)
     if status == "unresolved":
@@ -45,17 +48,17 @@ def list_escalations(
         query = query.where(Stay.ward_id == ward_id)
     if not actor.site_wide:
         query = query.where(col(Stay.ward_id).in_(actor.ward_ids or {-1}))
-    rows = list(session.exec(query.order_by(Escalation.raised_at).limit(limit)))
+    rows = list(session.exec(query.order_by(col(Escalation.raised_at)).limit(limit)))
     events = service.events_for(session, [r.id for r in rows])
     return [service.present(r, events[r.id]) for r in rows]
 
 
-def _scoped(session, actor, esc_id: int) -> tuple[Escalation, Stay]:  # noqa: ANN001
+def _scoped(session: Session, actor: Principal, esc_id: int) -> tuple[Escalation, Stay]:
     return on_stay_or_404(session, actor, Escalation, esc_id, "escalation")
 
 
 @router.get("/escalations/{esc_id}", response_model=EscalationPublic)
-def get_escalation(esc_id: PathId, session: SessionDep, actor: CanReadWard, response: Response):
+def get_escalation(esc_id: PathId, session: SessionDep, actor: CanReadWard, response: Response) -> dict[str, Any]:
     esc, _ = _scoped(session, actor, esc_id)
     response.headers.update(etag(esc.version))
     return service.present(esc, service.events_for(session, [esc.id])[esc.id])
@@ -70,7 +73,7 @@ def step_escalation(
     now: Now,
     response: Response,
     if_match: IfMatch = None,
-):
+) -> dict[str, Any]:
     esc, stay = _scoped(session, actor, esc_id)
     service.step_escalation(
         session,

@@ -99,7 +99,7 @@ def _flow_ward(row: flow.FlowRow) -> FlowWardPublic:
 
 
 @router.get("/flow", response_model=FlowPublic)
-def get_flow(session: SessionDep, actor: CanReadSite, now: Now):
+def get_flow(session: SessionDep, actor: CanReadSite, now: Now) -> FlowPublic:
     """The site flow overview now: one entry per active ward in scope, and the total."""
     overview = flow.flow_overview(session, queries.wards_in_scope(session, actor, active_only=True), now)
     return FlowPublic(
@@ -126,7 +126,7 @@ def get_metrics(
     ward_id: WardId = None,
     date_from: DateFrom = None,
     date_to: DateTo = None,
-):
+) -> MetricsPublic:
     """Every metrics table for a period (the numbers behind the charts of /metrics)."""
     period = _period(date_from, date_to, now)
     wards = _wards(session, actor, ward_id)
@@ -147,7 +147,9 @@ def get_metrics(
     )
 
 
-def _snapshot(session: Session, actor: Principal, ward_id: int | None, day: date | None, now: datetime):  # noqa: ANN202
+def _snapshot(
+    session: Session, actor: Principal, ward_id: int | None, day: date | None, now: datetime
+) -> returns.NctrSnapshot:
     today = london_date(now)
     day = day or today
     if day > today:
@@ -178,7 +180,9 @@ def _warnings(items: list[returns.Warning]) -> list[WarningPublic]:
 
 
 @router.get("/nctr-snapshot", response_model=NctrSnapshotPublic)
-def get_nctr_snapshot(session: SessionDep, actor: CanReadSite, now: Now, ward_id: WardId = None, day: Day = None):
+def get_nctr_snapshot(
+    session: SessionDep, actor: CanReadSite, now: Now, ward_id: WardId = None, day: Day = None
+) -> NctrSnapshotPublic:
     """Patients without criteria to reside at the 08:00 census, by delay reason, with warnings."""
     snapshot = _snapshot(session, actor, ward_id, day, now)
     return NctrSnapshotPublic(
@@ -192,7 +196,9 @@ def get_nctr_snapshot(session: SessionDep, actor: CanReadSite, now: Now, ward_id
 
 
 @router.get("/nctr-snapshot.csv", response_class=Response, responses={200: {"content": {"text/csv": {}}}})
-def get_nctr_snapshot_csv(session: SessionDep, actor: CanReadSite, now: Now, ward_id: WardId = None, day: Day = None):
+def get_nctr_snapshot_csv(
+    session: SessionDep, actor: CanReadSite, now: Now, ward_id: WardId = None, day: Day = None
+) -> Response:
     """The snapshot in the documented CSV layout (docs/metrics.md)."""
     snapshot = _snapshot(session, actor, ward_id, day, now)
     body = returns.to_csv(returns.SNAPSHOT_HEADER, returns.snapshot_rows(snapshot))
@@ -213,7 +219,7 @@ def get_drd_extract(
     ward_id: WardId = None,
     date_from: DateFrom = None,
     date_to: DateTo = None,
-):
+) -> DrdExtractPublic:
     """One record per discharge in the period: discharge ready date derived from the reviews, delay, band."""
     period = _period(date_from, date_to, now)
     records = _extract(session, actor, ward_id, period)
@@ -251,7 +257,7 @@ def get_drd_extract_csv(
     ward_id: WardId = None,
     date_from: DateFrom = None,
     date_to: DateTo = None,
-):
+) -> Response:
     """The extract in the documented CSV layout (docs/metrics.md)."""
     period = _period(date_from, date_to, now)
     records = _extract(session, actor, ward_id, period)

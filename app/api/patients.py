@@ -8,6 +8,7 @@ from app.core.concurrency import expected_version
 from app.core.errors import DomainError
 from app.core.params import IfMatch, Now, PathId, etag
 from app.db import SessionDep, commit
+from app.models import Patient
 from app.patients import queries, service
 from app.patients.schemas import PatientCreate, PatientPublic, PatientSearch, PatientUpdate
 from app.web.idempotency import IdempotentRoute, reads_only
@@ -21,7 +22,7 @@ class IdentifiersInUrl(DomainError):
 
 
 @router.post("", status_code=201, response_model=PatientPublic)
-def create_patient(data: PatientCreate, session: SessionDep, actor: CanWritePatient, now: Now):
+def create_patient(data: PatientCreate, session: SessionDep, actor: CanWritePatient, now: Now) -> Patient:
     patient = service.create_patient(session, actor=actor, data=data, now=now)
     commit(session)
     return patient
@@ -29,7 +30,7 @@ def create_patient(data: PatientCreate, session: SessionDep, actor: CanWritePati
 
 @router.post("/search", response_model=list[PatientPublic])
 @reads_only
-def search_patients(criteria: PatientSearch, session: SessionDep, actor: CanReadWard):
+def search_patients(criteria: PatientSearch, session: SessionDep, actor: CanReadWard) -> list[Patient]:
     """Look a patient up by NHS number or hospital number (within your wards).
 
     A POST with the identifiers in the JSON body, so they never appear in a URL (and so in
@@ -53,7 +54,7 @@ def refuse_search_by_url(request: Request, actor: CanReadWard) -> None:
 
 
 @router.get("/{patient_id}", response_model=PatientPublic)
-def get_patient(patient_id: PathId, session: SessionDep, actor: CanReadWard, response: Response):
+def get_patient(patient_id: PathId, session: SessionDep, actor: CanReadWard, response: Response) -> Patient:
     patient = patient_or_404(session, actor, patient_id)
     response.headers.update(etag(patient.version))
     return patient
@@ -68,7 +69,7 @@ def update_patient(
     now: Now,
     response: Response,
     if_match: IfMatch = None,
-):
+) -> Patient:
     patient = patient_or_404(session, actor, patient_id)
     version = expected_version(if_match, data.version)
     service.update_patient(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from fastapi import APIRouter
-from sqlmodel import select
+from sqlmodel import col, select
 
 from app.auth.deps import CurrentPrincipal
 from app.db import SessionDep
@@ -20,11 +20,12 @@ from app.models import (
     RedDayReason,
     StaffRole,
 )
+from app.models.reference import ReferenceBase
 from app.web.idempotency import IdempotentRoute
 
 router = APIRouter(prefix="/reference", tags=["reference"], route_class=IdempotentRoute)
 
-LISTS = {
+LISTS: dict[str, type[ReferenceBase]] = {
     "criteria": Criterion,
     "delay-reasons": DelayReason,
     "delay-reason-families": DelayReasonFamily,
@@ -54,4 +55,4 @@ def reference_list(
     _: CurrentPrincipal,
 ) -> list[dict]:
     model = LISTS[name]
-    return [row.model_dump() for row in session.exec(select(model).order_by(model.sort_order))]
+    return [row.model_dump() for row in session.exec(select(model).order_by(col(model.sort_order)))]

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Response
 
 from app.auth.deps import CanReadWard, CanWriteClinical
@@ -23,7 +25,7 @@ def record_review(
     actor: CanWriteClinical,
     now: Now,
     response: Response,
-):
+) -> dict[str, Any]:
     """Record today's (Europe/London) review. Recording again the same day replaces it."""
     stay = stay_or_404(session, actor, stay_id)
     review, criteria, created = service.record_review(session, actor=actor, stay=stay, data=data, now=now)
@@ -34,6 +36,6 @@ def record_review(
 
 
 @router.get("", response_model=list[ReviewPublic])
-def list_reviews(stay_id: PathId, session: SessionDep, actor: CanReadWard):
+def list_reviews(stay_id: PathId, session: SessionDep, actor: CanReadWard) -> list[dict[str, Any]]:
     stay = stay_or_404(session, actor, stay_id)
     return [service.present(r, c) for r, c in service.reviews_for_stay(session, stay.id)]

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+from datetime import datetime
+
 from fastapi import APIRouter, Response
+from sqlmodel import Session
 
 from app.auth.deps import CanCorrectStay, CanManageStay, CanReadWard, CanWriteClinical
 from app.auth.permissions import Perm, allows
@@ -10,6 +13,7 @@ from app.core.concurrency import expected_version
 from app.core.errors import Forbidden, NotFound
 from app.core.params import IfMatch, Now, PathId, etag
 from app.db import SessionDep, commit
+from app.models import Stay
 from app.patients import service as patients
 from app.patients.schemas import PatientPublic
 from app.stays import service
@@ -31,7 +35,7 @@ from app.web.idempotency import IdempotentRoute
 router = APIRouter(prefix="/stays", tags=["stays"], route_class=IdempotentRoute)
 
 
-def _detail(session, stay, now) -> StayDetail:  # noqa: ANN001
+def _detail(session: Session, stay: Stay, now: datetime) -> StayDetail:
     patient, edds, locations = service.stay_detail_parts(session, stay)
     end = stay.discharged_at or now
     return StayDetail(
@@ -44,7 +48,7 @@ def _detail(session, stay, now) -> StayDetail:  # noqa: ANN001
 
 
 @router.post("", status_code=201, response_model=StayDetail)
-def admit(data: AdmitRequest, session: SessionDep, actor: CanManageStay, now: Now, response: Response):
+def admit(data: AdmitRequest, session: SessionDep, actor: CanManageStay, now: Now, response: Response) -> StayDetail:
     """Admit a patient by `patient_id` (a patient you can already see; site-wide roles and the PAS
     see everyone) or by `patient` (their NHS number, hospital number, name and date of birth:
     matched to the hospital's record, or registered if the hospital has never seen them)."""
@@ -56,7 +60,8 @@ def admit(data: AdmitRequest, session: SessionDep, actor: CanManageStay, now: No
             raise Forbidden("Your role does not allow registering patients")
         patient = patients.match_or_register(session, actor=actor, data=data.patient, now=now)
     else:
-        patient = patient_or_404(session, actor, data.patient_id)  # type: ignore[arg-type]
+        assert data.patient_id is not None  # AdmitRequest requires one of the two
+        patient = patient_or_404(session, actor, data.patient_id)
     stay = service.admit(
         session,
         actor=actor,
@@ -76,7 +81,7 @@ def admit(data: AdmitRequest, session: SessionDep, actor: CanManageStay, now: No
 
 
 @router.get("/{stay_id}", response_model=StayDetail)
-def get_stay(stay_id: PathId, session: SessionDep, actor: CanReadWard, now: Now, response: Response):
+def get_stay(stay_id: PathId, session: SessionDep, actor: CanReadWard, now: Now, response: Response) -> StayDetail:
     stay = stay_or_404(session, actor, stay_id)
     response.headers.update(etag(stay.version))
     return _detail(session, stay, now)
@@ -91,7 +96,7 @@ def update_stay(
     now: Now,
     response: Response,
     if_match: IfMatch = None,
-):
+) -> StayDetail:
     stay = stay_or_404(session, actor, stay_id)
     service.update_stay(
         session,
@@ -115,7 +120,7 @@ def set_edd(
     now: Now,
     response: Response,
     if_match: IfMatch = None,
-):
+) -> StayDetail:
     stay = stay_or_404(session, actor, stay_id)
     service.set_edd(
         session,
@@ -140,7 +145,7 @@ def transfer(
     now: Now,
     response: Response,
     if_match: IfMatch = None,
-):
+) -> StayDetail:
     stay = stay_or_404(session, actor, stay_id)
     if not actor.can_access_ward(data.ward_id):
         raise NotFound("No such ward")
@@ -168,7 +173,7 @@ def discharge(
     now: Now,
     response: Response,
     if_match: IfMatch = None,
-):
+) -> StayDetail:
     stay = stay_or_404(session, actor, stay_id)
     service.discharge(
         session,
@@ -194,7 +199,7 @@ def correct(
     now: Now,
     response: Response,
     if_match: IfMatch = None,
-):
+) -> StayDetail:
     stay = stay_or_404(session, actor, stay_id)
     service.correct_discharged_stay(
         session,

@@ -32,7 +32,7 @@ def list_sites(session: SessionDep, actor: CanReadWard) -> list[dict]:
 
 
 @router.get("/wards", response_model=list[WardPublic])
-def list_wards(session: SessionDep, actor: CanReadWard):
+def list_wards(session: SessionDep, actor: CanReadWard) -> list[Ward]:
     """Wards you can see: your assigned wards, or every ward for site-wide roles."""
     query = select(Ward).order_by(Ward.code)
     if not actor.site_wide:
@@ -41,7 +41,7 @@ def list_wards(session: SessionDep, actor: CanReadWard):
 
 
 @router.post("/wards", response_model=WardPublic, status_code=201)
-def create_ward(data: WardCreate, session: SessionDep, actor: CanManageWard, now: Now):
+def create_ward(data: WardCreate, session: SessionDep, actor: CanManageWard, now: Now) -> Ward:
     if not actor.site_wide:
         raise Forbidden("Only site-wide roles create wards")
     ward = service.create_ward(session, actor=actor, data=data, now=now)
@@ -50,7 +50,7 @@ def create_ward(data: WardCreate, session: SessionDep, actor: CanManageWard, now
 
 
 @router.get("/wards/{ward_id}", response_model=WardPublic)
-def get_ward(ward_id: PathId, session: SessionDep, actor: CanReadWard, response: Response):
+def get_ward(ward_id: PathId, session: SessionDep, actor: CanReadWard, response: Response) -> Ward:
     ward = ward_or_404(session, actor, ward_id)
     response.headers.update(etag(ward.version))
     return ward
@@ -65,7 +65,7 @@ def update_ward(
     now: Now,
     response: Response,
     if_match: IfMatch = None,
-):
+) -> Ward:
     ward = ward_or_404(session, actor, ward_id)
     service.update_ward(
         session,
@@ -81,20 +81,20 @@ def update_ward(
 
 
 @router.get("/wards/{ward_id}/board", response_model=Board)
-def show_board(ward_id: PathId, session: SessionDep, actor: CanReadWard, now: Now):
+def show_board(ward_id: PathId, session: SessionDep, actor: CanReadWard, now: Now) -> Board:
     """Every bed in order with its current stay, today's review, LOS, EDD and flags."""
     ward = ward_or_404(session, actor, ward_id)
     return queries.ward_board(session, ward, london_date(now))
 
 
 @router.get("/wards/{ward_id}/beds", response_model=list[BedPublic])
-def list_beds(ward_id: PathId, session: SessionDep, actor: CanReadWard):
+def list_beds(ward_id: PathId, session: SessionDep, actor: CanReadWard) -> list[Bed]:
     ward = ward_or_404(session, actor, ward_id)
-    return list(session.exec(select(Bed).where(Bed.ward_id == ward.id).order_by(Bed.sort_order, Bed.label)))
+    return list(session.exec(select(Bed).where(Bed.ward_id == ward.id).order_by(col(Bed.sort_order), col(Bed.label))))
 
 
 @router.post("/wards/{ward_id}/beds", response_model=BedPublic, status_code=201)
-def add_bed(ward_id: PathId, data: BedCreate, session: SessionDep, actor: CanManageWard, now: Now):
+def add_bed(ward_id: PathId, data: BedCreate, session: SessionDep, actor: CanManageWard, now: Now) -> Bed:
     ward = ward_or_404(session, actor, ward_id)
     bed = service.add_bed(session, actor=actor, ward=ward, data=data, now=now)
     commit(session)
@@ -110,7 +110,7 @@ def update_bed(
     now: Now,
     response: Response,
     if_match: IfMatch = None,
-):
+) -> Bed:
     bed = session.get(Bed, bed_id)
     if bed is None or not actor.can_access_ward(bed.ward_id):
         raise NotFound("No such bed")

@@ -161,16 +161,16 @@ def pareto_svg(
     # Grid and left axis (counts).
     parts.append('<g class="app-pareto__grid">')
     for tick in range(0, axis_max + 1, step):
-        y = _n(y_count(tick))
-        parts.append(f'<line x1="{g.left}" y1="{y}" x2="{right_edge}" y2="{y}" stroke="{GRID_STROKE}" />')
-        parts.append(f'<text x="{g.left - 8}" y="{y}" text-anchor="end" dominant-baseline="middle">{tick}</text>')
+        y_at = _n(y_count(tick))
+        parts.append(f'<line x1="{g.left}" y1="{y_at}" x2="{right_edge}" y2="{y_at}" stroke="{GRID_STROKE}" />')
+        parts.append(f'<text x="{g.left - 8}" y="{y_at}" text-anchor="end" dominant-baseline="middle">{tick}</text>')
     parts.append("</g>")
     # Right axis (cumulative %).
     parts.append('<g class="app-pareto__percent-axis">')
     for tick in range(0, 101, 20):
-        y = _n(y_percent(tick))
-        parts.append(f'<line x1="{right_edge}" y1="{y}" x2="{right_edge + 5}" y2="{y}" stroke="{AXIS_STROKE}" />')
-        parts.append(f'<text x="{right_edge + 8}" y="{y}" dominant-baseline="middle">{tick}%</text>')
+        y_at = _n(y_percent(tick))
+        parts.append(f'<line x1="{right_edge}" y1="{y_at}" x2="{right_edge + 5}" y2="{y_at}" stroke="{AXIS_STROKE}" />')
+        parts.append(f'<text x="{right_edge + 8}" y="{y_at}" dominant-baseline="middle">{tick}%</text>')
     parts.append("</g>")
     # The 80% reference line (the "vital few" in Pareto analysis).
     y80 = _n(y_percent(80))

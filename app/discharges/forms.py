@@ -128,11 +128,11 @@ def parse_failed_discharge(
         errors["follow_up_owner_role"] = "Choose a role from the list"
     due_at = _date_and_time(form, "follow_up_due", errors, required=False, what="the follow-up is due")
 
-    if errors:
+    if errors or planned_for is None:  # a required moment missing is always an error too
         return None, errors
     try:
         data = FailedDischargeCreate(
-            planned_for=planned_for,  # type: ignore[arg-type]
+            planned_for=planned_for,
             causes=ticked,
             primary_cause=primary,
             detail=detail,
@@ -174,9 +174,9 @@ def parse_edd(form: Mapping[str, Any]) -> tuple[EddForm | None, dict[str, str]]:
     version = parse_version(form.get("stay_version"))
     if version is None:
         errors["form"] = "The form was incomplete: reload the page and try again"
-    if errors:
+    if errors or day is None or version is None:  # each None has its error
         return None, errors
-    return EddForm(expected_discharge_date=day, reason=reason, stay_version=version), {}  # type: ignore[arg-type]
+    return EddForm(expected_discharge_date=day, reason=reason, stay_version=version), {}
 
 
 # List and chart filters (GET query strings) -------------------------------------------------

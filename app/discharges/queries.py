@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import case
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, func, select
 
 from app.core.clock import london_start_of_day
@@ -146,8 +147,17 @@ def failed_discharges(
     session: Session, principal: Principal, filters: Filters, *, now: datetime, limit: int = LIST_LIMIT
 ) -> Listing:
     """Newest planned first. Two queries (one more per extra 1,000 rows for the export)."""
+    # SQLAlchemy's select: SQLModel's is typed for at most four columns.
     query = (
-        select(FailedDischarge, Stay.ward_id, Ward.code, Ward.name, Bed.label, Patient, User.display_name)
+        sa_select(
+            FailedDischarge,
+            col(Stay.ward_id),
+            col(Ward.code),
+            col(Ward.name),
+            col(Bed.label),
+            Patient,
+            col(User.display_name),
+        )
         .join(Stay, col(Stay.id) == FailedDischarge.stay_id)
         .join(Ward, col(Ward.id) == Stay.ward_id)
         .join(Patient, col(Patient.id) == Stay.patient_id)
@@ -236,12 +246,27 @@ def current_stays(session: Session, principal: Principal, ward_id: int | None = 
     """Patients in hospital now on the principal's wards, by ward then bed: one query."""
     no_bed_last = case((col(Bed.id).is_(None), 1), else_=0)
     query = (
-        select(Stay.id, Ward.id, Ward.name, Bed.label, Patient.family_name, Patient.given_name)
+        sa_select(
+            col(Stay.id),
+            col(Ward.id),
+            col(Ward.name),
+            col(Bed.label),
+            col(Patient.family_name),
+            col(Patient.given_name),
+        )
         .join(Ward, col(Ward.id) == Stay.ward_id)
         .join(Patient, col(Patient.id) == Stay.patient_id)
         .outerjoin(Bed, col(Bed.id) == Stay.bed_id)
         .where(col(Stay.discharged_at).is_(None))
-        .order_by(Ward.name, Ward.id, no_bed_last, Bed.sort_order, Bed.label, Patient.family_name, Stay.id)
+        .order_by(
+            col(Ward.name),
+            col(Ward.id),
+            no_bed_last,
+            col(Bed.sort_order),
+            col(Bed.label),
+            col(Patient.family_name),
+            col(Stay.id),
+        )
     )
     query = in_scope(principal, query)
     if ward_id is not None:

@@ -27,7 +27,7 @@ class LadderItem:
 
 
 def levels(session: Session) -> dict[int, EscalationLevel]:
-    return {lv.code: lv for lv in session.exec(select(EscalationLevel).order_by(EscalationLevel.code))}
+    return {lv.code: lv for lv in session.exec(select(EscalationLevel).order_by(col(EscalationLevel.code)))}
 
 
 def ladder(
@@ -50,7 +50,7 @@ def ladder(
     if resolved:
         query = query.where(Escalation.status == "resolved").order_by(col(Escalation.resolved_at).desc())
     else:
-        query = query.where(Escalation.status != "resolved").order_by(Escalation.raised_at)
+        query = query.where(Escalation.status != "resolved").order_by(col(Escalation.raised_at))
     if level is not None:
         query = query.where(Escalation.level == level)
     if ward_id is not None:
@@ -67,7 +67,7 @@ def ladder(
             stay=s,
             patient=p,
             ward=w,
-            bed_label=beds.get(s.bed_id),
+            bed_label=beds.get(s.bed_id) if s.bed_id is not None else None,
             level=by_level.get(e.level),
             timing=timing(e, by_level.get(e.level), now),
             can_act=can_act(principal.role, e.level),
@@ -87,15 +87,15 @@ class EscalationPage:
 def escalation_page(
     session: Session, principal: Principal, esc: Escalation, stay: Stay, now: datetime
 ) -> EscalationPage:
-    patient = session.get(Patient, stay.patient_id)
-    ward = session.get(Ward, stay.ward_id)
+    patient = session.get_one(Patient, stay.patient_id)
+    ward = session.get_one(Ward, stay.ward_id)
     bed = session.get(Bed, stay.bed_id) if stay.bed_id else None
     level = session.get(EscalationLevel, esc.level)
     events = session.exec(
         select(EscalationEvent, User.display_name)
         .join(User, col(User.id) == EscalationEvent.actor_id)
         .where(EscalationEvent.escalation_id == esc.id)
-        .order_by(EscalationEvent.id)
+        .order_by(col(EscalationEvent.id))
     ).all()
     reviews = list(
         session.exec(

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
 
 from app.core.clock import london_date, utcnow
 from app.core.types import IsoDate, Mrn, Name, PartialUpdate, Version
@@ -12,31 +12,34 @@ from app.patients import nhs_number
 Sex = Literal["female", "male", "other", "unknown"]
 
 
+def _nhs_number(value: object) -> object:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if not isinstance(value, str):
+        raise ValueError("NHS number must be a string of 10 digits")
+    return nhs_number.normalise(value)
+
+
+def _born_in_the_past(value: date) -> date:
+    if value.year < 1890 or value > london_date(utcnow()):
+        raise ValueError("Date of birth must be a real date in the past")
+    return value
+
+
+# Shared by the create, update and search schemas.
+NhsNumber = Annotated[str | None, BeforeValidator(_nhs_number)]
+DateOfBirth = Annotated[IsoDate, AfterValidator(_born_in_the_past)]
+
+
 class PatientBase(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    nhs_number: str | None = None
+    nhs_number: NhsNumber = None
     mrn: Mrn
     given_name: Name
     family_name: Name
-    date_of_birth: IsoDate
+    date_of_birth: DateOfBirth
     sex: Sex
-
-    @field_validator("nhs_number", mode="before")
-    @classmethod
-    def _nhs_number(cls, value: object) -> object:
-        if value is None or (isinstance(value, str) and not value.strip()):
-            return None
-        if not isinstance(value, str):
-            raise ValueError("NHS number must be a string of 10 digits")
-        return nhs_number.normalise(value)
-
-    @field_validator("date_of_birth")
-    @classmethod
-    def _dob(cls, value: date | None) -> date | None:
-        if value is not None and (value.year < 1890 or value > london_date(utcnow())):
-            raise ValueError("Date of birth must be a real date in the past")
-        return value
 
 
 class PatientCreate(PatientBase):
@@ -46,15 +49,12 @@ class PatientCreate(PatientBase):
 class PatientUpdate(PartialUpdate):
     clearable = frozenset({"nhs_number"})
 
-    nhs_number: str | None = None
+    nhs_number: NhsNumber = None
     given_name: Name | None = None
     family_name: Name | None = None
-    date_of_birth: IsoDate | None = None
+    date_of_birth: DateOfBirth | None = None
     sex: Sex | None = None
     version: Version | None = None
-
-    _nhs = field_validator("nhs_number", mode="before")(PatientBase._nhs_number.__func__)  # type: ignore[attr-defined]
-    _dob = field_validator("date_of_birth")(PatientBase._dob.__func__)  # type: ignore[attr-defined]
 
 
 class PatientSearch(BaseModel):
@@ -63,10 +63,8 @@ class PatientSearch(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    nhs_number: str | None = None
+    nhs_number: NhsNumber = None
     mrn: Mrn | None = None
-
-    _nhs = field_validator("nhs_number", mode="before")(PatientBase._nhs_number.__func__)  # type: ignore[attr-defined]
 
 
 class PatientPublic(BaseModel):

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+from sqlalchemy import ColumnElement, ScalarSelect
 from sqlmodel import Session, col, func, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from app.core.clock import london_date, london_start_of_day
 from app.models import (
@@ -49,7 +51,7 @@ def initials(given: str, family: str) -> str:
     return f"{given[:1]}{family[:1]}".upper()
 
 
-def _current_on_ward(ward_id: int) -> object:
+def _current_on_ward(ward_id: int) -> SelectOfScalar[int]:
     """Current stays on a ward, as a condition: constant SQL whatever the ward size."""
     return select(Stay.id).where(Stay.ward_id == ward_id, col(Stay.discharged_at).is_(None))
 
@@ -57,27 +59,26 @@ def _current_on_ward(ward_id: int) -> object:
 def _open_counts(session: Session, ward_id: int, since: datetime) -> dict[int, tuple[int, int, int]]:
     """Per current stay: open actions, unresolved escalations, failed discharges since `since`."""
 
-    def count(model: type, *conditions: object) -> object:
+    def count(
+        model: type[Action] | type[Escalation] | type[FailedDischarge], *conditions: ColumnElement[bool]
+    ) -> ScalarSelect[int]:
         return (
-            select(func.count())
-            .select_from(model)
-            .where(model.stay_id == Stay.id, *conditions)  # type: ignore[attr-defined]
-            .scalar_subquery()
+            select(func.count()).select_from(model).where(col(model.stay_id) == Stay.id, *conditions).scalar_subquery()
         )
 
     rows = session.exec(
         select(
-            Stay.id,
+            col(Stay.id),
             count(Action, col(Action.done_at).is_(None)),
-            count(Escalation, Escalation.status != "resolved"),
-            count(FailedDischarge, FailedDischarge.planned_for >= since),
+            count(Escalation, col(Escalation.status) != "resolved"),
+            count(FailedDischarge, col(FailedDischarge.planned_for) >= since),
         ).where(Stay.ward_id == ward_id, col(Stay.discharged_at).is_(None))
     ).all()
     return {stay_id: (actions, escalations, failed) for stay_id, actions, escalations, failed in rows}
 
 
 def ward_board(session: Session, ward: Ward, today: date) -> Board:
-    beds = list(session.exec(select(Bed).where(Bed.ward_id == ward.id).order_by(Bed.sort_order, Bed.label)))
+    beds = list(session.exec(select(Bed).where(Bed.ward_id == ward.id).order_by(col(Bed.sort_order), col(Bed.label))))
     stays = session.exec(
         select(Stay, Patient)
         .join(Patient, col(Patient.id) == Stay.patient_id)
@@ -95,10 +96,10 @@ def ward_board(session: Session, ward: Ward, today: date) -> Board:
         select(ReviewCriterion.review_id, ReviewCriterion.criterion_code)
         .join(DailyReview, col(DailyReview.id) == ReviewCriterion.review_id)
         .where(col(DailyReview.stay_id).in_(on_ward), DailyReview.review_date == today)
-        .order_by(ReviewCriterion.criterion_code)
+        .order_by(col(ReviewCriterion.criterion_code))
     ):
         criteria.setdefault(review_id, []).append(code)
-    counts = _open_counts(session, ward.id, london_start_of_day(today - timedelta(days=7)))
+    open_counts = _open_counts(session, ward.id, london_start_of_day(today - timedelta(days=7)))
 
     by_bed: dict[int | None, list[BoardStay]] = {}
     for stay, patient in stays:
@@ -137,9 +138,9 @@ def ward_board(session: Session, ward: Ward, today: date) -> Board:
             )
             if review
             else None,
-            open_actions=counts.get(stay.id, (0, 0, 0))[0],
-            open_escalations=counts.get(stay.id, (0, 0, 0))[1],
-            failed_discharges_7d=counts.get(stay.id, (0, 0, 0))[2],
+            open_actions=open_counts.get(stay.id, (0, 0, 0))[0],
+            open_escalations=open_counts.get(stay.id, (0, 0, 0))[1],
+            failed_discharges_7d=open_counts.get(stay.id, (0, 0, 0))[2],
         )
         by_bed.setdefault(stay.bed_id, []).append(board_stay)
 

@@ -103,10 +103,12 @@ async def on_unexpected(request: Request, exc: Exception) -> Response:
 
 
 def install(app: FastAPI) -> None:
-    app.add_exception_handler(RequestValidationError, on_validation_error)  # type: ignore[arg-type]
-    app.add_exception_handler(DomainError, on_domain_error)  # type: ignore[arg-type]
-    app.add_exception_handler(StarletteHTTPException, on_http_error)  # type: ignore[arg-type]
-    app.add_exception_handler(IntegrityError, on_integrity_error)  # type: ignore[arg-type]
-    app.add_exception_handler(StaleDataError, on_stale_data)  # type: ignore[arg-type]
-    app.add_exception_handler(DBAPIError, on_db_error)  # type: ignore[arg-type]
+    # The decorator form: add_exception_handler's type wants handlers of any Exception, and
+    # each of these takes only the class it is registered for.
+    app.exception_handler(RequestValidationError)(on_validation_error)
+    app.exception_handler(DomainError)(on_domain_error)
+    app.exception_handler(StarletteHTTPException)(on_http_error)
+    app.exception_handler(IntegrityError)(on_integrity_error)
+    app.exception_handler(StaleDataError)(on_stale_data)
+    app.exception_handler(DBAPIError)(on_db_error)
     app.add_exception_handler(Exception, on_unexpected)
