@@ -8,7 +8,7 @@ the page puts the same numbers in a table next to it, with a CSV download.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -128,9 +128,10 @@ def _y_axis(parts: list[str], frame: Frame, top: float, step: float, unit: str) 
     parts.append(f'<path d="M{frame.left} {frame.top}V{_n(frame.baseline)}H{_n(right)}" fill="none" stroke="{AXIS}" />')
 
 
-def _x_labels(parts: list[str], frame: Frame, days: Sequence[date], centre: callable) -> None:  # type: ignore[valid-type]
+def _x_labels(parts: list[str], frame: Frame, days: Sequence[date], centre: Callable[[int], float]) -> None:
     """Day labels that never crowd: every day, every week, or the first of each month."""
     n = len(days)
+    chosen: Sequence[int]
     if n <= 14:
         chosen = range(n)
     elif n <= 92:

@@ -312,12 +312,13 @@ def _departures(
 
 
 def _discharge(stay: StayFacts, local: datetime) -> Discharge:
+    assert stay.discharged_at is not None  # only stays that left (_departures) come here
     day = local.date()
     drd = discharge_ready_date(stay.reviews, up_to=day)
     return Discharge(
         stay_id=stay.id,
         ward_id=stay.ward_id,
-        discharged_at=stay.discharged_at,  # type: ignore[arg-type]
+        discharged_at=stay.discharged_at,
         discharge_date=day,
         before_midday=local.time() < MIDDAY,
         length_of_stay=max(0, (day - london_day(stay.admitted_at)).days),
@@ -503,7 +504,8 @@ def median_of_counts(counts: Mapping[int, int]) -> float | None:
         if low is None and seen > low_rank:
             low = value
         if seen > high_rank:
-            return low if low == value else (low + value) / 2  # type: ignore[operator]
+            assert low is not None  # set on this value or before: low_rank <= high_rank
+            return low if low == value else (low + value) / 2
     raise AssertionError("unreachable: the ranks are below the total")
 
 
@@ -914,7 +916,8 @@ class RoundCounts:
 
 def round_minutes(rnd: RoundFacts) -> int:
     """A round's length to the nearest whole minute (half a minute rounds up)."""
-    return int(((rnd.ended_at - rnd.started_at).total_seconds() + 30) // 60)  # type: ignore[operator]
+    assert rnd.ended_at is not None  # only rounds that ended have a length
+    return int(((rnd.ended_at - rnd.started_at).total_seconds() + 30) // 60)
 
 
 def round_counts(
@@ -1065,8 +1068,8 @@ class Figures:
             mine.add(theirs)
         self.discharges = [a + b for a, b in zip(self.discharges, other.discharges, strict=True)]
         self.before_midday = [a + b for a, b in zip(self.before_midday, other.before_midday, strict=True)]
-        for ward_id, theirs in other.wards.items():
-            self.wards.setdefault(ward_id, WardTotals()).add(theirs)
+        for ward_id, totals in other.wards.items():
+            self.wards.setdefault(ward_id, WardTotals()).add(totals)
         self.out.merge(other.out)
 
 

@@ -11,7 +11,8 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, case, func
+from sqlalchemy import ColumnElement, and_, case, func
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from app.core.clock import london_date, london_midday, london_start_of_day
@@ -102,8 +103,8 @@ def _long_stay_cutoff(today: date, threshold: int) -> datetime:
     return london_start_of_day(today - timedelta(days=threshold - 1))
 
 
-def _today_review(today: date):  # noqa: ANN202 - a SQL join condition
-    return and_(col(DailyReview.stay_id) == Stay.id, DailyReview.review_date == today)
+def _today_review(today: date) -> ColumnElement[bool]:
+    return and_(col(DailyReview.stay_id) == Stay.id, col(DailyReview.review_date) == today)
 
 
 def flow_overview(session: Session, wards: list[Ward], now: datetime) -> FlowOverview:
@@ -115,20 +116,20 @@ def flow_overview(session: Session, wards: list[Ward], now: datetime) -> FlowOve
         return FlowOverview(today, now, [], total)
     ids = list(rows)
 
-    def one(condition: object):  # noqa: ANN202
-        return func.sum(case((condition, 1), else_=0))  # type: ignore[arg-type]
+    def one(condition: ColumnElement[bool]) -> ColumnElement[int]:
+        return func.sum(case((condition, 1), else_=0))
 
     for ward_id, n in session.exec(
         select(Bed.ward_id, func.count())
         .where(col(Bed.ward_id).in_(ids), col(Bed.is_open).is_(True))
-        .group_by(Bed.ward_id)
+        .group_by(col(Bed.ward_id))
     ):
         rows[ward_id].beds_open = n
 
     cutoffs = [_long_stay_cutoff(today, t) for t in LONG_STAY_THRESHOLDS]
-    current = session.exec(
-        select(
-            Stay.ward_id,
+    current = session.execute(
+        sa_select(
+            col(Stay.ward_id),
             func.count(),
             one(col(Stay.bed_id).is_not(None)),
             one(col(DailyReview.meets_criteria_to_reside).is_(False)),
@@ -139,7 +140,7 @@ def flow_overview(session: Session, wards: list[Ward], now: datetime) -> FlowOve
         )
         .outerjoin(DailyReview, _today_review(today))
         .where(col(Stay.ward_id).in_(ids), col(Stay.discharged_at).is_(None))
-        .group_by(Stay.ward_id)
+        .group_by(col(Stay.ward_id))
     )
     for ward_id, patients, occupied, nctr, not_reviewed, *rest in current:
         row = rows[ward_id]
@@ -166,7 +167,7 @@ def flow_overview(session: Session, wards: list[Ward], now: datetime) -> FlowOve
             col(Stay.discharged_at) < end,
             counted_discharge(),
         )
-        .group_by(Stay.ward_id)
+        .group_by(col(Stay.ward_id))
     ):
         rows[ward_id].discharged, rows[ward_id].discharged_before_midday = n, early or 0
 
@@ -176,7 +177,7 @@ def flow_overview(session: Session, wards: list[Ward], now: datetime) -> FlowOve
         .select_from(FailedDischarge)
         .join(Stay, col(Stay.id) == FailedDischarge.stay_id)
         .where(col(Stay.ward_id).in_(ids), FailedDischarge.planned_for >= week_start, FailedDischarge.planned_for < end)
-        .group_by(Stay.ward_id)
+        .group_by(col(Stay.ward_id))
     ):
         rows[ward_id].failed = n
 
@@ -185,7 +186,7 @@ def flow_overview(session: Session, wards: list[Ward], now: datetime) -> FlowOve
         .select_from(Escalation)
         .join(Stay, col(Stay.id) == Escalation.stay_id)
         .where(col(Stay.ward_id).in_(ids), col(Stay.discharged_at).is_(None), Escalation.status != "resolved")
-        .group_by(Stay.ward_id)
+        .group_by(col(Stay.ward_id))
     ):
         rows[ward_id].escalations = n
 
@@ -217,7 +218,7 @@ class FlowPatient:
     detail: str = ""  # destination, causes or escalation
 
 
-def _current_filter(measure: str, today: date):  # noqa: ANN202 - a SQL condition or None
+def _current_filter(measure: str, today: date) -> ColumnElement[bool] | None:
     if measure == "nctr":
         return col(DailyReview.meets_criteria_to_reside).is_(False)
     if measure == "not_reviewed":
@@ -251,8 +252,17 @@ def flow_patients(
         london_midday(today),
         london_start_of_day(today + timedelta(days=1)),
     )
+    # SQLAlchemy's select: SQLModel's is typed for at most four columns.
     base = (
-        select(Stay, Patient, Ward.code, Ward.name, Bed.label, DailyReview.id, DailyReview.meets_criteria_to_reside)
+        sa_select(
+            Stay,
+            Patient,
+            col(Ward.code),
+            col(Ward.name),
+            col(Bed.label),
+            col(DailyReview.id),
+            col(DailyReview.meets_criteria_to_reside),
+        )
         .join(Patient, col(Patient.id) == Stay.patient_id)
         .join(Ward, col(Ward.id) == Stay.ward_id)
         .outerjoin(Bed, col(Bed.id) == Stay.bed_id)
@@ -264,7 +274,7 @@ def flow_patients(
         query = base.where(col(Stay.discharged_at) >= start, col(Stay.discharged_at) < end, counted_discharge())
         if measure == "discharged_before_midday":
             query = query.where(col(Stay.discharged_at) < midday)
-        query = query.order_by(Stay.discharged_at)
+        query = query.order_by(col(Stay.discharged_at))
     elif measure == "failed":
         week_start = london_start_of_day(today - timedelta(days=FAILED_DAYS - 1))
         failed = session.exec(
@@ -279,7 +289,7 @@ def flow_patients(
             .where(
                 col(Stay.ward_id).in_(ids), FailedDischarge.planned_for >= week_start, FailedDischarge.planned_for < end
             )
-            .order_by(FailedDischarge.planned_for, FailedDischarge.id, FailedDischargeCause.reason_code)
+            .order_by(col(FailedDischarge.planned_for), col(FailedDischarge.id), col(FailedDischargeCause.reason_code))
         ).all()
         grouped: dict[int, tuple[int, datetime, list[str]]] = {}
         for fd_id, stay_id, planned_for, code in failed:
@@ -294,7 +304,7 @@ def flow_patients(
             select(Escalation.stay_id, Escalation.raised_at, Escalation.category_code, Escalation.level)
             .join(Stay, col(Stay.id) == Escalation.stay_id)
             .where(col(Stay.ward_id).in_(ids), col(Stay.discharged_at).is_(None), Escalation.status != "resolved")
-            .order_by(Escalation.raised_at)
+            .order_by(col(Escalation.raised_at))
         ).all()
         for stay_id, raised_at, category, level in open_escalations:
             extra.setdefault(stay_id, []).append(
@@ -306,10 +316,10 @@ def flow_patients(
         condition = _current_filter(measure, today)
         if condition is not None:
             query = query.where(condition)
-    query = query.order_by(Ward.name, Ward.code, Bed.sort_order, Bed.label, Stay.id)
+    query = query.order_by(col(Ward.name), col(Ward.code), col(Bed.sort_order), col(Bed.label), col(Stay.id))
 
     out: list[FlowPatient] = []
-    for stay, patient, ward_code, ward_name, bed_label, review_id, meets in session.exec(query):
+    for stay, patient, ward_code, ward_name, bed_label, review_id, meets in session.execute(query):
         discharged = stay.discharged_at
         facts = {
             "stay_id": stay.id,

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import String, TypeDecorator, func, or_, type_coerce
+from sqlalchemy import ColumnElement, Executable, String, TypeDecorator, func, or_, type_coerce
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from app.core.principal import Principal
 from app.metrics.compute import (
@@ -74,12 +76,12 @@ def fast_date(column: Any) -> Any:
     return type_coerce(column, _FastDate)
 
 
-def plain_rows(session: Session, statement: Any) -> list[Any]:
+def plain_rows(session: Session, statement: Executable) -> Sequence[Any]:
     """Plain rows through the session's connection: no ORM row handling for tens of thousands of rows."""
     return session.connection().execute(statement).all()
 
 
-def counted_discharge():  # noqa: ANN202 - a SQL condition
+def counted_discharge() -> ColumnElement[bool]:
     """Left alive from a real spell: not a death, not a cancelled admission (compute.NOT_DISCHARGES)."""
     return or_(
         col(Stay.discharge_destination_code).is_(None), col(Stay.discharge_destination_code).not_in(NOT_DISCHARGES)
@@ -115,7 +117,7 @@ class MetricsData:
 FEW_WARDS = 4  # up to this many wards, find their stays from the wards' own history
 
 
-def _stays_touching(ward_ids: Collection[int], period: Period):  # noqa: ANN202 - a SQL subquery
+def _stays_touching(ward_ids: Collection[int], period: Period) -> SelectOfScalar[int]:
     """Ids of stays on a ward in scope at some time in the period (census or discharge).
 
     Two ways to the same answer, chosen for speed. For a few wards, read their ward history
@@ -154,13 +156,13 @@ def review_changes(session: Session, stay_ids: Any, up_to: date) -> dict[int, li
     (a window function), so a long stay costs a row per change, not a row per day.
     """
     previous = func.lag(DailyReview.meets_criteria_to_reside).over(
-        partition_by=DailyReview.stay_id, order_by=DailyReview.review_date
+        partition_by=col(DailyReview.stay_id), order_by=col(DailyReview.review_date)
     )
     history = (
         select(
-            DailyReview.stay_id.label("stay_id"),  # type: ignore[attr-defined]
+            col(DailyReview.stay_id).label("stay_id"),
             fast_date(DailyReview.review_date).label("review_date"),
-            DailyReview.meets_criteria_to_reside.label("meets"),  # type: ignore[attr-defined]
+            col(DailyReview.meets_criteria_to_reside).label("meets"),
             previous.label("previous"),
         )
         .where(col(DailyReview.stay_id).in_(stay_ids), DailyReview.review_date <= up_to)
@@ -199,22 +201,22 @@ def load_stays(session: Session, scope: Collection[int], period: Period) -> list
     # 1. The stays on a ward in scope during the period, each with its whole ward history.
     stay_rows = plain_rows(
         session,
-        select(
-            Stay.id,
+        sa_select(
+            col(Stay.id),
             fast_utc(Stay.admitted_at),
             fast_utc(Stay.discharged_at),
-            Stay.ward_id,
-            Stay.discharge_destination_code,
-            Stay.pathway,
-            Stay.responsible_consultant,
-            Stay.clinical_criteria_for_discharge != "",
-            StayLocation.ward_id,
+            col(Stay.ward_id),
+            col(Stay.discharge_destination_code),
+            col(Stay.pathway),
+            col(Stay.responsible_consultant),
+            col(Stay.clinical_criteria_for_discharge) != "",
+            col(StayLocation.ward_id),
             fast_utc(StayLocation.started_at),
             fast_utc(StayLocation.ended_at),
         )
         .join(StayLocation, col(StayLocation.stay_id) == Stay.id)
         .where(col(Stay.id).in_(touching))
-        .order_by(Stay.id, StayLocation.started_at, StayLocation.id),
+        .order_by(col(Stay.id), col(StayLocation.started_at), col(StayLocation.id)),
     )
 
     # 2. Every review up to the end of the period (one row per patient-day: the census counts them).
@@ -233,7 +235,7 @@ def load_stays(session: Session, scope: Collection[int], period: Period) -> list
         session,
         select(EddChange.stay_id, fast_date(EddChange.new_date), fast_utc(EddChange.changed_at))
         .where(col(EddChange.stay_id).in_(touching))
-        .order_by(EddChange.stay_id, EddChange.changed_at, EddChange.id),
+        .order_by(col(EddChange.stay_id), col(EddChange.changed_at), col(EddChange.id)),
     ):
         seen = first_edds.get(stay_id)
         first_edds[stay_id] = (new_date, changed_at, 1) if seen is None else (seen[0], seen[1], seen[2] + 1)
@@ -283,24 +285,24 @@ def load_events(
     #    to its stay's ward: the current one, or the one the patient left from).
     failed_rows = plain_rows(
         session,
-        select(
-            FailedDischarge.id,
-            FailedDischarge.stay_id,
-            Stay.ward_id,
+        sa_select(
+            col(FailedDischarge.id),
+            col(FailedDischarge.stay_id),
+            col(Stay.ward_id),
             fast_utc(FailedDischarge.planned_for),
-            FailedDischargeCause.reason_code,
-            FailedDischargeCause.is_primary,
+            col(FailedDischargeCause.reason_code),
+            col(FailedDischargeCause.is_primary),
         )
         .join(Stay, col(Stay.id) == FailedDischarge.stay_id)
         .outerjoin(FailedDischargeCause, col(FailedDischargeCause.failed_discharge_id) == FailedDischarge.id)
         .where(
-            FailedDischarge.planned_for >= period.start,
-            FailedDischarge.planned_for < period.end,
+            col(FailedDischarge.planned_for) >= period.start,
+            col(FailedDischarge.planned_for) < period.end,
             # "+ 0": SQLite would otherwise start from every stay on the wards (ward_id index) rather
             # than from the period's failed discharges (planned_for index).
             (col(Stay.ward_id) + 0).in_(scope),
         )
-        .order_by(FailedDischarge.id),
+        .order_by(col(FailedDischarge.id)),
     )
     failed_causes: dict[int, list[tuple[str, bool]]] = defaultdict(list)
     failed_heads: dict[int, tuple] = {}
@@ -318,21 +320,21 @@ def load_events(
         ReferralFacts(*row)
         for row in plain_rows(
             session,
-            select(
-                Referral.id,
-                Referral.stay_id,
-                Stay.ward_id,
-                Referral.to_service,
+            sa_select(
+                col(Referral.id),
+                col(Referral.stay_id),
+                col(Stay.ward_id),
+                col(Referral.to_service),
                 fast_date(Referral.sent_on),
                 fast_date(Referral.decision_on),
             )  # fmt: skip
             .join(Stay, col(Stay.id) == Referral.stay_id)
             .where(
                 (col(Stay.ward_id) + 0).in_(scope),  # from the referrals, not from every stay on the wards
-                Referral.sent_on <= period.date_to,
+                col(Referral.sent_on) <= period.date_to,
                 or_(col(Referral.decision_on).is_(None), col(Referral.decision_on) >= period.date_from),
             )
-            .order_by(Referral.id),
+            .order_by(col(Referral.id)),
         )
     ]
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import and_, func, or_
+from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -166,15 +167,15 @@ def load_census_patients(session: Session, ward_ids: Collection[int], day: date)
         .scalar_subquery()
     )
     review = aliased(DailyReview)
-    rows = session.exec(
-        select(
-            StayLocation.stay_id,
-            Site.code,
-            StayLocation.ward_id,
-            Stay.admitted_at,
-            review.review_date,
-            review.meets_criteria_to_reside,
-            review.delay_reason_code,
+    rows = session.execute(
+        sa_select(
+            col(StayLocation.stay_id),
+            col(Site.code),
+            col(StayLocation.ward_id),
+            col(Stay.admitted_at),
+            col(review.review_date),
+            col(review.meets_criteria_to_reside),
+            col(review.delay_reason_code),
         )
         .join(Stay, col(Stay.id) == StayLocation.stay_id)
         .join(Ward, col(Ward.id) == StayLocation.ward_id)
@@ -182,10 +183,10 @@ def load_census_patients(session: Session, ward_ids: Collection[int], day: date)
         .outerjoin(review, and_(col(review.stay_id) == StayLocation.stay_id, col(review.review_date) == latest_date))
         .where(
             col(StayLocation.ward_id).in_(list(ward_ids) or [-1]),
-            StayLocation.started_at <= at,
+            col(StayLocation.started_at) <= at,
             or_(col(StayLocation.ended_at).is_(None), col(StayLocation.ended_at) > at),
         )
-        .order_by(StayLocation.stay_id)
+        .order_by(col(StayLocation.stay_id))
     ).all()
     return [
         CensusPatient(
@@ -310,24 +311,24 @@ def load_discharged_stays(session: Session, ward_ids: Collection[int], period: P
         col(Stay.discharged_at) < period.end,
         counted_discharge(),
     )
-    rows = session.exec(
-        select(
-            Stay.id,
-            Site.code,
-            Ward.code,
-            Stay.pas_visit_number,
-            Patient.mrn,
-            Stay.admitted_at,
-            Stay.discharged_at,
-            Stay.discharge_destination_code,
-            Stay.pathway,
-            Stay.discharge_ready_date,
+    rows = session.execute(
+        sa_select(
+            col(Stay.id),
+            col(Site.code),
+            col(Ward.code),
+            col(Stay.pas_visit_number),
+            col(Patient.mrn),
+            col(Stay.admitted_at),
+            col(Stay.discharged_at),
+            col(Stay.discharge_destination_code),
+            col(Stay.pathway),
+            col(Stay.discharge_ready_date),
         )
         .join(Ward, col(Ward.id) == Stay.ward_id)
         .join(Site, col(Site.id) == Ward.site_id)
         .join(Patient, col(Patient.id) == Stay.patient_id)
         .where(*in_period)
-        .order_by(Stay.discharged_at, Stay.id)
+        .order_by(col(Stay.discharged_at), col(Stay.id))
     ).all()
     stay_ids = select(Stay.id).where(*in_period)
     changes = review_changes(session, stay_ids, period.date_to)
@@ -335,7 +336,7 @@ def load_discharged_stays(session: Session, ward_ids: Collection[int], period: P
         session.exec(
             select(DailyReview.stay_id, func.max(DailyReview.review_date))
             .where(col(DailyReview.stay_id).in_(stay_ids))
-            .group_by(DailyReview.stay_id)
+            .group_by(col(DailyReview.stay_id))
         ).all()
     )
     return [

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from app.core.clock import london_date, london_start_of_day, utcnow
 from app.models import BoardRound, DailyReview, EddChange, MetricsStale, Stay, StayLocation
+from app.models.base import table_of
 
 
 def _change(obj: object, name: str) -> tuple[Any, Any] | None:
@@ -50,7 +51,8 @@ def _earliest(*moments: datetime | None) -> datetime | None:
 
 def _latest_or_open(*moments: datetime | None) -> datetime | None:
     """The latest of these ends, None (still open) if any is open."""
-    return None if any(m is None for m in moments) else max(moments)  # type: ignore[type-var]
+    known = [m for m in moments if m is not None]
+    return max(known) if len(known) == len(moments) else None
 
 
 def _start_of(day: date | None) -> datetime | None:
@@ -174,4 +176,4 @@ def install() -> None:
 def _mark_stale_days(session: Session, _context: object) -> None:
     rows = marks_for_flush(session, utcnow())
     if rows:
-        session.connection().execute(insert(MetricsStale.__table__), rows)  # type: ignore[attr-defined]
+        session.connection().execute(insert(table_of(MetricsStale)), rows)

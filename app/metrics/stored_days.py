@@ -6,18 +6,20 @@ Which days to build and when, and keeping them true, is app.metrics.ward_days.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Date, and_, delete, func, insert, literal, or_, union_all
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from app.metrics import queries
 from app.metrics.compute import CensusDay, EddSums, Figures, Period, RoundCounts, WardDay, WardTotals
 from app.models import MetricsDay, MetricsDayCount, MetricsDayEdd, MetricsMonthCount, MetricsMonthEdd
+from app.models.base import table_of
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,7 @@ def store(session: Session, built: Mapping[int, Sequence[WardDay]], built_at: da
             edds.extend(edd_rows)
     for model, rows in ((MetricsDay, days), (MetricsDayCount, counts), (MetricsDayEdd, edds)):
         if rows:
-            session.execute(insert(model.__table__), rows)
+            session.execute(insert(table_of(model)), rows)
 
 
 def delete_spans(session: Session, spans: Sequence[Span]) -> None:
@@ -85,10 +87,10 @@ def delete_spans(session: Session, spans: Sequence[Span]) -> None:
     for model in _TABLES:
         for i in range(0, len(spans), 200):
             session.execute(delete(model).where(or_(*(_span_of(model, model.day, s) for s in spans[i : i + 200]))))
-    for model in _MONTH_TABLES:
+    for month_model in _MONTH_TABLES:
         for i in range(0, len(spans), 200):
-            where = or_(*(_span_of(model, model.month, s, month=True) for s in spans[i : i + 200]))
-            session.execute(delete(model).where(where))
+            where = or_(*(_span_of(month_model, month_model.month, s, month=True) for s in spans[i : i + 200]))
+            session.execute(delete(month_model).where(where))
 
 
 # Calendar months rolled up -------------------------------------------------------------------
@@ -149,9 +151,9 @@ def roll_up_months(session: Session, pairs: Collection[tuple[int, date]]) -> Non
         session.execute(
             insert(MetricsMonthCount).from_select(
                 ["ward_id", "month", "kind", "key", "n"],
-                select(c.ward_id, at, c.kind, c.key, func.sum(c.n))
+                sa_select(col(c.ward_id), at, col(c.kind), col(c.key), func.sum(c.n))
                 .where(*_in(c, wards, month, end))
-                .group_by(c.ward_id, c.kind, c.key),
+                .group_by(col(c.ward_id), col(c.kind), col(c.key)),
             )
         )
         session.execute(
@@ -159,7 +161,7 @@ def roll_up_months(session: Session, pairs: Collection[tuple[int, date]]) -> Non
                 ["ward_id", "month", "consultant", *_EDD_SUMS],
                 select(e.ward_id, at, e.consultant, *(func.sum(getattr(e, name)) for name in _EDD_SUMS))
                 .where(*_in(e, wards, month, end))
-                .group_by(e.ward_id, e.consultant),
+                .group_by(col(e.ward_id), col(e.consultant)),
             )
         )
         session.execute(
@@ -215,7 +217,7 @@ def days_kept(session: Session, ward_ids: Collection[int], first: date, last: da
             session,
             select(MetricsDay.ward_id, func.count())
             .where(*_in(MetricsDay, ward_ids, first, last))
-            .group_by(MetricsDay.ward_id),
+            .group_by(col(MetricsDay.ward_id)),
         )
     )
 
@@ -228,11 +230,11 @@ def sums(session: Session, ward_ids: Collection[int], period: Period, last: date
     d = MetricsDay
     for day, *sums in queries.plain_rows(
         session,
-        select(
+        sa_select(
             queries.fast_date(d.day), func.sum(d.patients), func.sum(d.nctr), func.sum(d.los_7), func.sum(d.los_14),
             func.sum(d.los_21), func.sum(d.with_edd), func.sum(d.with_edd_and_ccd), func.sum(d.reviewed),
             func.sum(d.discharges), func.sum(d.before_midday),
-        ).where(*where).group_by(d.day),
+        ).where(*where).group_by(col(d.day)),
     ):  # fmt: skip
         patients, nctr, los7, los14, los21, edd, edd_ccd, reviewed, n, early = map(int, sums)
         i = period.index(day)
@@ -241,12 +243,12 @@ def sums(session: Session, ward_ids: Collection[int], period: Period, last: date
     out = figures.out
     for ward_id, *sums in queries.plain_rows(
         session,
-        select(
-            d.ward_id, func.sum(d.patients), func.sum(d.reviewed), func.sum(d.with_edd), func.sum(d.with_edd_and_ccd),
+        sa_select(
+            col(d.ward_id), func.sum(d.patients), func.sum(d.reviewed), func.sum(d.with_edd), func.sum(d.with_edd_and_ccd),
             func.sum(d.discharges), func.sum(d.edd_with_edd), func.sum(d.edd_met_first), func.sum(d.edd_drift_days),
             func.sum(d.edd_changes), func.sum(d.before_midday), func.sum(d.deaths), func.sum(d.with_drd),
             func.sum(d.bed_days_lost), func.sum(d.rounds), func.sum(d.rounds_on_time),
-        ).where(*where).group_by(d.ward_id),
+        ).where(*where).group_by(col(d.ward_id)),
     ):  # fmt: skip
         patient_days, reviewed, edd, edd_ccd, n, with_edd, met, drift, changes, early, deaths, drd, lost, rounds, on_time = (
             map(int, sums)
@@ -260,7 +262,12 @@ def sums(session: Session, ward_ids: Collection[int], period: Period, last: date
         out.deaths += deaths
         out.with_drd += drd
         out.bed_days_lost += lost
-    breakdowns = {"los": out.los, "band": out.bands, "pathway": out.pathways, "destination": out.destinations}
+    breakdowns: dict[str, Counter[Any]] = {
+        "los": out.los,
+        "band": out.bands,
+        "pathway": out.pathways,
+        "destination": out.destinations,
+    }
     months = full_months(period.date_from, last)
     c, mc = MetricsDayCount, MetricsMonthCount
     counts = _days_and_months(

@@ -29,6 +29,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, text, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 
@@ -120,9 +121,9 @@ def _renew_stale(session: Session, now: datetime) -> None:
     """
     marks = queries.plain_rows(
         session,
-        select(
-            MetricsStale.id, MetricsStale.stay_id, MetricsStale.ward_id, queries.fast_utc(MetricsStale.from_at),
-            queries.fast_utc(MetricsStale.to_at),
+        sa_select(
+            col(MetricsStale.id), col(MetricsStale.stay_id), col(MetricsStale.ward_id),
+            queries.fast_utc(MetricsStale.from_at), queries.fast_utc(MetricsStale.to_at),
         ),
     )  # fmt: skip
     if not marks:
