@@ -36,6 +36,7 @@ lint: install
 	$(BIN)/ruff check app tests bench migrations
 	$(BIN)/ruff format --check app tests bench
 	$(BIN)/lint-imports --no-cache
+	$(BIN)/mypy
 
 assets:
 	bash scripts/build_assets.sh

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Response
 
 from app.auth.deps import CanReadWard, CanRunRound
@@ -15,7 +17,7 @@ router = APIRouter(tags=["board rounds"], route_class=IdempotentRoute)
 
 
 @router.post("/wards/{ward_id}/rounds", response_model=RoundPublic, status_code=201)
-def start_round(ward_id: PathId, data: RoundStart, session: SessionDep, actor: CanRunRound, now: Now):
+def start_round(ward_id: PathId, data: RoundStart, session: SessionDep, actor: CanRunRound, now: Now) -> dict[str, Any]:
     ward = ward_or_404(session, actor, ward_id)
     board_round = service.start_round(session, actor=actor, ward=ward, data=data, now=now)
     commit(session)
@@ -23,7 +25,7 @@ def start_round(ward_id: PathId, data: RoundStart, session: SessionDep, actor: C
 
 
 @router.get("/rounds/{round_id}", response_model=RoundPublic)
-def get_round(round_id: PathId, session: SessionDep, actor: CanReadWard, response: Response):
+def get_round(round_id: PathId, session: SessionDep, actor: CanReadWard, response: Response) -> dict[str, Any]:
     board_round = service.round_or_404(session, actor, round_id)
     response.headers.update(etag(board_round.version))
     return service.present(board_round, service.attendees_for(session, board_round.id))
@@ -37,7 +39,7 @@ def end_round(
     actor: CanRunRound,
     now: Now,
     if_match: IfMatch = None,
-):
+) -> dict[str, Any]:
     board_round = service.round_or_404(session, actor, round_id)
     service.end_round(
         session,

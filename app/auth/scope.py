@@ -8,15 +8,20 @@ they go through these helpers too, and error details name only records the user 
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
-from sqlmodel import Session, SQLModel, col, select
+from sqlmodel import Session, col, select
 
 from app.core.errors import NotFound
 from app.core.principal import Principal
 from app.models import Patient, Stay, User, UserWard, Ward
 
-T = TypeVar("T", bound=SQLModel)
+
+class _OnAStay(Protocol):
+    stay_id: int
+
+
+T = TypeVar("T", bound=_OnAStay)
 
 
 def ward_or_404(session: Session, principal: Principal, ward_id: int) -> Ward:
@@ -75,7 +80,7 @@ def on_stay_or_404(session: Session, principal: Principal, model: type[T], recor
     """A record that hangs off a stay (an escalation, a failed discharge) and its stay. One out of
     scope gets the record's own "No such ..." (not "No such stay"), word for word a missing one."""
     record = session.get(model, record_id)
-    stay = session.get(Stay, record.stay_id) if record is not None else None  # type: ignore[attr-defined]
+    stay = session.get(Stay, record.stay_id) if record is not None else None
     if record is None or stay is None or not principal.can_access_ward(stay.ward_id):
         raise NotFound(f"No such {what}")
     return record, stay

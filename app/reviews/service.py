@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlmodel import Session, col, delete, select
 
@@ -75,7 +76,7 @@ def discharge_ready_date(session: Session, stay_id: int, as_of: date) -> date | 
     is no current NCTR period, so no DRD.
     """
     rows = session.exec(
-        select(DailyReview.review_date, DailyReview.meets_criteria_to_reside)
+        select(col(DailyReview.review_date), col(DailyReview.meets_criteria_to_reside))
         .where(DailyReview.stay_id == stay_id, DailyReview.review_date <= as_of)
         .order_by(col(DailyReview.review_date).desc())
     ).all()
@@ -103,7 +104,7 @@ def record_review(
     review = session.exec(
         select(DailyReview).where(DailyReview.stay_id == stay.id, DailyReview.review_date == today)
     ).first()
-    values = {
+    values: dict[str, Any] = {
         "meets_criteria_to_reside": data.meets_criteria_to_reside,
         "delay_reason_code": data.delay_reason_code if not data.meets_criteria_to_reside else None,
         "day_status": data.day_status,
@@ -127,7 +128,7 @@ def record_review(
         for key, value in values.items():
             setattr(review, key, value)
         review.updated_at = now
-        session.exec(delete(ReviewCriterion).where(ReviewCriterion.review_id == review.id))
+        session.exec(delete(ReviewCriterion).where(col(ReviewCriterion.review_id) == review.id))
     for code in criteria:
         session.add(ReviewCriterion(review_id=review.id, criterion_code=code))
     session.flush()

@@ -79,8 +79,10 @@ def patient_context(session: Session, stay: Stay, now: datetime) -> dict[str, An
         "last_review": last,
         "open_actions": actions_for_stay(session, stay.id, open_only=True),
         "escalations": escalations,
-        "referrals": list(session.exec(select(Referral).where(Referral.stay_id == stay.id).order_by(Referral.id))),
-        "edd_history": list(session.exec(select(EddChange).where(EddChange.stay_id == stay.id).order_by(EddChange.id))),
+        "referrals": list(session.exec(select(Referral).where(Referral.stay_id == stay.id).order_by(col(Referral.id)))),
+        "edd_history": list(
+            session.exec(select(EddChange).where(EddChange.stay_id == stay.id).order_by(col(EddChange.id)))
+        ),
         "ref": {
             name: rows(session, name)
             for name in ("criteria", "delay_reasons", "red_day_reasons", "pathways", "roles", "families")

@@ -19,7 +19,7 @@ def attendees_for(session: Session, round_id: int) -> list[BoardRoundAttendee]:
         session.exec(
             select(BoardRoundAttendee)
             .where(BoardRoundAttendee.board_round_id == round_id)
-            .order_by(BoardRoundAttendee.id)
+            .order_by(col(BoardRoundAttendee.id))
         )
     )
 

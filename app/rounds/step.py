@@ -199,7 +199,7 @@ def confirm_unchanged(
             meets_criteria_to_reside=last.meets_criteria_to_reside,
             criteria=criteria,
             delay_reason_code=last.delay_reason_code,
-            day_status=last.day_status,
+            day_status=last.day_status,  # type: ignore[arg-type]  # stored as red or green (a CHECK constraint)
             red_day_reason_code=last.red_day_reason_code,
             pathway=last.pathway,
             plan=last.plan,

@@ -603,5 +603,5 @@ def export_causes(request: Request, session: SessionDep, actor: CanReadWard, now
     )
     # The name from the dates as understood, never as typed (it goes into a header).
     start, end = (forms.parse_date(values.get(k, "")) for k in ("date_from", "date_to"))
-    start, end = start.isoformat() if start else "start", end.isoformat() if end else "end"
-    return csv_response(CAUSES_CSV_HEADER, body, f"failed-discharge-causes-{start}-to-{end}.csv")
+    first, last = start.isoformat() if start else "start", end.isoformat() if end else "end"
+    return csv_response(CAUSES_CSV_HEADER, body, f"failed-discharge-causes-{first}-to-{last}.csv")

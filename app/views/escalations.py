@@ -48,9 +48,9 @@ def _ladder_context(
     request: Request,
     session: Session,
     actor: Principal,
-    now,
+    now: datetime,
     status: str,
-    level: int | None,  # noqa: ANN001
+    level: int | None,
     ward: int | None,
 ) -> dict:
     items = queries.ladder(session, actor, now, resolved=status == "resolved", level=level, ward_id=ward)
@@ -110,8 +110,8 @@ def _detail(
     actor: Principal,
     esc: Escalation,
     stay: Stay,
-    now,
-    *,  # noqa: ANN001
+    now: datetime,
+    *,
     errors: dict | None = None,
     values: dict | None = None,
     message: str | None = None,

@@ -14,7 +14,7 @@ Everything needs Perm.READ_SITE; people whose role is not site-wide see only the
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
@@ -113,7 +113,9 @@ def show_flow_patients(
 # Metrics over time -----------------------------------------------------------------------------
 
 
-def _filter(request: Request, session: Session, actor: Principal, now: datetime):  # noqa: ANN202
+def _filter(
+    request: Request, session: Session, actor: Principal, now: datetime
+) -> tuple[list[Ward], forms.MetricsFilter | None, dict[str, str], dict[str, str]]:
     wards = queries.wards_in_scope(session, actor)
     chosen, values, errors = forms.parse_filter(request.query_params, wards, london_date(now))
     if errors.get("ward") and not actor.site_wide:
@@ -156,7 +158,7 @@ def metrics_table(request: Request, session: SessionDep, actor: CanReadSite, now
     """One table of the page: its rows for a folded table opened on the page (htmx), or a page of its own."""
     wards, chosen, values, errors = _filter(request, session, actor, now)
     if chosen is None:
-        context = {"wards": wards, "values": values, "errors": errors, "report": None}
+        context: dict[str, Any] = {"wards": wards, "values": values, "errors": errors, "report": None}
         return render(request, "metrics/metrics.html", context, status_code=422)
     report = _report(session, chosen, wards)
     context = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -68,7 +69,7 @@ def start_round(
     return RedirectResponse(f"/rounds/{board_round.id}/stays/{order[0]}", status_code=303)
 
 
-def _progress(session: Session, board_round: BoardRound, stay_id: int | None, now) -> dict[str, Any]:  # noqa: ANN001
+def _progress(session: Session, board_round: BoardRound, stay_id: int | None, now: datetime) -> dict[str, Any]:
     order = step.round_order(session, board_round)
     done = step.entries(session, board_round)
     index = order.index(stay_id) if stay_id in order else -1
@@ -113,8 +114,8 @@ def _round_and_stay(session: Session, actor: Principal, round_id: int, stay_id: 
     stay = stay_or_404(session, actor, stay_id)
     if stay.ward_id != board_round.ward_id:
         raise NotFound("That patient is not on this round's ward")
-    ward = session.get(Ward, board_round.ward_id)
-    return board_round, stay, ward  # type: ignore[return-value]
+    ward = session.get_one(Ward, board_round.ward_id)
+    return board_round, stay, ward
 
 
 def _step_page(
@@ -123,8 +124,8 @@ def _step_page(
     board_round: BoardRound,
     stay: Stay,
     ward: Ward,
-    now,
-    *,  # noqa: ANN001
+    now: datetime,
+    *,
     values: dict | None = None,
     errors: dict | None = None,
     conflict: dict | None = None,
@@ -148,7 +149,7 @@ def _step_page(
     return vary(render(request, "rounds/step.html", context, status_code=status_code))
 
 
-def patient_context_today(now):  # noqa: ANN001, ANN201
+def patient_context_today(now: datetime) -> date:
     return london_date(now)
 
 
@@ -236,7 +237,7 @@ def skip_patient(
     return _go_next(request, board_round, progress, stay.id, "Skipped: come back later")
 
 
-def round_summary(session: Session, board_round: BoardRound, now) -> dict[str, Any]:  # noqa: ANN001
+def round_summary(session: Session, board_round: BoardRound, now: datetime) -> dict[str, Any]:
     end = board_round.ended_at or now
     order = step.round_order(session, board_round)
     done = step.entries(session, board_round)
@@ -273,8 +274,8 @@ def round_summary(session: Session, board_round: BoardRound, now) -> dict[str, A
 @router.get("/rounds/{round_id}", name="round_overview")
 def show_round(request: Request, round_id: PathId, session: SessionDep, actor: CanReadWard, now: Now) -> Response:
     board_round = service.round_or_404(session, actor, round_id)
-    ward = session.get(Ward, board_round.ward_id)
-    board = ward_board(session, ward, london_date(now))  # type: ignore[arg-type]
+    ward = session.get_one(Ward, board_round.ward_id)
+    board = ward_board(session, ward, london_date(now))
     return render(
         request,
         "rounds/overview.html",
@@ -311,9 +312,9 @@ def end_round(
 @router.get("/rounds/{round_id}/handover", name="round_handover")
 def handover(request: Request, round_id: PathId, session: SessionDep, actor: CanReadWard, now: Now) -> Response:
     board_round = service.round_or_404(session, actor, round_id)
-    ward = session.get(Ward, board_round.ward_id)
+    ward = session.get_one(Ward, board_round.ward_id)
 
-    board = ward_board(session, ward, london_date(now))  # type: ignore[arg-type]
+    board = ward_board(session, ward, london_date(now))
     open_actions: dict[int, list[Action]] = {}
     stay_ids = [r.stay.id for r in board.rows if r.stay]
     for action in session.exec(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict
@@ -52,9 +54,9 @@ def _page(
     session: Session,
     actor: Principal,
     stay: Stay,
-    now,
+    now: datetime,
     *,
-    values: dict | None = None,  # noqa: ANN001
+    values: dict | None = None,
     errors: dict | None = None,
     conflict: dict | None = None,
     message: str | None = None,

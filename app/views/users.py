@@ -29,7 +29,7 @@ def _choices(session: Session) -> dict[str, Any]:
         session.exec(
             select(StaffRole)
             .where(col(StaffRole.can_sign_in) | (StaffRole.code == "integration"))
-            .order_by(StaffRole.sort_order)
+            .order_by(col(StaffRole.sort_order))
         )
     )
     wards = list(session.exec(select(Ward).order_by(Ward.code)))

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
+from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from app.auth.deps import CanReadWard
@@ -14,6 +16,7 @@ from app.auth.scope import ward_by_code_or_404
 from app.core.clock import london_date
 from app.core.params import Now, PathCode
 from app.db import SessionDep
+from app.models import Ward
 from app.reference import labels
 from app.rounds.service import open_round
 from app.wards import presenters, queries
@@ -27,7 +30,9 @@ WARD_COOKIE = "boardround_ward"
 Filter = Annotated[str, Query(alias="filter", max_length=20, pattern="^(|not_reviewed|nctr|los7|edd_overdue)$")]
 
 
-def _board_context(request: Request, session, ward, now, filter_key: str, *, display: bool = False) -> dict:  # noqa: ANN001
+def _board_context(
+    request: Request, session: Session, ward: Ward, now: datetime, filter_key: str, *, display: bool = False
+) -> dict:
     today = london_date(now)
     board = queries.ward_board(session, ward, today)
     rows = [r for r in board.rows if presenters.matches(r.stay, filter_key)] if filter_key else board.rows
