@@ -12,6 +12,7 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
+
 def package_edges(root: Path) -> dict[str, set[str]]:
     edges: dict[str, set[str]] = defaultdict(set)
     for path in root.rglob("*.py"):
