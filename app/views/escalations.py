@@ -141,7 +141,7 @@ def show_escalation(
     return _detail(request, session, actor, esc, stay, now)
 
 
-@router.post("/escalations/{esc_id}")
+@router.post("/escalations/{esc_id}", name="act_on_escalation")
 def act_on_escalation(
     request: Request,
     esc_id: PathId,
@@ -246,7 +246,7 @@ def new_escalation(
     )
 
 
-@router.post("/stays/{stay_id}/escalations/new")
+@router.post("/stays/{stay_id}/escalations/new", name="create_escalation")
 def raise_escalation(
     request: Request,
     stay_id: PathId,

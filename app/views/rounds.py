@@ -46,7 +46,7 @@ def new_round(request: Request, code: PathCode, session: SessionDep, actor: Requ
     )
 
 
-@router.post("/wards/{code}/rounds/new")
+@router.post("/wards/{code}/rounds/new", name="begin_round")
 def start_round(
     request: Request, code: PathCode, session: SessionDep, actor: Requires(Perm.RUN_ROUND), form: FormData, now: Now
 ) -> Response:
@@ -163,7 +163,7 @@ def show_step(
     return _step_page(request, session, board_round, stay, ward, now)
 
 
-@router.post("/rounds/{round_id}/stays/{stay_id}")
+@router.post("/rounds/{round_id}/stays/{stay_id}", name="save_step")
 def save_step(
     request: Request,
     round_id: PathId,
@@ -185,7 +185,7 @@ def save_step(
     return _go_next(request, board_round, progress, stay.id, "Saved")
 
 
-@router.post("/rounds/{round_id}/stays/{stay_id}/no-change")
+@router.post("/rounds/{round_id}/stays/{stay_id}/no-change", name="confirm_no_change")
 def confirm_no_change(
     request: Request,
     round_id: PathId,
@@ -226,7 +226,7 @@ def confirm_no_change(
     return _go_next(request, board_round, progress, stay.id, "Confirmed: no change")
 
 
-@router.post("/rounds/{round_id}/stays/{stay_id}/skip")
+@router.post("/rounds/{round_id}/stays/{stay_id}/skip", name="skip_patient")
 def skip_patient(
     request: Request, round_id: PathId, stay_id: PathId, session: SessionDep, actor: Requires(Perm.RUN_ROUND), now: Now
 ) -> Response:
@@ -292,7 +292,7 @@ def show_round(
     )
 
 
-@router.post("/rounds/{round_id}/end")
+@router.post("/rounds/{round_id}/end", name="finish_round")
 def end_round(
     request: Request, round_id: PathId, session: SessionDep, actor: Requires(Perm.RUN_ROUND), form: FormData, now: Now
 ) -> Response:

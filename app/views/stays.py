@@ -92,7 +92,7 @@ def show_patient(
     return _page(request, session, actor, stay, now)
 
 
-@router.post("/stays/{stay_id}")
+@router.post("/stays/{stay_id}", name="save_patient")
 def save_patient(
     request: Request,
     stay_id: PathId,
@@ -110,7 +110,7 @@ def save_patient(
     return _page(request, session, actor, stay, now, message="Saved")
 
 
-@router.post("/stays/{stay_id}/referrals")
+@router.post("/stays/{stay_id}/referrals", name="add_referral")
 def add_referral(
     request: Request,
     stay_id: PathId,
@@ -133,7 +133,7 @@ def add_referral(
     return _page(request, session, actor, stay, now, message="Referral added")
 
 
-@router.post("/stays/{stay_id}/referrals/{referral_id}")
+@router.post("/stays/{stay_id}/referrals/{referral_id}", name="record_referral_decision")
 def record_referral_decision(
     request: Request,
     stay_id: PathId,
@@ -190,7 +190,7 @@ def record_referral_decision(
     return _page(request, session, actor, stay, now, message="Referral updated")
 
 
-@router.post("/stays/{stay_id}/actions/{action_id}/done")
+@router.post("/stays/{stay_id}/actions/{action_id}/done", name="complete_action")
 def complete_action(
     request: Request,
     stay_id: PathId,

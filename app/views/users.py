@@ -60,7 +60,7 @@ def new_user(request: Request, session: SessionDep, actor: Admin) -> Response:
     return render(request, "users/new.html", {"values": {"ward_ids": []}, "errors": {}, **_choices(session)})
 
 
-@router.post("/new")
+@router.post("/new", name="create_user")
 def create_user(request: Request, session: SessionDep, actor: Admin, form: FormData, now: Now) -> Response:
     values = form | {"ward_ids": as_list(form.get("ward_ids"))}
     values["password"] = values.get("password") or None
@@ -118,7 +118,7 @@ def edit_user(request: Request, user_id: PathId, session: SessionDep, actor: Adm
     return _edit_page(request, session, user, message="User created." if created else None)
 
 
-@router.post("/{user_id}")
+@router.post("/{user_id}", name="update_user")
 def update_user(
     request: Request, user_id: PathId, session: SessionDep, actor: Admin, form: FormData, now: Now
 ) -> Response:
@@ -143,7 +143,7 @@ def update_user(
     return _edit_page(request, session, user, values=values, errors=errors, status_code=422)
 
 
-@router.post("/{user_id}/password")
+@router.post("/{user_id}/password", name="reset_password")
 def reset_password(
     request: Request, user_id: PathId, session: SessionDep, actor: Admin, form: FormData, now: Now
 ) -> Response:
@@ -161,7 +161,7 @@ def reset_password(
     return _edit_page(request, session, user, errors=errors, status_code=422)
 
 
-@router.post("/{user_id}/unlock")
+@router.post("/{user_id}/unlock", name="unlock_user")
 def unlock_user(request: Request, user_id: PathId, session: SessionDep, actor: Admin, now: Now) -> Response:
     user = _user_or_404(session, user_id)
     service.unlock(session, actor=actor, user=user, now=now)
@@ -169,7 +169,7 @@ def unlock_user(request: Request, user_id: PathId, session: SessionDep, actor: A
     return _edit_page(request, session, user, message="Account unlocked.")
 
 
-@router.post("/{user_id}/tokens")
+@router.post("/{user_id}/tokens", name="create_token")
 def create_token(
     request: Request, user_id: PathId, session: SessionDep, actor: Admin, form: FormData, now: Now
 ) -> Response:
@@ -184,7 +184,7 @@ def create_token(
     return _edit_page(request, session, user, new_token=raw)
 
 
-@router.post("/{user_id}/tokens/{token_id}/revoke")
+@router.post("/{user_id}/tokens/{token_id}/revoke", name="revoke_token")
 def revoke(
     request: Request, user_id: PathId, token_id: PathId, session: SessionDep, actor: Admin, now: Now
 ) -> Response:
