@@ -144,7 +144,14 @@ def sign_out(request: Request, session: SessionDep, now: Now) -> Response:
             # user's version alone, so an admin editing the user meanwhile is not refused.
             cutoff = datetime.fromtimestamp(time.time(), UTC)
             session.exec(update(User).where(User.id == user.id).values(sessions_valid_after=cutoff))  # type: ignore[call-overload]
-            audit.record(session, actor=principal_for(session, user), action="sign_out", entity=user, at=now)
+            audit.record(
+                session,
+                actor=principal_for(session, user),
+                action="sign_out",
+                entity=user,
+                at=now,
+                after={"sessions_valid_after": cutoff.isoformat()},
+            )
             commit(session)
     browser.sign_out()
     return RedirectResponse("/sign-in?signed_out=1", status_code=303)
