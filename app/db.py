@@ -19,7 +19,7 @@ from functools import lru_cache
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, make_url
 from sqlmodel import Session, SQLModel, create_engine
 from starlette.concurrency import run_in_threadpool
 
@@ -64,18 +64,19 @@ def make_engine(settings: Settings, *, pre_ping: bool = True) -> Engine:
     `hide_parameters`: a database error's text then shows the statement but not its values,
     which are often patient data."""
     if settings.is_sqlite:
-        path = settings.database_url.removeprefix("sqlite:///")
+        path = make_url(settings.database_url).database
+        pool: dict[str, int] = {}
         if path and path != ":memory:":
             from pathlib import Path
 
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+            # The same pool size as PostgreSQL, so the request gate has one size (pool_capacity).
+            pool = {"pool_size": settings.db_pool_size, "max_overflow": settings.db_pool_size}
         engine = create_engine(
             settings.database_url,
             connect_args={"check_same_thread": False, "timeout": 10},
-            # The same pool size as PostgreSQL, so the request gate has one size (pool_capacity).
-            pool_size=settings.db_pool_size,
-            max_overflow=settings.db_pool_size,
             hide_parameters=True,
+            **pool,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)

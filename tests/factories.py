@@ -11,7 +11,7 @@ from sqlmodel import Session
 from app.auth.deps import principal_for
 from app.auth.principal import Principal
 from app.auth.tokens import issue_token
-from app.models import Bed, Patient, Site, Stay, User, UserWard, Ward
+from app.models import Bed, Patient, SignInThrottle, Site, Stay, User, UserWard, Ward
 from app.patients.schemas import PatientCreate
 from app.patients.service import create_patient
 from app.stays.service import admit
@@ -141,3 +141,88 @@ def make_stay(
         now=now,
         **kw,
     )
+
+
+def one_of_everything(db: Session, now: datetime) -> tuple[dict[str, object], dict[str, User]]:
+    """A ward with one of every record, a user of every role on it, and what the pages need to show
+    every form: a referral, an open follow-up, a second ward with no round open, a discharged stay,
+    an integration account with a token. Returns (ids for URL templates, users by role)."""
+    from app.actions.schemas import ActionCreate
+    from app.actions.service import create_action
+    from app.auth.permissions import MATRIX
+    from app.core import crud
+    from app.discharges.schemas import FailedDischargeCreate
+    from app.discharges.service import log_failed_discharge
+    from app.escalations.schemas import EscalationCreate
+    from app.escalations.service import raise_escalation
+    from app.models import Referral
+    from app.reviews.schemas import ReviewRequest
+    from app.reviews.service import record_review
+    from app.rounds.schemas import RoundStart
+    from app.rounds.service import start_round
+    from app.stays.service import discharge
+
+    ward = make_ward(db, beds=3)
+    quiet_ward = make_ward(db, beds=1)
+    admin = make_user(db, "admin")
+    setup = principal(db, make_user(db, "ward_manager", wards=[ward, quiet_ward]))
+    stay = make_stay(db, setup, ward, beds_of(db, ward)[0])
+    yesterday = ReviewRequest(meets_criteria_to_reside=True, day_status="green")  # "no change" needs one
+    record_review(db, actor=setup, stay=stay, data=yesterday, now=now - timedelta(days=1))
+    action = create_action(
+        db, actor=setup, stay=stay, data=ActionCreate(description="x", owner_role_code="nurse"), now=now
+    )
+    fd, _ = log_failed_discharge(
+        db,
+        actor=setup,
+        stay=stay,
+        now=now,
+        data=FailedDischargeCreate(
+            planned_for=now - timedelta(hours=1),
+            causes=["transport"],
+            primary_cause="transport",
+            avoidable=False,
+            follow_up_owner_role_code="nurse",
+            follow_up_due_at=now + timedelta(hours=4),
+        ),
+    )
+    esc = raise_escalation(
+        db, actor=setup, stay=stay, data=EscalationCreate(category_code="capacity", help_needed="x"), now=now
+    )
+    board_round = start_round(db, actor=setup, ward=ward, data=RoundStart(), now=now)
+    referral = Referral(
+        stay_id=stay.id, to_service="Care transfer hub", sent_on=now.date(), created_by_id=setup.user_id,
+        created_at=now, updated_at=now,
+    )  # fmt: skip
+    crud.create(db, actor=setup, row=referral, now=now, ward_id=ward.id, patient_id=stay.patient_id)
+    gone = make_stay(db, setup, ward, beds_of(db, ward)[2], admitted_at=now - timedelta(days=6))
+    discharge(
+        db, actor=setup, stay=gone, discharged_at=now - timedelta(days=1), destination_code="19", pathway=0,
+        expected_version=gone.version, now=now,
+    )  # fmt: skip
+    feed = make_user(db, "integration", is_service_account=True)
+    # A failed sign-in at its username: its page shows "Clear failed sign-ins" (the unlock form).
+    db.add(SignInThrottle(scope="account", key=feed.username, failures=1, window_started_at=now, next_allowed_at=now))
+    token, _ = issue_token(db, user=feed, name="PAS", actor=None, now=now)
+    db.flush()
+    ids: dict[str, object] = {
+        "ward_id": ward.id,
+        "site_id": ward.site_id,
+        "code": ward.code,
+        "stay_id": stay.id,
+        "patient_id": stay.patient_id,
+        "action_id": action.id,
+        "fd_id": fd.id,
+        "esc_id": esc.id,
+        "round_id": board_round.id,
+        "bed_id": beds_of(db, ward)[1].id,
+        "name": "criteria",
+        "referral_id": referral.id,
+        "quiet_ward_id": quiet_ward.id,
+        "quiet_code": quiet_ward.code,
+        "discharged_stay_id": gone.id,
+        "service_user_id": feed.id,
+        "token_id": token.id,
+    }
+    users = {role: make_user(db, role, wards=[ward, quiet_ward]) for role in MATRIX if role != "admin"}
+    return ids, users | {"admin": admin}

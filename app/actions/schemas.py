@@ -2,26 +2,26 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict
 
-from app.core.types import Code, Id, PartialUpdate, RequiredText, Version
+from app.core.types import ActionText, Code, Id, PartialUpdate, UtcMoment, Version
 
 
 class ActionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    description: RequiredText
+    description: ActionText
     owner_role_code: Code
-    due_at: AwareDatetime | None = None
+    due_at: UtcMoment | None = None
     board_round_id: Id | None = None
 
 
 class ActionUpdate(PartialUpdate):
     clearable = frozenset({"due_at"})
 
-    description: RequiredText | None = None
+    description: ActionText | None = None
     owner_role_code: Code | None = None
-    due_at: AwareDatetime | None = None
+    due_at: UtcMoment | None = None
     done: bool | None = None
     version: Version | None = None
 

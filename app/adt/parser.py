@@ -26,6 +26,7 @@ from hl7.containers import Message, Segment
 from app.adt import errors as codes
 from app.adt.errors import Invalid, Rejected
 from app.core.clock import LONDON
+from app.core.types import FIRST_DATE, LAST_DATE
 from app.patients import nhs_number as nhs
 
 # The hl7 package logs the offending field value (a name, an identifier) when it meets an escape
@@ -205,6 +206,13 @@ def _offset(text: str) -> timezone:
     return timezone(sign * timedelta(hours=hours, minutes=minutes))
 
 
+def _in_range(day: date) -> date:
+    """The same years as every other input (app.core.types): 1900 to 2100."""
+    if not FIRST_DATE <= day <= LAST_DATE:
+        raise ValueError("date out of range")
+    return day
+
+
 def parse_time(text: str, where: str) -> datetime | None:
     """An HL7 DTM/TS as an aware UTC datetime; naive times are Europe/London wall-clock time.
 
@@ -220,6 +228,7 @@ def parse_time(text: str, where: str) -> datetime | None:
     try:
         local = hl7.parse_datetime(digits)
         zone = _offset(offset) if offset else LONDON
+        _in_range(local.date())  # before the conversion to UTC, which overflows at year 1 or 9999
     except ValueError:
         raise Invalid(f"{where} is not a valid HL7 date/time", code=codes.DATA_TYPE_ERROR, location=where) from None
     return local.replace(tzinfo=zone).astimezone(UTC)
@@ -233,7 +242,7 @@ def parse_date(text: str, where: str) -> date | None:
     if match is None or len(match.group(1)) < 8:
         raise Invalid(f"{where} is not a valid HL7 date", code=codes.DATA_TYPE_ERROR, location=where)
     try:
-        return hl7.parse_datetime(match.group(1)[:8]).date()
+        return _in_range(hl7.parse_datetime(match.group(1)[:8]).date())
     except ValueError:
         raise Invalid(f"{where} is not a valid HL7 date", code=codes.DATA_TYPE_ERROR, location=where) from None
 

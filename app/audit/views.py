@@ -7,8 +7,7 @@ and the answer is a redirect to the page's address with the patient's internal i
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
@@ -20,7 +19,7 @@ from app.audit.queries import NO_MATCH, AuditFilters, audit_page, changes, find_
 from app.auth.deps import Requires
 from app.auth.permissions import Perm
 from app.auth.principal import Principal
-from app.core.types import MAX_ID
+from app.core.types import Id, IsoDate, bounded_text
 from app.db import SessionDep
 from app.models import Patient, Ward
 from app.patients.nhs_number import display as nhs_display
@@ -38,12 +37,12 @@ class AuditQuery(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    patient_id: int | None = Field(default=None, ge=1, le=MAX_ID)
-    user: Annotated[str, Field(max_length=100)] = ""
-    ward: int | None = Field(default=None, ge=1, le=MAX_ID)
-    date_from: date | None = None
-    date_to: date | None = None
-    before: int | None = Field(default=None, ge=1, le=2**63 - 1)
+    patient_id: Id | None = None
+    user: bounded_text(100) = ""  # type: ignore[valid-type]
+    ward: Id | None = None
+    date_from: IsoDate | None = None
+    date_to: IsoDate | None = None
+    before: int | None = Field(default=None, ge=1, le=2**63 - 1)  # audit ids are 64-bit
 
     @field_validator("patient_id", "ward", "date_from", "date_to", "before", mode="before")
     @classmethod

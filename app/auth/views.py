@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sqlmodel import update
 
 from app.audit import service as audit
@@ -17,6 +17,7 @@ from app.auth import service, throttle
 from app.auth.deps import principal_for, session_user
 from app.auth.sessions import IDLE, LIFETIME, SIGNED_OUT, BrowserSession
 from app.core.params import Now
+from app.core.types import Name, no_nul
 from app.db import SessionDep, commit
 from app.models import User
 from app.web.forms import FormData, validate
@@ -29,8 +30,10 @@ WRONG = "Enter a correct username and password"
 
 
 class SignInForm(BaseModel):
-    username: Annotated[str, Field(min_length=1, max_length=100)]
-    password: Annotated[str, Field(min_length=1, max_length=200)]
+    model_config = ConfigDict(extra="ignore")
+
+    username: Name
+    password: Annotated[str, Field(min_length=1, max_length=200), AfterValidator(no_nul)]  # never stripped
 
 
 def _session(request: Request) -> BrowserSession:

@@ -9,14 +9,14 @@ from sqlmodel import Session, SQLModel
 
 from app.audit.service import last_change
 from app.core.errors import PreconditionRequired, StaleVersion
+from app.core.types import form_id
 
 
 def parse_if_match(header: str | None) -> int | None:
     """Accept `"3"`, `W/"3"` or `3`; anything else is treated as absent."""
     if not header:
         return None
-    value = header.strip().removeprefix("W/").strip('"')
-    return int(value) if value.isdigit() and len(value) < 10 else None
+    return form_id(header.strip().removeprefix("W/").strip('"'))
 
 
 def expected_version(if_match: str | None, body_version: int | None) -> int:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from datetime import date
+from datetime import timedelta
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 from sqlmodel import col, select
@@ -11,7 +12,7 @@ from app.auth.scope import stay_or_404
 from app.core.clock import london_start_of_day
 from app.core.concurrency import expected_version
 from app.core.params import IfMatch, Now, PathId, etag
-from app.core.types import MAX_ID
+from app.core.types import Id, IsoDate
 from app.db import SessionDep, commit
 from app.discharges import service
 from app.discharges.schemas import (
@@ -80,9 +81,9 @@ def update_failed_discharge(
 def list_failed_discharges(
     session: SessionDep,
     actor: Requires(Perm.READ_WARD),
-    ward_id: int | None = Query(default=None, ge=1, le=MAX_ID),
-    date_from: date | None = None,
-    date_to: date | None = None,
+    ward_id: Annotated[Id | None, Query()] = None,
+    date_from: Annotated[IsoDate | None, Query()] = None,
+    date_to: Annotated[IsoDate | None, Query()] = None,
     limit: int = Query(default=200, ge=1, le=1000),
 ):
     """Failed discharges on your wards, newest first, by planned date (Europe/London)."""
@@ -94,8 +95,6 @@ def list_failed_discharges(
     if date_from:
         query = query.where(FailedDischarge.planned_for >= london_start_of_day(date_from))
     if date_to:
-        from datetime import timedelta
-
         query = query.where(FailedDischarge.planned_for < london_start_of_day(date_to + timedelta(days=1)))
     rows = list(session.exec(query.order_by(col(FailedDischarge.planned_for).desc()).limit(limit)))
     causes = service.causes_for(session, [r.id for r in rows])  # type: ignore[misc]

@@ -1,13 +1,13 @@
 """Failed-discharge forms: HTML strings in, the API's schemas out, NHS-style messages.
 
-Dates and times are typed as Europe/London wall-clock values and stored as UTC. Each parser
+Dates and times are typed as Europe/London wall-clock values and stored as UTC; they, and
+ids, follow the shared input rules of app.core.types (ISO dates from 1900 to 2100). Each parser
 returns (data or None, errors); errors map a form field name (also its element id, so the
 NHS error summary can link to it) to one message, in the order the fields appear.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from app.core.clock import LONDON
-from app.core.types import MAX_ID
+from app.core.types import clock_time, form_id, iso_date
 from app.discharges.queries import Filters
 from app.discharges.schemas import FailedDischargeCreate
 from app.web.forms import as_list, field_errors
@@ -47,17 +47,25 @@ def _text(form: Mapping[str, Any], name: str) -> str:
 
 def parse_date(value: str) -> date | None:
     try:
-        return date.fromisoformat(value)
+        return iso_date(value)
     except ValueError:
+        return None
+
+
+def _date(text: str, errors: dict[str, str], field: str) -> date | None:
+    """A typed date, or None with the shared rule's message against the field."""
+    try:
+        return iso_date(text)
+    except ValueError as exc:
+        errors[field] = str(exc)
         return None
 
 
 def parse_time(value: str) -> time | None:
     try:
-        parsed = time.fromisoformat(value)
+        return clock_time(value)
     except ValueError:
         return None
-    return parsed.replace(second=0, microsecond=0) if parsed.tzinfo is None else None
 
 
 def london_to_utc(day: date, clock: time) -> datetime:
@@ -71,12 +79,10 @@ def _date_and_time(
     day_text, time_text = _text(form, f"{prefix}_date"), _text(form, f"{prefix}_time")
     if not day_text and not time_text and not required:
         return None
-    day = parse_date(day_text) if day_text else None
+    day = _date(day_text, errors, f"{prefix}_date") if day_text else None
     clock = parse_time(time_text) if time_text else None
     if not day_text:
         errors[f"{prefix}_date"] = f"Enter the date {what}"
-    elif day is None:
-        errors[f"{prefix}_date"] = "Enter a real date"
     if not time_text:
         errors[f"{prefix}_time"] = f"Enter the time {what}"
     elif clock is None:
@@ -139,17 +145,7 @@ def parse_failed_discharge(
     return data, {}
 
 
-def parse_id(value: Any) -> int | None:
-    """A positive database id or version from a form or query string; anything else is None.
-
-    ASCII digits only and at most 10 of them: str.isdigit accepts "²" and int() refuses
-    strings of thousands of digits, and neither may turn a typo into a 500.
-    """
-    text = str(value if value is not None else "").strip()
-    if not re.fullmatch(r"[0-9]{1,10}", text):
-        return None
-    number = int(text)
-    return number if 0 < number <= MAX_ID else None
+parse_id = form_id
 
 
 def parse_stay_id(form: Mapping[str, Any]) -> int | None:
@@ -169,11 +165,9 @@ class EddForm:
 def parse_edd(form: Mapping[str, Any]) -> tuple[EddForm | None, dict[str, str]]:
     errors: dict[str, str] = {}
     day_text = _text(form, "expected_discharge_date")
-    day = parse_date(day_text) if day_text else None
+    day = _date(day_text, errors, "expected_discharge_date") if day_text else None
     if not day_text:
         errors["expected_discharge_date"] = "Enter the expected discharge date"
-    elif day is None:
-        errors["expected_discharge_date"] = "Enter a real date"
     reason = _text(form, "reason")
     if len(reason) > REASON_MAX:
         errors["reason"] = f"Reason must be {REASON_MAX} characters or fewer"
@@ -204,9 +198,7 @@ def parse_filters(
             errors["ward"] = "Choose a ward from the list"
     days: dict[str, date | None] = {}
     for key in ("date_from", "date_to"):
-        days[key] = parse_date(values[key]) if values[key] else None
-        if values[key] and days[key] is None:
-            errors[key] = "Enter a real date"
+        days[key] = _date(values[key], errors, key) if values[key] else None
     if days["date_from"] and days["date_to"] and days["date_to"] < days["date_from"]:
         errors["date_to"] = "The end date must be on or after the start date"
         days["date_to"] = None

@@ -2,21 +2,21 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from app.core.types import Code, LongText, PartialUpdate, Version
+from app.core.types import Code, LongText, PartialUpdate, UtcMoment, Version
 
 
 class FailedDischargeCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    planned_for: AwareDatetime
+    planned_for: UtcMoment
     causes: list[Code] = Field(min_length=1, max_length=16)
     primary_cause: Code
     detail: LongText = ""
     avoidable: bool
     follow_up_owner_role_code: Code | None = None
-    follow_up_due_at: AwareDatetime | None = None
+    follow_up_due_at: UtcMoment | None = None
 
     @model_validator(mode="after")
     def _primary_in_causes(self) -> FailedDischargeCreate:
@@ -31,7 +31,7 @@ class FailedDischargeUpdate(PartialUpdate):
     detail: LongText | None = None
     avoidable: bool | None = None
     follow_up_owner_role_code: Code | None = None
-    follow_up_due_at: AwareDatetime | None = None
+    follow_up_due_at: UtcMoment | None = None
     follow_up_done: bool | None = None
     version: Version | None = None
 

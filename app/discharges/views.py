@@ -605,5 +605,7 @@ def export_causes(request: Request, session: SessionDep, actor: Requires(Perm.RE
     body = (
         [r.rank, r.code, r.label, r.count, r.primary, f"{r.percent:.1f}", f"{r.cumulative_percent:.1f}"] for r in pareto
     )
-    start, end = values.get("date_from") or "start", values.get("date_to") or "end"
+    # The name from the dates as understood, never as typed (it goes into a header).
+    start, end = (forms.parse_date(values.get(k, "")) for k in ("date_from", "date_to"))
+    start, end = start.isoformat() if start else "start", end.isoformat() if end else "end"
     return csv_response(CAUSES_CSV_HEADER, body, f"failed-discharge-causes-{start}-to-{end}.csv")

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
 from sqlmodel import col, select
@@ -10,7 +10,7 @@ from app.auth.permissions import Perm
 from app.auth.scope import on_stay_or_404, stay_or_404
 from app.core.concurrency import expected_version
 from app.core.params import IfMatch, Now, PathId, etag
-from app.core.types import MAX_ID
+from app.core.types import Id
 from app.db import SessionDep, commit
 from app.escalations import service
 from app.escalations.schemas import EscalationCreate, EscalationPublic, EscalationStep
@@ -35,7 +35,7 @@ def list_escalations(
     session: SessionDep,
     actor: Requires(Perm.READ_WARD),
     status: Literal["open", "acknowledged", "resolved", "unresolved"] | None = "unresolved",
-    ward_id: int | None = Query(default=None, ge=1, le=MAX_ID),
+    ward_id: Annotated[Id | None, Query()] = None,
     limit: int = Query(default=200, ge=1, le=1000),
 ):
     """Escalations on your wards, oldest first."""

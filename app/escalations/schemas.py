@@ -3,9 +3,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict
 
-from app.core.types import Code, Reason, RequiredText, Version
+from app.core.types import Code, Reason, RequiredText, UtcMoment, Version
 
 
 class EscalationCreate(BaseModel):
@@ -13,7 +13,7 @@ class EscalationCreate(BaseModel):
 
     category_code: Code
     help_needed: RequiredText
-    needed_by: AwareDatetime | None = None
+    needed_by: UtcMoment | None = None
 
 
 class EscalationStep(BaseModel):

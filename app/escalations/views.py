@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime, time
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 
@@ -17,6 +18,7 @@ from app.auth.scope import on_stay_or_404, stay_or_404
 from app.core.clock import LONDON
 from app.core.errors import DomainError, StaleVersion
 from app.core.params import Now, PathId
+from app.core.types import Code, FormDate, Id, RequiredText
 from app.db import SessionDep, commit
 from app.escalations import queries, service
 from app.escalations.schemas import EscalationCreate, EscalationStep
@@ -30,6 +32,8 @@ from app.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 Status = Annotated[str, Query(max_length=10, pattern="^(open|resolved)$")]
+Level = Annotated[int | None, Query(ge=1, le=3)]
+WardFilter = Annotated[Id | None, Query()]
 
 
 def _scoped_wards(session: Session, principal: Principal) -> list[Ward]:
@@ -69,8 +73,8 @@ def show_ladder(
     actor: Requires(Perm.READ_WARD),
     now: Now,
     status: Status = "open",
-    level: Annotated[int | None, Query(ge=1, le=3)] = None,
-    ward: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    level: Level = None,
+    ward: WardFilter = None,
 ) -> Response:
     context = _ladder_context(request, session, actor, now, status, level, ward)
     block = "ladder_items" if wants_fragment(request, "ladder-items") else None
@@ -84,8 +88,8 @@ def ladder_items(
     actor: Requires(Perm.READ_WARD),
     now: Now,
     status: Status = "open",
-    level: Annotated[int | None, Query(ge=1, le=3)] = None,
-    ward: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    level: Level = None,
+    ward: WardFilter = None,
 ) -> Response:
     """The list alone, re-fetched when something changes on a ward in scope."""
     context = _ladder_context(request, session, actor, now, status, level, ward)
@@ -209,11 +213,23 @@ def act_on_escalation(
 
 
 class RaiseForm(BaseModel):
+    """The raise form: the API's EscalationCreate fields as a page sends them."""
+
     model_config = ConfigDict(extra="ignore")
 
-    category_code: Annotated[str, Field(min_length=1, max_length=40)]
-    help_needed: Annotated[str, Field(min_length=1, max_length=2000)]
-    needed_by: Annotated[str | None, BeforeValidator(lambda v: v or None)] = None
+    category_code: Code
+    help_needed: RequiredText
+    needed_by: FormDate = None  # a London date: needed by 17:00 that day
+
+
+def _raise_errors(errors: dict[str, str], form: dict) -> dict[str, str]:
+    """Plain messages for the two questions: which kind of blocker, and (when blank) what help."""
+    messages = dict(errors)
+    if "category_code" in messages:
+        messages["category_code"] = "Choose what kind of blocker this is"
+    if "help_needed" in messages and not str(form.get("help_needed") or "").strip():
+        messages["help_needed"] = "Describe the help needed"
+    return messages
 
 
 @router.get("/stays/{stay_id}/escalations/new", name="new_escalation")
@@ -238,17 +254,11 @@ def raise_escalation(
     form: FormData,
     now: Now,
 ) -> Response:
-    from datetime import date, datetime, time
-
     stay = stay_or_404(session, actor, stay_id)
     data, errors = validate(RaiseForm, form)
-    needed_by = None
-    if data is not None and data.needed_by:
-        try:
-            needed_by = datetime.combine(date.fromisoformat(data.needed_by), time(17, 0), tzinfo=LONDON)
-        except ValueError:
-            errors = {"needed_by": "Enter a real date"}
-    if data is not None and not errors:
+    errors = _raise_errors(errors, form)
+    if data is not None:
+        needed_by = datetime.combine(data.needed_by, time(17, 0), tzinfo=LONDON) if data.needed_by else None
         try:
             esc = service.raise_escalation(
                 session,
@@ -264,12 +274,6 @@ def raise_escalation(
         except DomainError as exc:
             session.rollback()
             errors = {exc.field or "help_needed": exc.message}
-    errors = {
-        ("category_code" if k == "category_code" else k): (
-            "Choose what kind of blocker this is" if k == "category_code" else v
-        )
-        for k, v in errors.items()
-    }
     return render(
         request,
         "escalations/new.html",

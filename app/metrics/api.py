@@ -20,7 +20,7 @@ from app.auth.scope import ward_or_404
 from app.core.clock import london_date
 from app.core.errors import RuleViolation
 from app.core.params import Now
-from app.core.types import MAX_ID
+from app.core.types import Id, IsoDate
 from app.db import SessionDep
 from app.metrics import flow, queries, reports, returns, tables
 from app.metrics.compute import MAX_PERIOD_DAYS, Period
@@ -43,10 +43,10 @@ from app.web.idempotency import IdempotentRoute
 
 router = APIRouter(prefix="/metrics", tags=["metrics"], route_class=IdempotentRoute)
 
-WardId = Annotated[int | None, Query(ge=1, le=MAX_ID, description="One ward; every ward in scope if absent")]
-DateFrom = Annotated[date | None, Query(description="First London date (default: 28 days before yesterday)")]
-DateTo = Annotated[date | None, Query(description="Last London date, included (default: yesterday)")]
-Day = Annotated[date | None, Query(alias="date", description="Snapshot London date (default: today)")]
+WardId = Annotated[Id | None, Query(description="One ward; every ward in scope if absent")]
+DateFrom = Annotated[IsoDate | None, Query(description="First London date (default: 28 days before yesterday)")]
+DateTo = Annotated[IsoDate | None, Query(description="Last London date, included (default: yesterday)")]
+Day = Annotated[IsoDate | None, Query(alias="date", description="Snapshot London date (default: today)")]
 
 
 def _wards(session: Session, actor: Principal, ward_id: int | None, *, active_only: bool = False) -> list[Ward]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from urllib.parse import urlencode
 
+from app.core.types import DATE_RANGE_MESSAGE, iso_date
 from app.metrics.compute import MAX_PERIOD_DAYS, Period
 from app.models import Ward
 
@@ -25,10 +26,12 @@ class MetricsFilter:
         return urlencode(pairs)
 
 
-def _date(value: str) -> date | None:
+def _date(value: str, errors: dict[str, str], field: str, what: str) -> date | None:
+    """An ISO date (the shared rule of app.core.types), or None with a message against the field."""
     try:
-        return date.fromisoformat(value)
-    except ValueError:
+        return iso_date(value)
+    except ValueError as exc:
+        errors[field] = DATE_RANGE_MESSAGE if str(exc) == DATE_RANGE_MESSAGE else f"Enter a real date for {what}"
         return None
 
 
@@ -49,13 +52,13 @@ def parse_filter(
         if ward is None:
             errors["ward"] = "Select a ward from the list"
     default = default_period(today)
-    start = _date(values["date_from"]) if values["date_from"] else default.date_from
-    end = _date(values["date_to"]) if values["date_to"] else default.date_to
-    if start is None:
-        errors["date_from"] = "Enter a real date for the start of the period"
-    if end is None:
-        errors["date_to"] = "Enter a real date for the end of the period"
-    elif end > today:
+    start = (
+        _date(values["date_from"], errors, "date_from", "the start of the period")
+        if values["date_from"]
+        else default.date_from
+    )
+    end = _date(values["date_to"], errors, "date_to", "the end of the period") if values["date_to"] else default.date_to
+    if end is not None and end > today:
         errors["date_to"] = "The end of the period cannot be in the future"
     if start and end and "date_to" not in errors:
         if start > end:

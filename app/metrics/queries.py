@@ -88,7 +88,8 @@ def counted_discharge():  # noqa: ANN202 - a SQL condition
 
 def natural_key(text: str) -> list[object]:
     """ "Ward 7" before "Ward 12": numbers in names compare as numbers."""
-    return [int(part) if part.isdigit() else part.casefold() for part in re.split(r"(\d+)", text)]
+    # isdecimal, not isdigit: "²" is a digit that int() refuses.
+    return [int(part) if part.isdecimal() else part.casefold() for part in re.split(r"(\d+)", text)]
 
 
 def wards_in_scope(session: Session, principal: Principal, *, active_only: bool = False) -> list[Ward]:

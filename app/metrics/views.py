@@ -28,6 +28,7 @@ from app.auth.scope import ward_by_code_or_404
 from app.core.clock import london_date
 from app.core.errors import NotFound
 from app.core.params import Now
+from app.core.types import CodeOrBlank
 from app.db import SessionDep
 from app.metrics import flow, forms, presenters, queries, reports, tables
 from app.metrics.compute import LONG_STAY_THRESHOLDS, Report
@@ -41,7 +42,7 @@ from app.web.templating import render
 router = APIRouter(include_in_schema=False)
 
 Measure = Annotated[str, Query(max_length=40, pattern="^(" + "|".join(flow.MEASURES) + ")$")]
-WardCode = Annotated[str, Query(max_length=20)]
+WardCode = Annotated[CodeOrBlank, Query()]
 TableName = Annotated[str, Query(max_length=40, pattern="^(" + "|".join(tables.TABLE_NAMES) + ")$")]
 
 

@@ -8,7 +8,7 @@ import nhs_number
 def normalise(value: str) -> str:
     """Digits only, or ValueError with a message a clerk can act on."""
     digits = "".join(ch for ch in value if ch not in " -")
-    if not digits.isdigit() or len(digits) != 10:
+    if not (digits.isascii() and digits.isdigit()) or len(digits) != 10:
         raise ValueError("NHS number must be 10 digits")
     if not nhs_number.is_valid(digits):
         raise ValueError("NHS number is not valid: its check digit does not match")

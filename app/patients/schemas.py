@@ -6,7 +6,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from app.core.clock import london_date, utcnow
-from app.core.types import Name, PartialUpdate, Version
+from app.core.types import IsoDate, Mrn, Name, PartialUpdate, Version
 from app.patients import nhs_number
 
 Sex = Literal["female", "male", "other", "unknown"]
@@ -16,10 +16,10 @@ class PatientBase(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     nhs_number: str | None = None
-    mrn: Name
+    mrn: Mrn
     given_name: Name
     family_name: Name
-    date_of_birth: date
+    date_of_birth: IsoDate
     sex: Sex
 
     @field_validator("nhs_number", mode="before")
@@ -49,7 +49,7 @@ class PatientUpdate(PartialUpdate):
     nhs_number: str | None = None
     given_name: Name | None = None
     family_name: Name | None = None
-    date_of_birth: date | None = None
+    date_of_birth: IsoDate | None = None
     sex: Sex | None = None
     version: Version | None = None
 
@@ -64,7 +64,7 @@ class PatientSearch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     nhs_number: str | None = None
-    mrn: Name | None = None
+    mrn: Mrn | None = None
 
     _nhs = field_validator("nhs_number", mode="before")(PatientBase._nhs_number.__func__)  # type: ignore[attr-defined]
 

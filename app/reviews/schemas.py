@@ -5,7 +5,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from app.core.types import Code, LongText, Version
+from app.core.types import Code, LongText, PathwayNumber, Version
 
 
 class ReviewRequest(BaseModel):
@@ -18,7 +18,7 @@ class ReviewRequest(BaseModel):
     delay_reason_code: Code | None = None
     day_status: Literal["red", "green"]
     red_day_reason_code: Code | None = None
-    pathway: int | None = Field(default=None, ge=0, le=3)
+    pathway: PathwayNumber | None = None
     plan: LongText = ""
     # Version of today's review if the client is replacing one it has seen.
     version: Version | None = None

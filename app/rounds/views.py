@@ -14,7 +14,8 @@ from app.auth.principal import Principal
 from app.auth.scope import stay_or_404, ward_by_code_or_404
 from app.core.clock import london_date
 from app.core.errors import DomainError, NotFound, StaleVersion
-from app.core.params import Now, PathId
+from app.core.params import Now, PathCode, PathId
+from app.core.types import form_id
 from app.db import SessionDep, commit
 from app.models import Action, BoardRound, DailyReview, EddChange, Escalation, Stay, Ward
 from app.reference import labels, rows
@@ -23,7 +24,7 @@ from app.rounds.schemas import AttendeeIn, RoundStart
 from app.stays.page import apply_form, conflict_details, form_values, patient_context
 from app.wards import presenters
 from app.wards.queries import ward_board
-from app.web.forms import FormData, as_list
+from app.web.forms import FormData, as_list, form_version
 from app.web.htmx import go_to, vary, wants_fragment
 from app.web.templating import render
 
@@ -32,7 +33,7 @@ ATTENDEE_ROLES = ("nurse", "doctor", "therapist", "social_worker", "flow_coordin
 
 
 @router.get("/wards/{code}/rounds/new", name="new_round")
-def new_round(request: Request, code: str, session: SessionDep, actor: Requires(Perm.RUN_ROUND)) -> Response:
+def new_round(request: Request, code: PathCode, session: SessionDep, actor: Requires(Perm.RUN_ROUND)) -> Response:
     ward = ward_by_code_or_404(session, actor, code)
     existing = service.open_round(session, ward.id)  # type: ignore[arg-type]
     if existing is not None:
@@ -45,7 +46,7 @@ def new_round(request: Request, code: str, session: SessionDep, actor: Requires(
 
 @router.post("/wards/{code}/rounds/new")
 def start_round(
-    request: Request, code: str, session: SessionDep, actor: Requires(Perm.RUN_ROUND), form: FormData, now: Now
+    request: Request, code: PathCode, session: SessionDep, actor: Requires(Perm.RUN_ROUND), form: FormData, now: Now
 ) -> Response:
     ward = ward_by_code_or_404(session, actor, code)
     attendees = [AttendeeIn(role_code=r) for r in as_list(form.get("roles")) if r in ATTENDEE_ROLES]
@@ -193,8 +194,19 @@ def confirm_no_change(
     now: Now,
 ) -> Response:
     board_round, stay, ward = _round_and_stay(session, actor, round_id, stay_id)
+    version = form_id(form.get("stay_version"))
+    if version is None:
+        return _step_page(
+            request,
+            session,
+            board_round,
+            stay,
+            ward,
+            now,
+            errors={"meets": "Reload the page and try again"},
+            status_code=422,
+        )
     try:
-        version = int(str(form.get("stay_version", "0")))
         step.confirm_unchanged(session, actor=actor, stay=stay, stay_version=version, now=now, board_round=board_round)
         commit(session)
     except StaleVersion:
@@ -203,10 +215,11 @@ def confirm_no_change(
         return _step_page(
             request, session, board_round, stay, ward, now, conflict=conflict_details(session, stay), status_code=409
         )
-    except (DomainError, ValueError) as exc:
+    except DomainError as exc:
         session.rollback()
-        message = exc.message if isinstance(exc, DomainError) else "Reload the page and try again"
-        return _step_page(request, session, board_round, stay, ward, now, errors={"meets": message}, status_code=422)
+        return _step_page(
+            request, session, board_round, stay, ward, now, errors={"meets": exc.message}, status_code=422
+        )
     progress = _progress(session, board_round, stay.id, now)
     return _go_next(request, board_round, progress, stay.id, "Confirmed: no change")
 
@@ -287,7 +300,7 @@ def end_round(
             session,
             actor=actor,
             board_round=board_round,
-            expected_version=int(str(form.get("version", board_round.version))),
+            expected_version=form_version(form, board_round.version),
             now=now,
         )
         commit(session)

@@ -2,9 +2,21 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, model_validator
 
-from app.core.types import Code, Id, LongText, PartialUpdate, Reason, ShortText, Version
+from app.core.types import (
+    Code,
+    Id,
+    IsoDate,
+    LongText,
+    PartialUpdate,
+    PathwayNumber,
+    Reason,
+    RequiredReason,
+    ShortText,
+    UtcMoment,
+    Version,
+)
 from app.patients.schemas import PatientCreate, PatientPublic
 
 PathwayCode = int  # validated against the pathway table by the service
@@ -17,11 +29,11 @@ class AdmitRequest(BaseModel):
     patient: PatientCreate | None = None
     ward_id: Id
     bed_id: Id | None = None
-    admitted_at: AwareDatetime
-    expected_discharge_date: date | None = None
+    admitted_at: UtcMoment
+    expected_discharge_date: IsoDate | None = None
     clinical_criteria_for_discharge: LongText = ""
     responsible_consultant: ShortText = ""
-    pathway: int | None = Field(default=None, ge=0, le=3)
+    pathway: PathwayNumber | None = None
 
     @model_validator(mode="after")
     def _one_patient(self) -> AdmitRequest:
@@ -35,23 +47,23 @@ class TransferRequest(BaseModel):
 
     ward_id: Id
     bed_id: Id | None = None
-    at: AwareDatetime | None = None
+    at: UtcMoment | None = None
     version: Version | None = None
 
 
 class DischargeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    discharged_at: AwareDatetime
+    discharged_at: UtcMoment
     destination_code: Code
-    pathway: int | None = Field(default=None, ge=0, le=3)
+    pathway: PathwayNumber | None = None
     version: Version | None = None
 
 
 class EddRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    expected_discharge_date: date
+    expected_discharge_date: IsoDate
     reason: Reason = ""
     version: Version | None = None
 
@@ -61,7 +73,7 @@ class StayUpdate(PartialUpdate):
 
     clinical_criteria_for_discharge: LongText | None = None
     responsible_consultant: ShortText | None = None
-    pathway: int | None = Field(default=None, ge=0, le=3)
+    pathway: PathwayNumber | None = None
     version: Version | None = None
 
 
@@ -70,11 +82,11 @@ class StayCorrection(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    admitted_at: AwareDatetime | None = None
-    discharged_at: AwareDatetime | None = None
+    admitted_at: UtcMoment | None = None
+    discharged_at: UtcMoment | None = None
     destination_code: Code | None = None
-    pathway: int | None = Field(default=None, ge=0, le=3)
-    reason: Reason = Field(min_length=1)
+    pathway: PathwayNumber | None = None
+    reason: RequiredReason
     version: Version | None = None
 
 

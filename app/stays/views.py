@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Annotated
-
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 from sqlmodel import Session
 
 from app.actions.schemas import ActionUpdate
@@ -20,28 +17,32 @@ from app.core import crud
 from app.core.clock import london_date
 from app.core.errors import DomainError, NotFound
 from app.core.params import Now, PathId
+from app.core.types import FormDate, IsoDate, Label, Reason
 from app.db import SessionDep, commit
 from app.models import Referral, Stay, Ward
 from app.reference import labels
 from app.stays.page import apply_form, form_values, patient_context
-from app.web.forms import FormData, validate
+from app.web.forms import FormData, form_version, validate
 from app.web.htmx import vary, wants_fragment
 from app.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 
 
-def _blank_none(value: object) -> object:
-    return None if isinstance(value, str) and not value.strip() else value
-
-
 class ReferralForm(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    to_service: Annotated[str, Field(min_length=1, max_length=200)]
-    sent_on: date
-    decision_on: Annotated[date | None, BeforeValidator(_blank_none)] = None
-    decision: Annotated[str, Field(max_length=1000)] = ""
+    to_service: Label
+    sent_on: IsoDate
+    decision_on: FormDate = None
+    decision: Reason = ""
+
+
+class DecisionForm(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    decision_on: FormDate = None
+    decision: Reason = ""
 
 
 def _page(
@@ -56,6 +57,7 @@ def _page(
     conflict: dict | None = None,
     message: str | None = None,
     referral_errors: dict | None = None,
+    referral_values: dict | None = None,
     status_code: int = 200,
 ) -> Response:
     context = patient_context(session, stay, now) | {
@@ -65,6 +67,7 @@ def _page(
         "conflict": conflict,
         "message": message,
         "referral_errors": referral_errors or {},
+        "referral_values": referral_values or {},
         "form_action": f"/stays/{stay.id}",
         "submit_text": "Save",
         "target": "patient-main",
@@ -116,18 +119,10 @@ def add_referral(
 ) -> Response:
     stay = stay_or_404(session, actor, stay_id)
     data, errors = validate(ReferralForm, form)
-    if data is None:
-        return _page(request, session, actor, stay, now, referral_errors=errors, status_code=422)
-    if data.decision_on and data.decision_on < data.sent_on:
-        return _page(
-            request,
-            session,
-            actor,
-            stay,
-            now,
-            status_code=422,
-            referral_errors={"decision_on": "The decision cannot be before the referral was sent"},
-        )
+    if data is not None and data.decision_on and data.decision_on < data.sent_on:
+        errors = {"decision_on": "The decision cannot be before the referral was sent"}
+    if data is None or errors:
+        return _page(request, session, actor, stay, now, referral_errors=errors, referral_values=form, status_code=422)
     referral = Referral(
         stay_id=stay.id, created_by_id=actor.user_id, created_at=now, updated_at=now, **data.model_dump()
     )
@@ -150,14 +145,11 @@ def record_referral_decision(
     referral = session.get(Referral, referral_id)
     if referral is None or referral.stay_id != stay.id:
         raise NotFound("No such referral")
-    decision_on = _blank_none(form.get("decision_on"))
-    try:
-        day = date.fromisoformat(str(decision_on)) if decision_on else None
-    except ValueError:
-        return _page(
-            request, session, actor, stay, now, status_code=422, referral_errors={"decision_on": "Enter a real date"}
-        )
-    if day and day < referral.sent_on:
+    data, errors = validate(DecisionForm, form)
+    if data is not None and data.decision_on and data.decision_on < referral.sent_on:
+        errors = {"decision_on": "The decision cannot be before the referral was sent"}
+    if data is None or errors:
+        # Against this referral's row: its fields' ids end with the referral id.
         return _page(
             request,
             session,
@@ -165,8 +157,10 @@ def record_referral_decision(
             stay,
             now,
             status_code=422,
-            referral_errors={"decision_on": "The decision cannot be before the referral was sent"},
+            referral_errors={f"{k}-{referral.id}": v for k, v in errors.items()},
+            referral_values={f"{k}-{referral.id}": form.get(k, "") for k in ("decision_on", "decision")},
         )
+    day = data.decision_on
     try:
         crud.update(
             session,
@@ -175,12 +169,12 @@ def record_referral_decision(
             now=now,
             ward_id=stay.ward_id,
             patient_id=stay.patient_id,
-            changes={"decision_on": day, "decision": str(form.get("decision", ""))[:1000]},
-            expected_version=int(str(form.get("version", referral.version))),
+            changes={"decision_on": day, "decision": data.decision},
+            expected_version=form_version(form, referral.version),
             present=lambda: {"to_service": referral.to_service, "version": referral.version},
         )
         commit(session)
-    except (DomainError, ValueError):
+    except DomainError:
         session.rollback()
         return _page(
             request,
@@ -213,11 +207,11 @@ def complete_action(
             action=action,
             stay=stay,
             data=ActionUpdate(done=True),
-            expected_version=int(str(form.get("version", action.version))),
+            expected_version=form_version(form, action.version),
             now=now,
         )
         commit(session)
-    except (DomainError, ValueError):
+    except DomainError:
         session.rollback()
         return _page(
             request,

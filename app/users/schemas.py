@@ -5,7 +5,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
-from app.core.types import Code, Label, Version
+from app.core.types import Code, Id, Label, Name, Version, no_nul
 
 
 def _id_list(value: object) -> object:
@@ -22,8 +22,8 @@ def _username(value: str) -> str:
 
 
 Username = Annotated[str, AfterValidator(_username)]
-Password = Annotated[str, StringConstraints(min_length=12, max_length=200)]
-WardIds = Annotated[list[Annotated[int, Field(ge=1, le=2**31 - 1)]], BeforeValidator(_id_list), Field(max_length=200)]
+Password = Annotated[str, StringConstraints(min_length=12, max_length=200), AfterValidator(no_nul)]
+WardIds = Annotated[list[Id], BeforeValidator(_id_list), Field(max_length=200)]
 
 
 class UserCreate(BaseModel):
@@ -56,4 +56,4 @@ class PasswordReset(BaseModel):
 class TokenCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    name: Name

@@ -4,16 +4,16 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict
 
-from app.core.types import Code, Id, Label, PartialUpdate, ShortText, Version
+from app.core.types import BedLabel, Id, Label, PartialUpdate, SortOrder, Specialty, Version, WardCode
 
 
 class WardCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     site_id: Id
-    code: Code
+    code: WardCode
     name: Label
-    specialty: ShortText = ""
+    specialty: Specialty = ""
     executive_sponsor_id: Id | None = None
 
 
@@ -21,7 +21,7 @@ class WardUpdate(PartialUpdate):
     clearable = frozenset({"executive_sponsor_id"})
 
     name: Label | None = None
-    specialty: ShortText | None = None
+    specialty: Specialty | None = None
     executive_sponsor_id: Id | None = None
     is_active: bool | None = None
     version: Version | None = None
@@ -43,15 +43,15 @@ class WardPublic(BaseModel):
 class BedCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    label: Code
-    sort_order: int = 0
+    label: BedLabel
+    sort_order: SortOrder = 0
     is_open: bool = True
     is_escalation: bool = False
 
 
 class BedUpdate(PartialUpdate):
-    label: Code | None = None
-    sort_order: int | None = None
+    label: BedLabel | None = None
+    sort_order: SortOrder | None = None
     is_open: bool | None = None
     is_escalation: bool | None = None
     version: Version | None = None

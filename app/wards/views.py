@@ -12,7 +12,7 @@ from app.auth.deps import Requires
 from app.auth.permissions import Perm, allows
 from app.auth.scope import ward_by_code_or_404
 from app.core.clock import london_date
-from app.core.params import Now
+from app.core.params import Now, PathCode
 from app.db import SessionDep
 from app.reference import labels
 from app.rounds.service import open_round
@@ -25,7 +25,6 @@ router = APIRouter(include_in_schema=False)
 
 WARD_COOKIE = "boardround_ward"
 Filter = Annotated[str, Query(alias="filter", max_length=20, pattern="^(|not_reviewed|nctr|los7|edd_overdue)$")]
-Code = Annotated[str, Query(max_length=20)]
 
 
 def _board_context(request: Request, session, ward, now, filter_key: str, *, display: bool = False) -> dict:  # noqa: ANN001
@@ -53,7 +52,12 @@ def _board_context(request: Request, session, ward, now, filter_key: str, *, dis
 
 @router.get("/wards/{code}", name="show_board")
 def show_board(
-    request: Request, code: str, session: SessionDep, actor: Requires(Perm.READ_WARD), now: Now, filter_key: Filter = ""
+    request: Request,
+    code: PathCode,
+    session: SessionDep,
+    actor: Requires(Perm.READ_WARD),
+    now: Now,
+    filter_key: Filter = "",
 ) -> Response:
     ward = ward_by_code_or_404(session, actor, code)
     context = _board_context(request, session, ward, now, filter_key)
@@ -76,7 +80,7 @@ def show_board(
 @router.get("/wards/{code}/rows", name="board_rows")
 def board_rows(
     request: Request,
-    code: str,
+    code: PathCode,
     session: SessionDep,
     actor: Requires(Perm.READ_WARD),
     now: Now,
@@ -91,7 +95,7 @@ def board_rows(
 
 @router.get("/wards/{code}/display", name="board_display")
 def board_display(
-    request: Request, code: str, session: SessionDep, actor: Requires(Perm.READ_WARD), now: Now
+    request: Request, code: PathCode, session: SessionDep, actor: Requires(Perm.READ_WARD), now: Now
 ) -> Response:
     """Large type for the ward's wall screen: initials only, updates itself."""
     ward = ward_by_code_or_404(session, actor, code)
@@ -99,7 +103,9 @@ def board_display(
 
 
 @router.get("/wards/{code}/events", name="board_events", dependencies=[StreamTurn])
-async def board_events(request: Request, code: str, session: SessionDep, actor: Requires(Perm.READ_WARD)) -> Response:
+async def board_events(
+    request: Request, code: PathCode, session: SessionDep, actor: Requires(Perm.READ_WARD)
+) -> Response:
     """Server-sent events: `board-changed` with ids only, whenever something on this ward changes."""
     ward = await run_in_threadpool(ward_by_code_or_404, session, actor, code)
     await watching(request, session)

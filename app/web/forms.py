@@ -13,6 +13,7 @@ from fastapi import Depends, Request
 from pydantic import BaseModel, ValidationError
 
 from app.core.errors import DomainError
+from app.core.types import form_id
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -41,6 +42,13 @@ def as_list(value: Any) -> list[str]:
     if value is None or value == "":
         return []
     return value if isinstance(value, list) else [value]
+
+
+def form_version(form: dict[str, Any], current: int) -> int:
+    """The version a form was drawn at; without one, the current. A mangled one matches nothing (0)."""
+    if "version" not in form:
+        return current
+    return form_id(form["version"]) or 0
 
 
 def field_errors(exc: ValidationError) -> dict[str, str]:

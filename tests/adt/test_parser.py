@@ -134,7 +134,20 @@ def test_times(text, expected):
     assert parse_time(text, "PV1-44") == expected
 
 
-@pytest.mark.parametrize("text", ["2026031O0900", "20261310090000", "20260230", "2026-03-10", "20260310093000+01", "1"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026031O0900",
+        "20261310090000",
+        "20260230",
+        "2026-03-10",
+        "20260310093000+01",
+        "1",
+        "99991231235959-1400",  # overflowed converting to UTC
+        "00010101000000+1400",
+        "18991231",
+    ],
+)
 def test_bad_times_name_the_field(text):
     with pytest.raises(Invalid) as caught:
         parse_time(text, "PV1-44")
@@ -147,6 +160,7 @@ def test_bad_times_name_the_field(text):
         ({"admit": "2026031X090000"}, "PV1-44"),
         ({"discharge": "tomorrow"}, "PV1-45"),
         ({"dob": "1940O517"}, "PID-7"),
+        ({"dob": "00010101"}, "PID-7"),
         ({"nhs": "94347659X9"}, "PID-3"),
         ({"nhs": "9434765918"}, "PID-3"),  # wrong check digit
         ({"sex": "Q"}, "PID-8"),

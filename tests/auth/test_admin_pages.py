@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlmodel import select
 
 from app.models import ApiToken, AuditEvent, SignInThrottle, User, UserWard
@@ -180,3 +181,15 @@ def test_audit_viewer_filters_and_shows_before_after(db, browser_as, ward, nurse
 
 def test_nurses_cannot_read_the_audit_trail(db, browser_as, nurse):
     assert browser_as(nurse).get("/audit").status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("date_to", "message"),
+    [("9999-12-31", "Enter a date between 1 January 1900 and 31 December 2100"), ("0", "Enter a date as YYYY-MM-DD")],
+)
+def test_audit_dates_far_away_or_not_iso_are_field_errors(db, browser_as, ward, date_to, message):
+    """9999-12-31 overflowed when a day was added (500); "0" was read as 1 January 1970."""
+    browser = browser_as(factories.make_user(db, "ward_manager", wards=[ward]))
+    page = browser.get("/audit", params={"date_to": date_to})
+    assert page.status_code == 422 and page.headers["content-type"].startswith("text/html")
+    assert message in page.text and f'value="{date_to}"' in page.text

@@ -7,6 +7,7 @@ import io
 import re
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
 from sqlmodel import select
 
 from app.discharges.schemas import FailedDischargeUpdate
@@ -469,3 +470,25 @@ def test_sponsor_can_read_but_not_log(db, browser_as, ward, stays, nurse_princip
     assert page.status_code == 200 and "HOME0" in page.text
     assert "Mark follow-up done" not in page.text and "Log a failed discharge" not in page.text
     assert browser.get(f"/stays/{stays[0].id}/failed-discharges/new").status_code == 403
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["/failed-discharges", "/failed-discharges.csv", "/failed-discharges/causes", "/failed-discharges/causes.csv"],
+)
+def test_dates_far_away_or_not_iso_are_not_server_errors(db, browser_as, nurse, stays, url):
+    """date_to=9999-12-31 overflowed when the day after it was worked out (500)."""
+    browser = browser_as(nurse)
+    for date_to, message in (
+        ("9999-12-31", "Enter a date between 1 January 1900 and 31 December 2100"),
+        ("0", "Enter a date as YYYY-MM-DD"),
+        ("0001-01-01", "Enter a date between 1 January 1900 and 31 December 2100"),
+    ):
+        r = browser.get(url, params={"date_from": "2026-03-01", "date_to": date_to})
+        if url.endswith(".csv"):  # the export leaves an invalid filter out, as the list page does
+            assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv"), (url, date_to)
+            assert "\x00" not in r.headers["content-disposition"]
+        else:
+            assert r.status_code == 422 and message in r.text and f'value="{date_to}"' in r.text, (url, date_to)
+    r = browser.get("/failed-discharges/causes.csv", params={"date_from": "a\x00b", "date_to": "2026-03-10"})
+    assert r.headers["content-disposition"] == 'attachment; filename="failed-discharge-causes-start-to-2026-03-10.csv"'

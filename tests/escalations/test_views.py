@@ -131,3 +131,16 @@ def test_other_wards_escalations_are_hidden(db, browser_as, stay, nurse_principa
     browser = browser_as(outsider)
     assert "Secret" not in browser.get("/escalations").text
     assert browser.get(f"/escalations/{esc.id}").status_code == 404
+
+
+def test_help_needed_of_only_spaces_is_a_field_error(db, browser_as, nurse, stay):
+    """It passed the form's own check, then failed the API schema's: a 500."""
+    browser = browser_as(nurse)
+    browser.get(f"/stays/{stay.id}/escalations/new")
+    r = browser.post(
+        f"/stays/{stay.id}/escalations/new", {"category_code": "capacity", "help_needed": " ", "needed_by": "0"}
+    )
+    assert r.status_code == 422 and r.headers["content-type"].startswith("text/html")
+    assert "Describe the help needed" in r.text and "Enter a date as YYYY-MM-DD" in r.text
+    assert 'value="capacity" checked' in r.text and 'value="0"' in r.text  # what was typed, kept
+    assert db.exec(select(Escalation)).first() is None

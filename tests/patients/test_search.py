@@ -45,7 +45,7 @@ def test_search_keeps_ward_scope(db, api, api_as):
         ({}, "nhs_number", "Give nhs_number or mrn"),
         ({"nhs_number": "", "mrn": None}, "nhs_number", "Give nhs_number or mrn"),
         ({"nhs_number": "9434765918"}, "nhs_number", "check digit"),
-        ({"mrn": "K" * 101}, "mrn", "at most 100"),
+        ({"mrn": "K" * 21}, "mrn", "at most 20"),
         ({"nhs": "9434765919"}, "nhs", "Extra inputs"),
     ],
 )

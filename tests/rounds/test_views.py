@@ -254,6 +254,26 @@ def test_patient_page_referrals_actions_and_plan_sheet(db, browser_as, nurse, wa
     assert db.exec(select(AuditEvent).where(AuditEvent.entity_type == "referral")).all()
 
 
+def test_referral_forms_keep_what_was_typed_with_each_message_by_its_field(db, browser_as, nurse, ward_with_patients):
+    browser = browser_as(nurse)
+    stay = ward_with_patients[0]
+    r = browser.post(f"/stays/{stay.id}/referrals", {"to_service": "Care transfer hub", "sent_on": "9999-12-31"})
+    assert r.status_code == 422 and "Enter a date between 1 January 1900 and 31 December 2100" in r.text
+    assert 'value="Care transfer hub"' in r.text and 'value="9999-12-31"' in r.text
+    assert (
+        browser.post(f"/stays/{stay.id}/referrals", {"to_service": "Hub", "sent_on": "2026-03-09"}).status_code == 200
+    )
+    referral = db.exec(select(Referral)).one()
+    r = browser.post(
+        f"/stays/{stay.id}/referrals/{referral.id}", {"decision_on": "0", "decision": "Accepted", "version": "1"}
+    )
+    assert r.status_code == 422
+    row = f"decision_on-{referral.id}"
+    assert re.search(rf'id="{row}-error"[^>]*>.*Enter a date as YYYY-MM-DD', r.text, re.S)
+    assert re.search(rf'id="{row}"[^>]*value="0"', r.text) and 'value="Accepted"' in r.text
+    assert db.get(Referral, referral.id).decision_on is None
+
+
 def test_sponsors_see_but_cannot_edit(db, browser_as, ward, ward_with_patients):
     sponsor = factories.make_user(db, "executive_sponsor", wards=[ward])
     browser = browser_as(sponsor)

@@ -7,7 +7,6 @@ A route missing from the table fails the coverage test, so new routes must be cl
 from __future__ import annotations
 
 import importlib
-from datetime import timedelta
 
 import pytest
 from fastapi.routing import iter_route_contexts
@@ -88,48 +87,7 @@ def test_every_api_route_is_classified():
 @pytest.fixture
 def world(db, now):
     """One ward with one of everything, and a user of every role on it."""
-    ward = factories.make_ward(db, beds=3)
-    admin = factories.make_user(db, "admin")
-    setup = factories.principal(db, factories.make_user(db, "ward_manager", wards=[ward]))
-    from app.actions.schemas import ActionCreate
-    from app.actions.service import create_action
-    from app.discharges.schemas import FailedDischargeCreate
-    from app.discharges.service import log_failed_discharge
-    from app.escalations.schemas import EscalationCreate
-    from app.escalations.service import raise_escalation
-    from app.rounds.schemas import RoundStart
-    from app.rounds.service import start_round
-
-    stay = factories.make_stay(db, setup, ward, factories.beds_of(db, ward)[0])
-    action = create_action(
-        db, actor=setup, stay=stay, data=ActionCreate(description="x", owner_role_code="nurse"), now=now
-    )
-    fd, _ = log_failed_discharge(
-        db,
-        actor=setup,
-        stay=stay,
-        now=now,
-        data=FailedDischargeCreate(
-            planned_for=now - timedelta(hours=1), causes=["transport"], primary_cause="transport", avoidable=False
-        ),
-    )
-    esc = raise_escalation(
-        db, actor=setup, stay=stay, data=EscalationCreate(category_code="capacity", help_needed="x"), now=now
-    )
-    board_round = start_round(db, actor=setup, ward=ward, data=RoundStart(), now=now)
-    ids = {
-        "ward_id": ward.id,
-        "stay_id": stay.id,
-        "patient_id": stay.patient_id,
-        "action_id": action.id,
-        "fd_id": fd.id,
-        "esc_id": esc.id,
-        "round_id": board_round.id,
-        "bed_id": factories.beds_of(db, ward)[1].id,
-        "name": "criteria",
-    }
-    users = {role: factories.make_user(db, role, wards=[ward]) for role in ROLES if role != "admin"} | {"admin": admin}
-    return ids, users
+    return factories.one_of_everything(db, now)
 
 
 @pytest.mark.parametrize("role", [*ROLES, "anonymous"])
