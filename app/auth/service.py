@@ -9,14 +9,17 @@ lock, is held while it runs); `finish` records the outcome. Refused attempts are
 Audit records name the username typed and the client address, never the password. Unknown
 usernames are checked against a dummy hash and throttled like real ones, so neither the
 response time nor a refusal reveals which accounts exist.
+
+Signing out ends every session of the user, on every device (`sign_out`, docs/adr/0002).
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
-from sqlmodel import Session, func, select
+from sqlmodel import Session, func, select, update
 
 from app.audit import service as audit
 from app.auth import throttle
@@ -127,4 +130,22 @@ def _fail(session: Session, attempt: Attempt, now: datetime, reason: str, **deta
         entity_id=attempt.user.id if attempt.user else "",
         at=now,
         after={"reason": reason, "client": attempt.client, **details},
+    )
+
+
+def sign_out(session: Session, user: User, *, now: datetime) -> None:
+    """End every session of this user signed in until now, on any device (a copied cookie too).
+
+    Wall-clock time, as the cookie's sign-in time (app/auth/sessions.py), not the request's
+    clock. An UPDATE that leaves the user's version alone: an admin editing the user at the same
+    moment is not refused."""
+    cutoff = datetime.fromtimestamp(time.time(), UTC)
+    session.exec(update(User).where(User.id == user.id).values(sessions_valid_after=cutoff))  # type: ignore[call-overload]
+    audit.record(
+        session,
+        actor=principal_for(session, user),
+        action="sign_out",
+        entity=user,
+        at=now,
+        after={"sessions_valid_after": cutoff.isoformat()},
     )

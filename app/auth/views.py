@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import math
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
-from sqlmodel import update
 
-from app.audit import service as audit
 from app.auth import service, throttle
-from app.auth.deps import principal_for, session_user
+from app.auth.deps import session_user
 from app.auth.sessions import IDLE, LIFETIME, SIGNED_OUT, BrowserSession
 from app.core.params import Now
 from app.core.types import Name, no_nul
@@ -142,19 +140,7 @@ def sign_out(request: Request, session: SessionDep, now: Now) -> Response:
     if browser.user_id is not None:
         user = session.get(User, browser.user_id)
         if user is not None:
-            # Every session of this user signed in until now ends, on any device (a copied cookie
-            # too). Wall-clock time, as the cookie's sign-in time; an UPDATE that leaves the
-            # user's version alone, so an admin editing the user meanwhile is not refused.
-            cutoff = datetime.fromtimestamp(time.time(), UTC)
-            session.exec(update(User).where(User.id == user.id).values(sessions_valid_after=cutoff))  # type: ignore[call-overload]
-            audit.record(
-                session,
-                actor=principal_for(session, user),
-                action="sign_out",
-                entity=user,
-                at=now,
-                after={"sessions_valid_after": cutoff.isoformat()},
-            )
+            service.sign_out(session, user, now=now)
             commit(session)
     browser.sign_out()
     return RedirectResponse("/sign-in?signed_out=1", status_code=303)
