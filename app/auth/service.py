@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlmodel import Session, func, select, update
+from sqlmodel import Session, col, func, select, update
 
 from app.audit import service as audit
 from app.auth import throttle
@@ -140,7 +140,7 @@ def sign_out(session: Session, user: User, *, now: datetime) -> None:
     clock. An UPDATE that leaves the user's version alone: an admin editing the user at the same
     moment is not refused."""
     cutoff = datetime.fromtimestamp(time.time(), UTC)
-    session.exec(update(User).where(User.id == user.id).values(sessions_valid_after=cutoff))  # type: ignore[call-overload]
+    session.execute(update(User).where(col(User.id) == user.id).values(sessions_valid_after=cutoff))
     audit.record(
         session,
         actor=principal_for(session, user),

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import case, delete, literal, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.models import SignInThrottle
 
@@ -147,9 +147,8 @@ def account_status(session: Session, username: str) -> SignInThrottle | None:
 
 def waiting_usernames(session: Session, now: datetime) -> set[str]:
     """Usernames (lower case) whose next attempt must wait: for the admin's user list."""
-    query = select(SignInThrottle.key).where(
-        SignInThrottle.scope == ACCOUNT,
-        SignInThrottle.next_allowed_at > now,  # type: ignore[arg-type]
+    query = select(col(SignInThrottle.key)).where(
+        col(SignInThrottle.scope) == ACCOUNT, col(SignInThrottle.next_allowed_at) > now
     )
     return set(session.scalars(query))
 
@@ -166,7 +165,7 @@ def _locked_row(session: Session, limit: Limit, key: str, now: datetime) -> Sign
     )
     query = (
         select(SignInThrottle)
-        .where(SignInThrottle.scope == limit.scope, SignInThrottle.key == key)
+        .where(col(SignInThrottle.scope) == limit.scope, col(SignInThrottle.key) == key)
         .with_for_update()
         .execution_options(populate_existing=True)
     )
