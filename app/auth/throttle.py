@@ -100,7 +100,9 @@ def reserve(session: Session, *, client: str, username: str, now: datetime) -> R
     client_row = _locked_row(session, CLIENT_LIMIT, client, now)
     account_row = _locked_row(session, ACCOUNT_LIMIT, username_key(username), now)
     if client_row.next_allowed_at > now:
-        return Reservation(False, refused_by=CLIENT, retry_at=client_row.next_allowed_at)
+        # Not before the username's wait either: this client has failures, so that applies too.
+        retry_at = max(client_row.next_allowed_at, account_row.next_allowed_at)
+        return Reservation(False, refused_by=CLIENT, retry_at=retry_at)
     # A username made to wait by failures elsewhere stays open to a client with none of its own
     # in this window (the user's own tablet): guessing cannot lock the user out.
     if account_row.next_allowed_at > now and client_row.failures > 0:

@@ -5,6 +5,8 @@ process: tests/reliability/test_sign_in_attempts.py."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import httpx
 import pytest
 from sqlmodel import select
@@ -112,6 +114,15 @@ def test_one_client_trying_many_usernames_is_slowed_down(db, nina, client_at, cl
     assert pages.sign_in(client_at("10.2.0.2"), "nina").status_code == 303
     clock.advance(hours=1)
     assert pages.sign_in(sprayer, "someone-else", password="Spring2026!").status_code == 422
+
+
+def test_a_client_told_when_to_come_back_is_not_refused_then_by_the_username(db, nina, client_at, now):
+    for scope, key, count, wait in (("client", "10.2.0.3", 20, 2), ("account", "nina", 6, 16)):
+        until = now + timedelta(seconds=wait)
+        db.add(SignInThrottle(scope=scope, key=key, failures=count, window_started_at=now, next_allowed_at=until))
+    db.flush()
+    r = pages.sign_in(client_at("10.2.0.3"), "nina")
+    assert r.status_code == 429 and r.headers["retry-after"] == "16"
 
 
 def test_unknown_usernames_wait_like_real_ones(db, client_at):
