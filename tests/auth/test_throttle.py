@@ -183,3 +183,17 @@ def test_the_wait_doubles_after_the_free_attempts_and_stops_at_the_cap():
     limit = throttle.ACCOUNT_LIMIT
     assert [limit.delay(n).total_seconds() for n in range(1, 13)] == [0, 0, 2, 4, 8, 16, 32, 64, 128, 256, 300, 300]
     assert throttle.CLIENT_LIMIT.delay(10_000).total_seconds() == 15 * 60
+
+
+def test_attempts_delete_counters_nobody_has_used_for_a_day(db, nina, client_at, now):
+    old = now - timedelta(days=1, minutes=1)
+    for n in range(3):
+        db.add(
+            SignInThrottle(scope="client", key=f"10.6.0.{n}", failures=5, window_started_at=old, next_allowed_at=old)
+        )
+    recent = now - timedelta(hours=23)
+    db.add(SignInThrottle(scope="account", key="recent", failures=5, window_started_at=recent, next_allowed_at=recent))
+    db.flush()
+    pages.sign_in(client_at("10.6.1.1"), "nina", password="wrong")
+    left = set(db.exec(select(SignInThrottle.key)).all())
+    assert left == {"recent", "10.6.1.1", "nina"}
