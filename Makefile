@@ -31,9 +31,11 @@ test: install
 test-fast: install
 	$(BIN)/python -m pytest -q -x -m "not browser"
 
+## Style, the import layers (.importlinter) and types
 lint: install
-	$(BIN)/ruff check app tests bench migrations
-	$(BIN)/ruff format --check app tests bench
+	$(BIN)/ruff check app tests bench migrations scripts
+	$(BIN)/ruff format --check app tests bench scripts
+	$(BIN)/lint-imports --no-cache
 
 assets:
 	bash scripts/build_assets.sh

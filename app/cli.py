@@ -23,17 +23,18 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from app.adt.cli import adt_app
+from app import session_hooks
 from app.auth.tokens import issue_token, revoke_token
+from app.commands.adt import adt_app
+from app.commands.metrics import metrics_app
 from app.config import PROJECT_ROOT, get_settings
 from app.core.clock import utcnow
 from app.core.errors import DomainError, NotFound
+from app.core.validation import field_errors
 from app.db import make_engine
-from app.metrics.cli import metrics_app
 from app.models import StaffRole, User, Ward
 from app.users import service as users
 from app.users.schemas import PasswordReset, UserCreate
-from app.web.forms import field_errors
 
 MIN_PASSWORD_LENGTH = 12
 
@@ -44,6 +45,11 @@ token_app = typer.Typer(help="API tokens for integrations.", no_args_is_help=Tru
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
+
+
+@app.callback()
+def _every_command() -> None:
+    session_hooks.install()
 
 
 def cli_actor() -> str:

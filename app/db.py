@@ -224,16 +224,12 @@ def commit(session: Session) -> None:
     Services check rules first; these errors cover the gap between check and write (two tablets
     taking the same bed, a version bumped by another transaction).
     """
-    from app.web import live
-
     with _races_as_conflicts(session):
         if session.info.get(COMMIT_AFTER_RESPONSE):
             session.flush()  # the same 409s, raised where the route expects them
             session.info[COMMIT_REQUESTED] = True
             return
-        local_events = live.before_commit(session)
         session.commit()
-    live.after_commit(local_events)
 
 
 @contextmanager
@@ -242,15 +238,12 @@ def _races_as_conflicts(session: Session) -> Iterator[None]:
     from sqlalchemy.orm.exc import StaleDataError
 
     from app.core.errors import Conflict, StaleVersion
-    from app.web import live
 
     try:
         yield
     except StaleDataError as exc:
         session.rollback()
-        live.discard(session)
         raise StaleVersion("Someone else changed this record at the same moment: reload and try again") from exc
     except IntegrityError as exc:
         session.rollback()
-        live.discard(session)
         raise Conflict("This change clashes with another record (it may have just been made elsewhere)") from exc

@@ -8,38 +8,39 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 
-from app.actions.api import router as actions_router
-from app.adt.api import router as adt_router
-from app.audit.views import router as audit_views
+from app import session_hooks
+from app.api.actions import router as actions_router
+from app.api.adt import router as adt_router
+from app.api.discharges import router as discharges_router
+from app.api.escalations import router as escalations_router
+from app.api.metrics import router as metrics_router
+from app.api.patients import router as patients_router
+from app.api.reference import router as reference_router
+from app.api.reviews import router as reviews_router
+from app.api.rounds import router as rounds_router
+from app.api.stays import router as stays_router
+from app.api.wards import router as wards_router
 from app.auth.sessions import SessionMiddleware
-from app.auth.views import router as auth_views
 from app.config import Settings, get_settings
 from app.core import log_redaction
 from app.db import DatabaseGate, make_engine, pool_capacity, write_engine
-from app.discharges.api import router as discharges_router
-from app.discharges.views import router as discharge_views
-from app.escalations.api import router as escalations_router
-from app.escalations.views import router as escalation_views
-from app.metrics.api import router as metrics_router
-from app.metrics.views import router as metrics_views
-from app.patients.api import router as patients_router
-from app.reference_api import router as reference_router
-from app.reviews.api import router as reviews_router
-from app.rounds.api import router as rounds_router
-from app.rounds.views import router as round_views
-from app.stays.api import router as stays_router
-from app.stays.views import router as stay_views
-from app.users.views import router as user_views
-from app.wards.api import router as wards_router
-from app.wards.views import router as ward_views
+from app.views.api_docs import router as api_docs_router
+from app.views.audit import router as audit_views
+from app.views.auth import router as auth_views
+from app.views.discharges import router as discharge_views
+from app.views.escalations import router as escalation_views
+from app.views.home import router as home_views
+from app.views.metrics import router as metrics_views
+from app.views.pwa import router as pwa_views
+from app.views.rounds import router as round_views
+from app.views.stays import router as stay_views
+from app.views.users import router as user_views
+from app.views.wards import router as ward_views
 from app.web import errors
-from app.web.api_docs import router as api_docs_router
 from app.web.csrf import CSRFMiddleware
-from app.web.home import router as home_views
 from app.web.limits import BodySizeLimit
 from app.web.live import PostgresListener
 from app.web.pages import TemplateContext, html_error
-from app.web.pwa import router as pwa_views
 from app.web.security import SecurityHeaders
 from app.web.serving_loop import ServingLoop
 from app.web.static_files import mount_static
@@ -87,6 +88,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    session_hooks.install()
     # Here rather than in `boardround serve`: `uvicorn --factory app.main:create_app` (and each of
     # its worker processes) must not log query strings or exception messages either.
     log_redaction.install()

@@ -5,7 +5,7 @@
                                              [--processes 2]
 
 For each backend: a fresh database migrated by Alembic, two wards of 20 beds, the `pas-feed`
-integration account, then the real listener in its own process (`python -m app.adt.cli
+integration account, then the real listener in its own process (`python -m app.commands.adt
 listen`, as `boardround adt listen` runs it) on a free port, on PostgreSQL with `--processes`
 worker processes (connections shared out among them). Clients on N concurrent MLLP
 connections each send their share of a day's feed (admissions, transfers and discharges; each
@@ -72,7 +72,7 @@ def start_listener(url: str, workers: int, processes: int, connections: int) -> 
         [
             sys.executable,
             "-m",
-            "app.adt.cli",
+            "app.commands.adt",
             "listen",
             "--port",
             str(port),

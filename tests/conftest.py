@@ -21,6 +21,7 @@ import uvicorn
 from sqlalchemy import Connection, Engine, event
 from sqlmodel import Session
 
+from app import session_hooks
 from app.core.clock import FrozenClock, current_time
 from app.db import get_session
 from app.main import create_app
@@ -28,6 +29,9 @@ from tests import factories, pages
 from tests.dbs import build_engine, drop_pg_database, in_ci, migrate, postgres_available, settings_for
 
 BACKENDS = ["sqlite", "postgresql"]
+
+# What every entry point installs (metrics marks, change notices): tests use services directly too.
+session_hooks.install()
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

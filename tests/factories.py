@@ -9,8 +9,8 @@ import nhs_number
 from sqlmodel import Session
 
 from app.auth.deps import principal_for
-from app.auth.principal import Principal
 from app.auth.tokens import issue_token
+from app.core.principal import Principal
 from app.models import Bed, Patient, SignInThrottle, Site, Stay, User, UserWard, Ward
 from app.patients.schemas import PatientCreate
 from app.patients.service import create_patient
@@ -149,8 +149,8 @@ def one_of_everything(db: Session, now: datetime) -> tuple[dict[str, object], di
     an integration account with a token. Returns (ids for URL templates, users by role)."""
     from app.actions.schemas import ActionCreate
     from app.actions.service import create_action
+    from app.audit import crud
     from app.auth.permissions import MATRIX
-    from app.core import crud
     from app.discharges.schemas import FailedDischargeCreate
     from app.discharges.service import log_failed_discharge
     from app.escalations.schemas import EscalationCreate

@@ -7,9 +7,9 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from app.actions.schemas import ActionCreate, ActionPublic, ActionUpdate
-from app.auth.principal import Principal
-from app.core import crud
+from app.audit import crud
 from app.core.errors import Conflict, NotFound, RuleViolation
+from app.core.principal import Principal
 from app.models import Action, BoardRound, StaffRole, Stay
 
 

@@ -14,8 +14,8 @@ from sqlalchemy import func
 from sqlmodel import Session, SQLModel, select
 
 from app.audit import service as audit
-from app.auth.principal import Principal
 from app.core.errors import Conflict, RuleViolation
+from app.core.principal import Principal
 from app.models import Bed, DischargeDestination, Stay, StayLocation, Ward
 from app.stays import service as stays
 
@@ -91,8 +91,10 @@ def cancel_admission(session: Session, *, actor: Principal, stay: Stay, at: date
             patient_id=before["patient_id"],
         )
         return "deleted"
-    # Reviews, actions or EDDs were recorded against it: keep them, end the stay.
-    ended_at = min(max(at, stay.admitted_at), now)
+    # Reviews, actions or EDDs were recorded against it: keep them, end the stay (not before it
+    # arrived where it is, so its ward history still ends where the stay does).
+    rows = _locations(session, stay)
+    ended_at = max(min(at, now), rows[-1].started_at if rows else stay.admitted_at)
     stays.discharge(
         session,
         actor=actor,

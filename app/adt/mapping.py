@@ -21,8 +21,8 @@ from app.adt import errors as codes
 from app.adt.errors import Invalid
 from app.adt.parser import Location, VisitFacts
 from app.audit import service as audit
-from app.auth.principal import Principal
 from app.core.errors import RuleViolation
+from app.core.principal import Principal
 from app.models import Bed, BedLabelFrom, DischargeDestination, PasLocation, Ward
 
 UNKNOWN_DESTINATION = "99"

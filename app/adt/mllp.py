@@ -30,7 +30,8 @@ from app.adt import ack as acks
 from app.adt.ack import Ack
 from app.adt.errors import SEGMENT_SEQUENCE_ERROR, Rejected
 from app.adt.parser import Envelope, Header
-from app.adt.service import AccountError, Unavailable
+from app.adt.pipeline import Unavailable
+from app.adt.receiver import AccountError
 from app.core.clock import utcnow
 
 log = logging.getLogger("boardround.adt.mllp")

@@ -60,7 +60,10 @@ class ConnectionWorkers:
         max_message_bytes: int = MAX_MESSAGE_BYTES,
         idle_timeout: float = IDLE_TIMEOUT,
         max_connections: int = MAX_CONNECTIONS,
+        setup: Callable[[], None] | None = None,
     ) -> None:
+        """`setup` runs first in each worker process (a module-level function: it is pickled),
+        e.g. to install the session hooks (app/session_hooks.py)."""
         context = multiprocessing.get_context("spawn")
         self.host, self.port = host, port
         self.max_connections = max_connections  # across all workers: counted here, where they arrive
@@ -76,7 +79,16 @@ class ConnectionWorkers:
             status, theirs_status = context.Pipe()
             process = context.Process(
                 target=_worker_main,
-                args=(theirs_sockets, theirs_status, account, threads, log_level, max_message_bytes, idle_timeout),
+                args=(
+                    theirs_sockets,
+                    theirs_status,
+                    account,
+                    threads,
+                    log_level,
+                    max_message_bytes,
+                    idle_timeout,
+                    setup,
+                ),
                 name="adt-worker",
                 daemon=True,
             )
@@ -186,16 +198,19 @@ def _worker_main(
     log_level: int,
     max_message_bytes: int,
     idle_timeout: float,
+    setup: Callable[[], None] | None,
 ) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the listener, which stops us
     logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     log_redaction.install()
-    from app.adt.service import Receiver
+    if setup is not None:
+        setup()
+    from app.adt.receiver import Receiver
     from app.config import get_settings
     from app.db import make_engine
 
     try:
-        # No pre-ping: a dropped connection makes the message retry on a new one (service._is_transient).
+        # No pre-ping: a dropped connection makes the message retry on a new one (pipeline._is_transient).
         receiver = Receiver(make_engine(get_settings(), pre_ping=False), account)
     except Exception as exc:  # noqa: BLE001 - reported to the listener, which refuses to start
         status.send(f"{type(exc).__name__}: {exc}")

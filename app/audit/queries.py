@@ -12,8 +12,8 @@ from datetime import date, timedelta
 from sqlmodel import Session, col, exists, func, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from app.auth.principal import Principal
 from app.core.clock import london_start_of_day
+from app.core.principal import Principal
 from app.models import AuditEvent, Patient, User, Ward
 
 PAGE_SIZE = 50

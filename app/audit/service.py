@@ -10,9 +10,9 @@ from typing import Any
 from sqlalchemy import inspect
 from sqlmodel import Session, SQLModel, desc, select
 
-from app.auth.principal import Principal
+from app.core import changes
+from app.core.principal import Principal
 from app.models import AuditEvent
-from app.web import live
 
 # Never copied into audit snapshots: secrets are not history.
 _SECRET_FIELDS = {"password_hash", "token_hash"}
@@ -83,7 +83,7 @@ def record(
     )
     session.add(event)
     # Open boards of this ward refresh themselves after the commit.
-    live.note_change(session, ward_id=ward_id, stay_id=_stay_id(entity_type, entity_id, after, before))
+    changes.note(session, ward_id=ward_id, stay_id=_stay_id(entity_type, entity_id, after, before))
     return event
 
 

@@ -9,10 +9,10 @@ from fastapi import Depends, Request
 from sqlmodel import Session, select
 
 from app.auth.permissions import Perm, allows
-from app.auth.principal import Principal
 from app.auth.sessions import SIGNED_OUT, BrowserSession, password_fingerprint
 from app.auth.tokens import user_for_token
 from app.core.errors import DomainError, Forbidden
+from app.core.principal import Principal
 from app.db import SessionDep
 from app.models import StaffRole, User, UserWard
 

@@ -12,8 +12,8 @@ from typing import TypeVar
 
 from sqlmodel import Session, SQLModel, col, select
 
-from app.auth.principal import Principal
 from app.core.errors import NotFound
+from app.core.principal import Principal
 from app.models import Patient, Stay, User, UserWard, Ward
 
 T = TypeVar("T", bound=SQLModel)

@@ -1,5 +1,5 @@
 """Sign-in throttling: attempts counted per client address and per username, before the
-password is checked (docs/adr/0009-sign-in-throttling.md).
+password is checked (docs/adr/0011-sign-in-throttling.md).
 
 An attempt first reserves its place. In one short transaction, holding the two counter rows
 (the client's, then the username's: always in that order, so two attempts cannot deadlock),

@@ -9,8 +9,8 @@ from datetime import datetime
 from sqlmodel import Session, select
 
 from app.audit import service as audit
-from app.auth.principal import Principal
 from app.core.errors import NotFound
+from app.core.principal import Principal
 from app.models import ApiToken, User
 
 PREFIX = "brt_"

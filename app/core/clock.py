@@ -32,6 +32,16 @@ def london_time(moment: datetime) -> datetime:
     return as_utc(moment).astimezone(LONDON)
 
 
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def london_text(moment: datetime) -> str:
+    """An instant for a message, on the London clock: "14:05 on 2 Nov 2026" (English month names,
+    whatever the process locale)."""
+    local = london_time(moment)
+    return f"{local:%H:%M} on {local.day} {_MONTHS[local.month - 1]} {local.year}"
+
+
 def london_start_of_day(day: date) -> datetime:
     """Midnight at the start of a London day, as UTC (23:00 the day before in BST)."""
     return datetime.combine(day, time(0, 0), tzinfo=LONDON).astimezone(UTC)

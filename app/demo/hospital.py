@@ -25,8 +25,8 @@ from app.actions.schemas import ActionCreate, ActionUpdate
 from app.audit import service as audit
 from app.auth.deps import principal_for
 from app.auth.passwords import hash_password
-from app.auth.principal import Principal
 from app.core.clock import london_date
+from app.core.principal import Principal
 from app.demo import data
 from app.demo.plan import BedPlan, HospitalPlan, Planner, StayPlan, WardPlan, at_london
 from app.discharges import service as discharges

@@ -17,9 +17,9 @@ from pydantic import ValidationError
 
 from app.core.clock import LONDON
 from app.core.types import clock_time, form_id, iso_date
+from app.core.validation import as_list, field_errors
 from app.discharges.queries import Filters
 from app.discharges.schemas import FailedDischargeCreate
-from app.web.forms import as_list, field_errors
 
 DETAIL_MAX = 4000
 REASON_MAX = 1000

@@ -15,8 +15,8 @@ from typing import Any
 from sqlalchemy import case
 from sqlmodel import Session, col, func, select
 
-from app.auth.principal import Principal
 from app.core.clock import london_start_of_day
+from app.core.principal import Principal
 from app.discharges.charts import CauseCount
 from app.models import Bed, FailedDischarge, FailedDischargeCause, Patient, Stay, User, Ward
 

@@ -6,10 +6,10 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
+from app.audit import crud
 from app.audit import service as audit
-from app.auth.principal import Principal
-from app.core import crud
 from app.core.errors import NotFound, RuleViolation
+from app.core.principal import Principal
 from app.discharges.schemas import (
     FailedDischargeCreate,
     FailedDischargePublic,

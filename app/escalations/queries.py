@@ -7,8 +7,8 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from app.auth.principal import Principal
 from app.core.clock import london_date
+from app.core.principal import Principal
 from app.escalations.ladder import Timing, can_act, timing
 from app.models import Bed, DailyReview, Escalation, EscalationEvent, EscalationLevel, Patient, Stay, User, Ward
 from app.wards.queries import length_of_stay

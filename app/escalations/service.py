@@ -10,9 +10,9 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from app.audit import service as audit
-from app.auth.principal import Principal
-from app.core.concurrency import check_version
+from app.audit.versions import check_version
 from app.core.errors import Conflict, Forbidden, RuleViolation
+from app.core.principal import Principal
 from app.escalations import ladder
 from app.escalations.schemas import (
     EscalationCreate,

@@ -29,14 +29,14 @@ from functools import cached_property, lru_cache
 from itertools import accumulate
 from typing import NamedTuple
 
+from app.core import codes
 from app.core.clock import LONDON, london_start_of_day
-from app.models.reference import DischargeDestination
 
 CENSUS_TIME = time(8, 0)  # the daily snapshot, London clock
 MIDDAY = time(12, 0)
 ROUND_START_DEADLINE = time(12, 30)  # "round started before 12:30"
-DIED = DischargeDestination.DIED  # deaths are counted apart from discharges
-CANCELLED = DischargeDestination.NOT_APPLICABLE  # a cancelled admission: neither discharge nor death
+DIED = codes.DESTINATION_DIED  # deaths are counted apart from discharges
+CANCELLED = codes.DESTINATION_NOT_APPLICABLE  # a cancelled admission: neither discharge nor death
 NOT_DISCHARGES = (DIED, CANCELLED)
 LONG_STAY_THRESHOLDS = (7, 14, 21)
 MAX_PERIOD_DAYS = 400

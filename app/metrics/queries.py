@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import String, TypeDecorator, func, or_, type_coerce
 from sqlmodel import Session, col, select
 
-from app.auth.principal import Principal
+from app.core.principal import Principal
 from app.metrics.compute import (
     NOT_DISCHARGES,
     FailedFacts,

@@ -6,12 +6,15 @@ hook writes none. A write that reaches back leaves a mark from the earliest inst
 
 * a backdated admission, discharge or transfer, and their corrections or cancellations (A11-A13);
 * a review recorded (or re-recorded) for an earlier day;
-* a correction to a discharged stay (destination, pathway, consultant, ward left from);
+* a correction to a discharged stay (destination, pathway, consultant, ward left from), and of its
+  admission or discharge time, which moves an end of its ward history: a moved row marks its ward
+  from the earlier to the later of its old and new times, so both the old days and the new;
 * clinical criteria for discharge recorded or cleared on a stay admitted before today: the census
   counts "with EDD and CCD" by the stay's current CCD, so its earlier days change too;
 * a board round started before today and ended (or corrected) since: it counts on its first day.
 
-It is an ORM flush hook, so every write path (pages, API, PAS feed, demo, CLI) is covered. A change
+It is an ORM flush hook, installed by every entry point (app/session_hooks.py), so every write
+path (pages, API, PAS feed, demo, CLI) is covered. A change
 made by hand in SQL to stays, their ward history, reviews, EDD changes or board rounds bypasses it:
 follow one with `boardround metrics refresh --rebuild`.
 """
@@ -162,7 +165,12 @@ def marks_for_flush(session: Session, now: datetime) -> list[dict[str, Any]]:
     return marks.rows
 
 
-@event.listens_for(Session, "after_flush")
+def install() -> None:
+    """Mark stale days in every session's flushes. Once per process (app/session_hooks.py)."""
+    if not event.contains(Session, "after_flush", _mark_stale_days):
+        event.listen(Session, "after_flush", _mark_stale_days)
+
+
 def _mark_stale_days(session: Session, _context: object) -> None:
     rows = marks_for_flush(session, utcnow())
     if rows:

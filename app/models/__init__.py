@@ -79,7 +79,3 @@ __all__ = [
     "UserWard",
     "Ward",
 ]
-
-# Every session that writes these tables marks the closed metrics days it changes: registered here
-# so that no write path can load the models without the hook.
-import app.metrics.staleness  # noqa: E402, F401

@@ -11,6 +11,8 @@ from typing import ClassVar
 
 from sqlmodel import Field, SQLModel
 
+from app.core import codes
+
 
 class ReferenceBase(SQLModel):
     label: str = Field(max_length=200)
@@ -75,11 +77,9 @@ class DischargeDestination(ReferenceBase, table=True):
 
     code: str = Field(primary_key=True, max_length=4)
 
-    # Codes with a meaning of their own in Boardround:
-    DIED: ClassVar[str] = "79"  # patient died: counted as a death, never as a discharge
-    # "Not applicable": how a cancelled admission (HL7 A11) that already had clinical records
-    # is ended. The spell never really happened, so it counts as neither discharge nor death.
-    NOT_APPLICABLE: ClassVar[str] = "98"
+    # Codes with a meaning of their own in Boardround (app/core/codes.py).
+    DIED: ClassVar[str] = codes.DESTINATION_DIED
+    NOT_APPLICABLE: ClassVar[str] = codes.DESTINATION_NOT_APPLICABLE
 
 
 class EscalationLevel(ReferenceBase, table=True):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlmodel import Session, col, select
 
-from app.auth.principal import Principal
 from app.core.errors import RuleViolation
+from app.core.principal import Principal
 from app.models import Patient, Stay
 from app.patients.schemas import PatientSearch
 

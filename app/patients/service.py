@@ -9,10 +9,10 @@ from typing import Any
 from sqlmodel import Session, or_, select
 
 from app.audit import service as audit
-from app.auth.principal import Principal
+from app.audit.versions import check_version
 from app.auth.scope import can_read_patient
-from app.core.concurrency import check_version
 from app.core.errors import Conflict
+from app.core.principal import Principal
 from app.models import Patient
 from app.patients.schemas import PatientCreate, PatientPublic
 

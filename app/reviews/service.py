@@ -7,10 +7,10 @@ from datetime import date, datetime
 from sqlmodel import Session, col, delete, select
 
 from app.audit import service as audit
-from app.auth.principal import Principal
+from app.audit.versions import check_version
 from app.core.clock import london_date
-from app.core.concurrency import check_version
 from app.core.errors import Conflict, RuleViolation
+from app.core.principal import Principal
 from app.models import (
     Criterion,
     DailyReview,

@@ -7,9 +7,9 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from app.audit import service as audit
-from app.auth.principal import Principal
-from app.core.concurrency import check_version
+from app.audit.versions import check_version
 from app.core.errors import Conflict, NotFound, RuleViolation
+from app.core.principal import Principal
 from app.models import BoardRound, BoardRoundAttendee, StaffRole, Ward
 from app.rounds.schemas import AttendeePublic, RoundPublic, RoundStart
 

@@ -12,10 +12,10 @@ from sqlmodel import Session, col, select
 
 from app.actions.schemas import ActionCreate
 from app.actions.service import create_action
-from app.auth.principal import Principal
+from app.audit.versions import check_version
 from app.core.clock import LONDON, london_date
-from app.core.concurrency import check_version
 from app.core.errors import RuleViolation
+from app.core.principal import Principal
 from app.escalations.schemas import EscalationCreate
 from app.escalations.service import raise_escalation
 from app.models import BoardRound, BoardRoundEntry, DailyReview, Stay

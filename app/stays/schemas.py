@@ -78,7 +78,9 @@ class StayUpdate(PartialUpdate):
 
 
 class StayCorrection(BaseModel):
-    """Correct a discharged stay: only with a reason, always audited."""
+    """Correct a discharged stay: only with a reason, always audited. A corrected admission or
+    discharge time moves that end of the ward history with it; one that would cross a move
+    (admission after the first, discharge before the last) is refused (422)."""
 
     model_config = ConfigDict(extra="forbid")
 

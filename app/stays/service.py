@@ -9,10 +9,10 @@ from sqlalchemy import bindparam
 from sqlmodel import Session, or_, select
 
 from app.audit import service as audit
-from app.auth.principal import Principal
+from app.audit.versions import check_version
 from app.core.clock import london_date
-from app.core.concurrency import check_version
 from app.core.errors import Conflict, NotFound, RuleViolation
+from app.core.principal import Principal
 from app.models import (
     Bed,
     DischargeDestination,
@@ -23,6 +23,7 @@ from app.models import (
     StayLocation,
     Ward,
 )
+from app.stays import ward_history
 from app.stays.schemas import StayPublic
 
 # Clocks on tablets and the PAS drift a little; beyond this a time "in the future" is an error.
@@ -256,18 +257,19 @@ def discharge(
         raise RuleViolation("Unknown discharge destination", field="destination_code")
     _check_pathway(session, pathway)
     # Read before changing anything, so the stay and its location are written in one flush at commit.
-    location = session.exec(
-        select(StayLocation).where(StayLocation.stay_id == stay.id, StayLocation.ended_at.is_(None))  # type: ignore[union-attr]
-    ).first()
+    history = ward_history.rows(session, stay)
+    ward_history.refuse_crossing(
+        history, admitted_at=None, discharged_at=discharged_at, advice="cannot be recorded: check both times"
+    )
     before = audit.snapshot(stay)
     stay.discharged_at = discharged_at
     stay.discharge_destination_code = destination_code
     if pathway is not None:
         stay.pathway = pathway
     stay.updated_at = now
-    if location is not None:
-        location.ended_at = max(discharged_at, location.started_at)
-        location.updated_at = now
+    if history:
+        history[-1].ended_at = discharged_at
+        history[-1].updated_at = now
     audit.record_change(
         session,
         actor=actor,
@@ -375,15 +377,29 @@ def correct_discharged_stay(
     expected_version: int,
     now: datetime,
 ) -> Stay:
-    """The only way to change a discharged stay: a reason, and an audit record of it."""
+    """The only way to change a discharged stay: a reason, and an audit record of it.
+
+    A corrected admission or discharge time moves the matching end of the ward history with it
+    (the census and NCTR figures read the history), and is refused if it would cross a move."""
     check_version(session, stay, expected_version, lambda: present(stay))
     if stay.discharged_at is None:
         raise Conflict("This stay is still current: change it the usual way", field="stay")
+    for name in ("admitted_at", "discharged_at"):
+        if name in changes and changes[name] is None:
+            raise RuleViolation("Give the corrected time, or leave this out to keep it", field=name)
     admitted_at = changes.get("admitted_at", stay.admitted_at)
     discharged_at = changes.get("discharged_at", stay.discharged_at)
+    _not_in_future(admitted_at, now, "admitted_at")
     _not_in_future(discharged_at, now, "discharged_at")
     if discharged_at < admitted_at:
         raise RuleViolation("Discharge cannot be before admission", field="discharged_at")
+    history = ward_history.rows(session, stay)
+    ward_history.refuse_crossing(
+        history,
+        admitted_at=admitted_at,
+        discharged_at=discharged_at,
+        advice="cannot be recorded here; correct the transfer first",
+    )
     if "destination_code" in changes:
         if session.get(DischargeDestination, changes["destination_code"]) is None:
             raise RuleViolation("Unknown discharge destination", field="destination_code")
@@ -394,17 +410,21 @@ def correct_discharged_stay(
     for key, value in changes.items():
         setattr(stay, key, value)
     stay.updated_at = now
+    moved_from, moved_to = ward_history.move_ends(
+        history, admitted_at=admitted_at, discharged_at=discharged_at, now=now
+    )
     session.flush()
-    audit.record_change(
+    old, new = audit.changed(before, audit.snapshot(stay))
+    audit.record(
         session,
         actor=actor,
         action="correct",
         entity=stay,
-        before=before,
         at=now,
+        before=old | moved_from,
+        after=new | moved_to | {"reason": reason},
         ward_id=stay.ward_id,
         patient_id=stay.patient_id,
-        extra={"reason": reason},
     )
     return stay
 

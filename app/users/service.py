@@ -7,11 +7,11 @@ from datetime import datetime
 from sqlmodel import Session, col, delete, func, select
 
 from app.audit import service as audit
+from app.audit.versions import check_version
 from app.auth import throttle
 from app.auth.passwords import hash_password
-from app.auth.principal import Principal
-from app.core.concurrency import check_version
 from app.core.errors import Conflict, RuleViolation
+from app.core.principal import Principal
 from app.models import StaffRole, User, UserWard, Ward
 from app.users.schemas import UserCreate, UserUpdate
 

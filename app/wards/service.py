@@ -7,10 +7,10 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from app.auth.principal import Principal
+from app.audit import crud
 from app.auth.scope import user_in_scope
-from app.core import crud
 from app.core.errors import Conflict, RuleViolation
+from app.core.principal import Principal
 from app.models import Bed, Site, Stay, Ward
 from app.wards.schemas import BedCreate, BedPublic, WardCreate, WardPublic
 

@@ -33,9 +33,9 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from app.auth.deps import current_principal
-from app.auth.principal import Principal
 from app.core.errors import Conflict, DomainError
 from app.core.params import Now
+from app.core.principal import Principal
 from app.db import COMMIT_AFTER_RESPONSE, COMMIT_REQUESTED, SQLITE_IMMEDIATE, SessionDep, commit
 from app.models import IdempotencyKey
 

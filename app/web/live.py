@@ -17,12 +17,13 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import text
-from sqlmodel import Session
+from sqlalchemy import event, text
+from sqlalchemy.orm import Session as OrmSession
+
+from app.core import changes
 
 log = logging.getLogger("boardround.live")
 CHANNEL = "boardround_changes"
-_PENDING = "live_changes"
 
 
 class ChangeFeed:
@@ -67,34 +68,43 @@ class ChangeFeed:
 feed = ChangeFeed()
 
 
-def note_change(session: Session, *, ward_id: int | None, stay_id: int | None = None, kind: str = "stay") -> None:
-    """Remember, on the session, that this transaction changed a ward (called by the audit trail)."""
-    if ward_id is None:
-        return
-    session.info.setdefault(_PENDING, {})[(ward_id, stay_id)] = {"ward_id": ward_id, "stay_id": stay_id, "kind": kind}
+_TO_PUBLISH = "live_publish"
 
 
-def before_commit(session: Session) -> list[dict[str, Any]]:
-    """Send NOTIFY inside the transaction on PostgreSQL; return what to publish locally otherwise."""
-    events = list(session.info.pop(_PENDING, {}).values())
+def install() -> None:
+    """Announce committed change notices (app.core.changes) to open screens. Once per process."""
+    for name, handler in (
+        ("before_commit", _before_commit),
+        ("after_commit", _after_commit),
+        ("after_soft_rollback", _after_rollback),
+    ):
+        if not event.contains(OrmSession, name, handler):
+            event.listen(OrmSession, name, handler)
+
+
+def _before_commit(session: OrmSession) -> None:
+    """Send NOTIFY inside the transaction on PostgreSQL; keep the notices to publish locally otherwise."""
+    events = changes.take(session)
     if not events:
-        return []
+        return
     if session.get_bind().dialect.name == "postgresql":
         # One round trip for all of them (a transfer touches two wards).
         calls = ", ".join(f"pg_notify(:channel, :p{i})" for i in range(len(events)))
         params = {"channel": CHANNEL} | {f"p{i}": json.dumps(event) for i, event in enumerate(events)}
         session.execute(text(f"SELECT {calls}"), params)  # noqa: S608 - only bind-parameter names are formatted in
-        return []
-    return events
+        return
+    session.info[_TO_PUBLISH] = events
 
 
-def after_commit(events: list[dict[str, Any]]) -> None:
-    for event in events:
-        feed.publish(event)
+def _after_commit(session: OrmSession) -> None:
+    for event_ in session.info.pop(_TO_PUBLISH, ()):
+        feed.publish(event_)
 
 
-def discard(session: Session) -> None:
-    session.info.pop(_PENDING, None)
+def _after_rollback(session: OrmSession, previous_transaction: Any) -> None:
+    if previous_transaction.parent is None:  # the whole transaction, not a savepoint within it
+        changes.drop(session)
+        session.info.pop(_TO_PUBLISH, None)
 
 
 class PostgresListener:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.auth.permissions import Perm, allows
-from app.auth.principal import Principal
+from app.core.principal import Principal
 
 # (permission needed, path, label); None: everyone signed in.
 LINKS: list[tuple[Perm | None, str, str]] = [

@@ -1,7 +1,7 @@
 """Sign-in throttle counters; sessions end at sign-out
 
 `signinthrottle` counts sign-in attempts per client address and per username before the password
-is checked (app/auth/throttle.py, docs/adr/0009-sign-in-throttling.md). It replaces the per-user
+is checked (app/auth/throttle.py, docs/adr/0011-sign-in-throttling.md). It replaces the per-user
 `failed_sign_ins` and `locked_until` columns, which counted after the check and locked the
 account: those are dropped (an account locked at the upgrade is no longer locked).
 

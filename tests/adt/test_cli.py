@@ -13,8 +13,8 @@ import pytest
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
-from app.adt.cli import adt_app
 from app.adt.mllp import MllpClient
+from app.commands.adt import adt_app
 from app.config import PROJECT_ROOT, get_settings
 from app.db import make_engine
 from app.models import AdtMessage, AuditEvent, Bed, PasLocation, Site, Stay, User, Ward
@@ -218,7 +218,7 @@ def test_listen_runs_until_terminated(cli_db, session):
     }
     command = ["listen", "--port", str(port), "--log-level", "warning", "--max-connections", "1"]
     proc = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "app.adt.cli", *command],
+        [sys.executable, "-m", "app.commands.adt", *command],
         cwd=PROJECT_ROOT,
         env=env,
         stdout=subprocess.PIPE,

@@ -18,7 +18,7 @@ import pytest
 from sqlmodel import Session, func, select
 
 from app.adt.mllp import FRAME_END, MllpClient, frame, running_in_thread
-from app.adt.service import Receiver
+from app.adt.receiver import Receiver
 from app.core.clock import utcnow
 from app.models import AdtMessage, Bed, Site, Stay, User, Ward
 from tests import factories
@@ -406,7 +406,7 @@ def test_listen_with_worker_processes_runs_until_terminated(backend, engine):
     }
     command = ["listen", "--port", str(port), "--account", ACCOUNT, "--processes", "2", "--log-level", "warning"]
     proc = subprocess.Popen(  # noqa: S603 - fixed argv, our own interpreter
-        [sys.executable, "-m", "app.adt.cli", *command],
+        [sys.executable, "-m", "app.commands.adt", *command],
         cwd=PROJECT_ROOT,
         env=env,
         stdout=subprocess.PIPE,

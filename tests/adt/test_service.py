@@ -1,6 +1,6 @@
 """Each ADT event's effect on patients, stays and beds, on SQLite and PostgreSQL.
 
-Messages go through `app.adt.service.handle`, the entry point every channel uses. The test's
+Messages go through `app.adt.pipeline.handle`, the entry point every channel uses. The test's
 session is committed before each message (a savepoint release under the `db` fixture), so the
 rollback of a failed message undoes only that message.
 """
@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlmodel import func, select
 
-from app.adt import mapping, service
+from app.adt import events, mapping, pipeline, review
 from app.adt.errors import Invalid
 from app.adt.parser import Location
 from app.core.errors import RuleViolation
@@ -39,7 +39,7 @@ def feed(db):
 
         def send(self, text: str, now: datetime = NOW) -> dict[str, str]:
             db.commit()
-            ack = service.handle(db, text, actor=actor, now=now, channel="test")
+            ack = pipeline.handle(db, text, actor=actor, now=now, channel="test")
             fields = msg.ack_fields(ack.message)
             assert fields["code"] == ack.code
             return fields
@@ -629,7 +629,7 @@ def test_an_unexpected_failure_is_an_error_kept_for_review(db, feed, monkeypatch
     def broken(*args, **kwargs):
         raise RuntimeError(f"boom with {msg.NHS}")
 
-    monkeypatch.setitem(service._HANDLERS, "A01", broken)
+    monkeypatch.setitem(events._HANDLERS, "A01", broken)
     with caplog.at_level(logging.INFO, logger="boardround.adt"):
         ack = feed.send(msg.adt("A01", control="BUG-1"))
     assert ack["code"] == "AE" and "207" in ack["err"]
@@ -788,7 +788,7 @@ def test_retry_after_fixing_the_map(db, feed):
     feed.send(msg.adt("A01", control="RETRY-1", location="AMU7^^12"))
     add_mapping(db, point_of_care="AMU7", pas_bed="12", ward_code="W2", bed_label="B02")
     db.commit()
-    ack = service.retry(db, control_id="RETRY-1", actor=feed.principal, now=NOW)
+    ack = review.retry(db, control_id="RETRY-1", actor=feed.principal, now=NOW)
     assert ack.code == "AA"
     [row] = feed.messages()
     assert (row.control_id, row.status, row.raw, row.retried_at) == ("RETRY-1", "applied", None, NOW)
@@ -797,7 +797,7 @@ def test_retry_after_fixing_the_map(db, feed):
 
 def test_retry_that_fails_again_keeps_the_message(db, feed):
     feed.send(msg.adt("A01", control="RETRY-2", location="AMU7^^12"))
-    ack = service.retry(db, control_id="RETRY-2", actor=feed.principal, now=NOW)
+    ack = review.retry(db, control_id="RETRY-2", actor=feed.principal, now=NOW)
     assert ack.code == "AE"
     [row] = feed.messages()
     assert (row.control_id, row.status, row.retried_at) == ("RETRY-2", "error", NOW)
@@ -807,12 +807,12 @@ def test_retry_that_fails_again_keeps_the_message(db, feed):
 def test_purge_clears_old_text_then_old_rows(db, feed):
     feed.send(msg.adt("A01", control="OLD-1", location="NOWHERE"), now=NOW - timedelta(days=40))
     feed.send(msg.adt("A01", control="NEW-1", location="NOWHERE"), now=NOW)
-    cleared, deleted = service.purge(
+    cleared, deleted = review.purge(
         db, raw_older_than=NOW - timedelta(days=30), rows_older_than=NOW - timedelta(days=400)
     )
     assert (cleared, deleted) == (1, 0)
     assert [(m.control_id, m.raw is None) for m in feed.messages()] == [("OLD-1", True), ("NEW-1", False)]
-    assert service.purge(db, raw_older_than=NOW + timedelta(minutes=1), rows_older_than=NOW - timedelta(days=1)) == (
+    assert review.purge(db, raw_older_than=NOW + timedelta(minutes=1), rows_older_than=NOW - timedelta(days=1)) == (
         1,
         1,
     )

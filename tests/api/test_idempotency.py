@@ -16,8 +16,8 @@ from sqlalchemy import delete, func, select
 from sqlmodel import Session
 
 from app.auth.deps import CurrentPrincipal
-from app.auth.principal import Principal
 from app.core.errors import RuleViolation
+from app.core.principal import Principal
 from app.db import SessionDep, commit, get_session
 from app.main import create_app
 from app.models import Action, AuditEvent, IdempotencyKey, Stay

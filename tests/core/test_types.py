@@ -139,7 +139,7 @@ def input_models() -> dict[str, type[BaseModel]]:
     """Every pydantic model in the app that is not a response shape (…Public, boards, metrics)."""
     found: dict[str, type[BaseModel]] = {}
     for info in pkgutil.walk_packages(app.__path__, "app."):
-        if not info.name.endswith((".schemas", ".forms", ".views")):
+        if not (info.name.endswith((".schemas", ".forms")) or info.name.startswith("app.views.")):
             continue
         for name, obj in inspect.getmembers(importlib.import_module(info.name), inspect.isclass):
             if issubclass(obj, BaseModel) and obj.__module__ == info.name and obj.model_config.get("extra"):

@@ -35,8 +35,8 @@ from datetime import UTC, date, datetime
 
 from sqlmodel import Session
 
-from app.auth.principal import Principal
-from app.core import crud
+from app.audit import crud
+from app.core.principal import Principal
 from app.discharges.schemas import FailedDischargeCreate
 from app.discharges.service import log_failed_discharge
 from app.metrics import compute, queries

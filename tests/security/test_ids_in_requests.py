@@ -25,8 +25,8 @@ from sqlmodel import Session, func, select
 
 from app.actions.schemas import ActionCreate
 from app.actions.service import create_action
+from app.audit import crud
 from app.auth.permissions import Perm, allows
-from app.core import crud
 from app.core.types import MAX_ID
 from app.discharges.schemas import FailedDischargeCreate
 from app.discharges.service import log_failed_discharge

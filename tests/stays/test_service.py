@@ -187,8 +187,12 @@ def test_discharged_stay_is_read_only_except_audited_correction(db, ward, actor,
     event = db.exec(
         select(AuditEvent).where(AuditEvent.action == "correct", AuditEvent.entity_id == str(stay.id))
     ).one()
-    assert event.before == {"discharged_at": now.isoformat()}
-    assert event.after == {"discharged_at": corrected_time.isoformat(), "reason": "PAS time was wrong"}
+    assert event.before == {"discharged_at": now.isoformat(), "ward_history_ended_at": now.isoformat()}
+    assert event.after == {
+        "discharged_at": corrected_time.isoformat(),
+        "ward_history_ended_at": corrected_time.isoformat(),
+        "reason": "PAS time was wrong",
+    }
 
 
 def test_discharge_before_admission_or_in_future_is_refused(db, ward, actor, now):

@@ -9,8 +9,10 @@ import time
 
 import httpx
 import pytest
+from sqlalchemy import text
 from sqlmodel import Session
 
+from app.core import changes
 from app.web import live
 from tests import factories
 
@@ -49,14 +51,12 @@ def test_postgres_notify_is_fanned_out_after_commit(backend, engine):
         task = loop.create_task(wait_for_event())
         loop.run_until_complete(asyncio.sleep(1.0))  # let LISTEN start
         with Session(engine) as session:
-            live.note_change(session, ward_id=ward_id, stay_id=42)
-            pending = live.before_commit(session)
-            assert pending == []  # on PostgreSQL the NOTIFY rides in the transaction
+            changes.note(session, ward_id=ward_id, stay_id=42)
+            session.execute(text("SELECT 1"))
             session.rollback()  # rolled back: nothing must be delivered
         with Session(engine) as session:
-            live.note_change(session, ward_id=ward_id, stay_id=43)
-            live.before_commit(session)
-            session.commit()
+            changes.note(session, ward_id=ward_id, stay_id=43)
+            session.commit()  # the NOTIFY rides in the transaction
         loop.run_until_complete(task)
         loop.close()
     finally:

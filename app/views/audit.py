@@ -18,12 +18,13 @@ from sqlmodel import Session, col, select
 from app.audit.queries import NO_MATCH, AuditFilters, audit_page, changes, find_patient, visible_patient
 from app.auth.deps import Requires
 from app.auth.permissions import Perm
-from app.auth.principal import Principal
+from app.core.principal import Principal
 from app.core.types import Id, IsoDate, bounded_text
+from app.core.validation import field_errors
 from app.db import SessionDep
 from app.models import Patient, Ward
 from app.patients.nhs_number import display as nhs_display
-from app.web.forms import FormData, field_errors
+from app.web.forms import FormData
 from app.web.templating import render
 
 router = APIRouter(include_in_schema=False)

@@ -12,7 +12,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Request, Response
 
-from app.adt import service
+from app.adt import pipeline
 from app.auth.deps import Requires
 from app.auth.permissions import Perm
 from app.core.errors import DomainError
@@ -82,7 +82,7 @@ def submit_adt(
         except (LookupError, UnicodeDecodeError):
             raw = body
     try:
-        ack = service.handle(session, raw, actor=actor, now=now, channel="http")
-    except service.Unavailable:
+        ack = pipeline.handle(session, raw, actor=actor, now=now, channel="http")
+    except pipeline.Unavailable:
         raise ServiceUnavailable("The message could not be recorded just now: send it again") from None
     return Response(content=ack.message, media_type=HL7_MEDIA_TYPE)

@@ -28,8 +28,11 @@ import typer
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from app.adt import mapping, parser, service
+from app import session_hooks
+from app.adt import mapping, parser, review
 from app.adt.mllp import MllpServer
+from app.adt.pipeline import Unavailable
+from app.adt.receiver import AccountError, Receiver
 from app.adt.workers import ConnectionWorkers, WorkerFailed
 from app.config import get_settings
 from app.core import log_redaction
@@ -52,16 +55,16 @@ def _fail(message: str) -> typer.Exit:
 
 def _engine() -> Engine:
     # No pre-ping (a round trip per message): a dropped connection makes the message retry on a
-    # new one (service._is_transient).
+    # new one (pipeline._is_transient).
     return make_engine(get_settings(), pre_ping=False)
 
 
-def _receiver(engine: Engine, account: str) -> service.Receiver:
+def _receiver(engine: Engine, account: str) -> Receiver:
     try:
-        return service.Receiver(engine, account)
-    except service.AccountError as exc:
+        return Receiver(engine, account)
+    except AccountError as exc:
         raise _fail(str(exc)) from None
-    except service.Unavailable as exc:
+    except Unavailable as exc:
         raise _fail(f"the database is unavailable ({exc}): check DATABASE_URL and that the server is up") from None
 
 
@@ -133,6 +136,7 @@ def listen(
                 log_level=level,
                 max_message_bytes=largest,
                 idle_timeout=idle,
+                setup=session_hooks.install,
                 max_connections=cap,
             )
         except WorkerFailed as exc:
@@ -186,7 +190,7 @@ def import_file(
         for n, message in enumerate(parser.split_messages(file.read_bytes()), start=1):
             try:
                 ack = receiver(message, "file")
-            except service.Unavailable:
+            except Unavailable:
                 raise _fail(
                     f"message {n}: the database is unavailable; stopped (re-run: applied ones are skipped)"
                 ) from None
@@ -289,7 +293,7 @@ def list_failed(limit: Annotated[int, typer.Option(min=1, max=10_000)] = 50) -> 
     engine = _engine()
     try:
         with Session(engine) as session:
-            for row in service.failed_messages(session, limit=limit):
+            for row in review.failed_messages(session, limit=limit):
                 kept = "text kept" if row.raw is not None else "text purged"
                 typer.echo(
                     f"{row.received_at:%Y-%m-%d %H:%M} {row.ack_code} {row.event or '-':<4} "
@@ -309,7 +313,7 @@ def retry(
         receiver = _receiver(engine, account)
         with Session(engine, expire_on_commit=False) as session:
             try:
-                ack = service.retry(session, control_id=control_id, actor=receiver.principal(), now=utcnow())
+                ack = review.retry(session, control_id=control_id, actor=receiver.principal(), now=utcnow())
             except DomainError as exc:
                 raise _fail(exc.message) from None
     finally:
@@ -329,7 +333,7 @@ def purge(
     engine = _engine()
     try:
         with Session(engine) as session:
-            cleared, deleted = service.purge(
+            cleared, deleted = review.purge(
                 session, raw_older_than=now - timedelta(days=raw_days), rows_older_than=now - timedelta(days=keep_days)
             )
     finally:
@@ -337,5 +341,5 @@ def purge(
     typer.echo(f"Cleared the text of {cleared} failed messages; deleted {deleted} old message records")
 
 
-if __name__ == "__main__":  # pragma: no cover - `python -m app.adt.cli` before it is mounted
+if __name__ == "__main__":  # pragma: no cover - `python -m app.commands.adt` before it is mounted
     adt_app()

@@ -9,20 +9,22 @@ from sqlmodel import Session
 
 from app.actions.schemas import ActionUpdate
 from app.actions.service import action_or_404, update_action
+from app.audit import crud
 from app.auth.deps import Requires
 from app.auth.permissions import Perm, allows
-from app.auth.principal import Principal
 from app.auth.scope import stay_or_404
-from app.core import crud
 from app.core.clock import london_date
 from app.core.errors import DomainError, NotFound
 from app.core.params import Now, PathId
+from app.core.principal import Principal
 from app.core.types import FormDate, IsoDate, Label, Reason
+from app.core.validation import form_version, validate
 from app.db import SessionDep, commit
 from app.models import Referral, Stay, Ward
 from app.reference import labels
-from app.stays.page import apply_form, form_values, patient_context
-from app.web.forms import FormData, form_version, validate
+from app.rounds.page import form_values, patient_context
+from app.views.round_step import apply_form
+from app.web.forms import FormData
 from app.web.htmx import vary, wants_fragment
 from app.web.templating import render
 

@@ -23,11 +23,11 @@ from starlette.concurrency import run_in_threadpool
 
 from app.auth.deps import Requires
 from app.auth.permissions import Perm
-from app.auth.principal import Principal
 from app.auth.scope import ward_by_code_or_404
 from app.core.clock import london_date
 from app.core.errors import NotFound
 from app.core.params import Now
+from app.core.principal import Principal
 from app.core.types import CodeOrBlank
 from app.db import SessionDep
 from app.metrics import flow, forms, presenters, queries, reports, tables

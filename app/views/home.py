@@ -10,7 +10,7 @@ from app.auth.deps import Requires
 from app.auth.permissions import Perm
 from app.db import SessionDep
 from app.models import Ward
-from app.wards.views import WARD_COOKIE
+from app.views.wards import WARD_COOKIE
 from app.web.templating import render
 
 router = APIRouter(include_in_schema=False)

@@ -16,9 +16,10 @@ from app.auth.deps import session_user
 from app.auth.sessions import IDLE, LIFETIME, SIGNED_OUT, BrowserSession
 from app.core.params import Now
 from app.core.types import Name, no_nul
+from app.core.validation import validate
 from app.db import SessionDep, commit
 from app.models import User
-from app.web.forms import FormData, validate
+from app.web.forms import FormData
 from app.web.pages import safe_next
 from app.web.templating import london_time, render
 

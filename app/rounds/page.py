@@ -9,18 +9,12 @@ from sqlmodel import Session, col, select
 
 from app.actions.service import actions_for_stay
 from app.audit.service import last_change
-from app.auth.principal import Principal
 from app.core.clock import london_date
-from app.core.errors import DomainError, StaleVersion
-from app.db import commit
-from app.models import Bed, BoardRound, DailyReview, EddChange, Escalation, Patient, Referral, Stay
+from app.models import Bed, DailyReview, EddChange, Escalation, Patient, Referral, Stay
 from app.reference import rows
 from app.reviews.service import criteria_for
-from app.rounds import step
-from app.rounds.forms import PatientStepForm, required_errors
 from app.rounds.step import previous_review
 from app.wards.queries import age_on, length_of_stay
-from app.web.forms import as_list, validate
 
 
 def form_values(session: Session, stay: Stay, today: date) -> dict[str, Any]:
@@ -101,36 +95,3 @@ def conflict_details(session: Session, stay: Stay) -> dict[str, Any]:
         return {"who": "Someone", "when": None, "changes": []}
     changes = [(k, (event.before or {}).get(k), v) for k, v in (event.after or {}).items()]
     return {"who": event.actor_name, "when": event.occurred_at, "action": event.action, "changes": changes}
-
-
-def apply_form(
-    session: Session, actor: Principal, stay: Stay, form: dict, now: datetime, board_round: BoardRound | None
-) -> tuple[dict[str, str], dict | None, dict]:
-    """Validate and apply one patient's answers. Returns (errors, conflict, values to show)."""
-    values = form | {"criteria": as_list(form.get("criteria"))}
-    data, errors = validate(PatientStepForm, values)
-    errors = errors | required_errors(values)
-    if data is None or errors:
-        return errors, None, values
-    try:
-        step.save_patient(session, actor=actor, stay=stay, data=data, now=now, board_round=board_round)
-        commit(session)
-    except StaleVersion:
-        session.rollback()
-        session.refresh(stay)
-        conflict = conflict_details(session, stay)
-        # Keep everything the user typed; the new version lets them reapply it knowingly. A field
-        # the user left as it was, and the other person changed, shows the other person's value:
-        # saving again must not quietly undo their change.
-        for field, old, new in conflict["changes"]:
-            if field in values and _as_text(values.get(field)) == _as_text(old):
-                values[field] = _as_text(new)
-        return {}, conflict, values | {"stay_version": stay.version}
-    except DomainError as exc:
-        session.rollback()
-        return {step.form_field(exc.field): exc.message}, None, values
-    return {}, None, values
-
-
-def _as_text(value: object) -> str:
-    return "" if value is None else str(value)

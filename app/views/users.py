@@ -14,11 +14,12 @@ from app.auth.permissions import Perm
 from app.auth.tokens import issue_token, revoke_token
 from app.core.errors import DomainError, NotFound
 from app.core.params import Now, PathId
+from app.core.validation import as_list, domain_errors, validate
 from app.db import SessionDep, commit
 from app.models import ApiToken, StaffRole, User, UserWard, Ward
 from app.users import service
 from app.users.schemas import PasswordReset, TokenCreate, UserCreate, UserUpdate
-from app.web.forms import FormData, as_list, domain_errors, validate
+from app.web.forms import FormData
 from app.web.templating import render
 
 router = APIRouter(prefix="/admin/users", include_in_schema=False)

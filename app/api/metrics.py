@@ -15,11 +15,11 @@ from sqlmodel import Session
 
 from app.auth.deps import Requires
 from app.auth.permissions import Perm
-from app.auth.principal import Principal
 from app.auth.scope import ward_or_404
 from app.core.clock import london_date
 from app.core.errors import RuleViolation
 from app.core.params import Now
+from app.core.principal import Principal
 from app.core.types import Id, IsoDate
 from app.db import SessionDep
 from app.metrics import flow, queries, reports, returns, tables

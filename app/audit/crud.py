@@ -9,8 +9,8 @@ from typing import Any
 from sqlmodel import Session, SQLModel
 
 from app.audit import service as audit
-from app.auth.principal import Principal
-from app.core.concurrency import check_version
+from app.audit.versions import check_version
+from app.core.principal import Principal
 
 
 def create(

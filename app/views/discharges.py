@@ -21,17 +21,17 @@ from sqlmodel import Session
 from app.audit.service import last_change
 from app.auth.deps import Requires
 from app.auth.permissions import Perm, allows
-from app.auth.principal import Principal
 from app.auth.scope import on_stay_or_404, stay_or_404
 from app.core.clock import LONDON, as_utc, london_date
 from app.core.errors import Conflict, DomainError, NotFound, StaleVersion
 from app.core.params import Now, PathId
+from app.core.principal import Principal
 from app.db import SessionDep, commit
 from app.discharges import charts, forms, queries, service
 from app.discharges.schemas import FailedDischargeUpdate
 from app.models import Bed, FailedDischarge, Patient, Stay, Ward
 from app.reference import labels, rows
-from app.stays.page import conflict_details
+from app.rounds.page import conflict_details
 from app.stays.service import set_edd
 from app.web.forms import FormData
 from app.web.htmx import go_to, vary, wants_fragment

@@ -10,21 +10,23 @@ from sqlmodel import Session, col, select
 
 from app.auth.deps import Requires
 from app.auth.permissions import Perm
-from app.auth.principal import Principal
 from app.auth.scope import stay_or_404, ward_by_code_or_404
 from app.core.clock import london_date
 from app.core.errors import DomainError, NotFound, StaleVersion
 from app.core.params import Now, PathCode, PathId
+from app.core.principal import Principal
 from app.core.types import form_id
+from app.core.validation import as_list, form_version
 from app.db import SessionDep, commit
 from app.models import Action, BoardRound, DailyReview, EddChange, Escalation, Stay, Ward
 from app.reference import labels, rows
 from app.rounds import service, step
+from app.rounds.page import conflict_details, form_values, patient_context
 from app.rounds.schemas import AttendeeIn, RoundStart
-from app.stays.page import apply_form, conflict_details, form_values, patient_context
+from app.views.round_step import apply_form
 from app.wards import presenters
 from app.wards.queries import ward_board
-from app.web.forms import FormData, as_list, form_version
+from app.web.forms import FormData
 from app.web.htmx import go_to, vary, wants_fragment
 from app.web.templating import render
 

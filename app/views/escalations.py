@@ -13,19 +13,20 @@ from starlette.concurrency import run_in_threadpool
 
 from app.auth.deps import Requires
 from app.auth.permissions import Perm, allows
-from app.auth.principal import Principal
 from app.auth.scope import on_stay_or_404, stay_or_404
 from app.core.clock import LONDON
 from app.core.errors import DomainError, StaleVersion
 from app.core.params import Now, PathId
+from app.core.principal import Principal
 from app.core.types import Code, FormDate, Id, RequiredText
+from app.core.validation import validate
 from app.db import SessionDep, commit
 from app.escalations import queries, service
 from app.escalations.schemas import EscalationCreate, EscalationStep
 from app.models import Escalation, Stay, Ward
 from app.reference import labels, rows
-from app.stays.page import patient_context
-from app.web.forms import FormData, validate
+from app.rounds.page import patient_context
+from app.web.forms import FormData
 from app.web.htmx import go_to, vary, wants_fragment
 from app.web.sse import StreamTurn, change_stream, watching
 from app.web.templating import render

@@ -1,0 +1,1 @@
+"""Command-line sub-commands of `boardround` (app/cli.py): an edge, like the HTTP routers."""

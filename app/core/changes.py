@@ -1,0 +1,31 @@
+"""Change notices: which wards (and stays) a transaction changed.
+
+Services note each change on their session (the audit trail does it for every write); the
+notices are announced only if the transaction commits, by whoever listens for them (the web
+layer's live updates, app/web/live.py). Nothing here knows who listens.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+_PENDING = "change_notices"
+
+
+def note(session: Session, *, ward_id: int | None, stay_id: int | None = None, kind: str = "stay") -> None:
+    """Remember, on the session, that this transaction changed a ward (and which stay)."""
+    if ward_id is None:
+        return
+    session.info.setdefault(_PENDING, {})[(ward_id, stay_id)] = {"ward_id": ward_id, "stay_id": stay_id, "kind": kind}
+
+
+def take(session: Session) -> list[dict[str, Any]]:
+    """The notices of this transaction, once (at commit)."""
+    return list(session.info.pop(_PENDING, {}).values())
+
+
+def drop(session: Session) -> None:
+    """The transaction rolled back: it changed nothing."""
+    session.info.pop(_PENDING, None)
