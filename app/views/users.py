@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session, col, select
 
+from app.auth import throttle
 from app.auth.deps import Requires
 from app.auth.permissions import Perm
 from app.auth.tokens import issue_token, revoke_token
@@ -52,7 +53,13 @@ def list_users(request: Request, session: SessionDep, actor: Admin, now: Now) ->
     for link in session.exec(select(UserWard)):
         assigned.setdefault(link.user_id, []).append(wards[link.ward_id].code)
     roles = {r.code: r.label for r in session.exec(select(StaffRole))}
-    return render(request, "users/list.html", {"users": users, "assigned": assigned, "roles": roles, "now": now})
+    context = {
+        "users": users,
+        "assigned": assigned,
+        "roles": roles,
+        "waiting": throttle.waiting_usernames(session, now),
+    }
+    return render(request, "users/list.html", context)
 
 
 @router.get("/new", name="new_user")
@@ -106,6 +113,7 @@ def _edit_page(
             "tokens": tokens,
             "new_token": new_token,
             "message": message,
+            "sign_in_throttle": throttle.account_status(session, user.username),
             **_choices(session),
         },
         status_code=status_code,
@@ -166,7 +174,7 @@ def unlock_user(request: Request, user_id: PathId, session: SessionDep, actor: A
     user = _user_or_404(session, user_id)
     service.unlock(session, actor=actor, user=user, now=now)
     commit(session)
-    return _edit_page(request, session, user, message="Account unlocked.")
+    return _edit_page(request, session, user, message="Failed sign-ins cleared: they can sign in now.")
 
 
 @router.post("/{user_id}/tokens", name="create_token")
