@@ -28,13 +28,13 @@ REVIEW_ANSWERS = (
 )
 
 
-def todays_review(session: Session, stay_id: int, today: date) -> DailyReview | None:
+def todays_review(session: Session, stay_id: int | None, today: date) -> DailyReview | None:
     return session.exec(
         select(DailyReview).where(DailyReview.stay_id == stay_id, DailyReview.review_date == today)
     ).first()
 
 
-def previous_review(session: Session, stay_id: int, before: date) -> tuple[DailyReview | None, list[str]]:
+def previous_review(session: Session, stay_id: int | None, before: date) -> tuple[DailyReview | None, list[str]]:
     review = session.exec(
         select(DailyReview)
         .where(DailyReview.stay_id == stay_id, DailyReview.review_date < before)
@@ -48,11 +48,11 @@ def previous_review(session: Session, stay_id: int, before: date) -> tuple[Daily
 
 def form_values(session: Session, stay: Stay, today: date) -> dict[str, Any]:
     """Today's answers if already given, else the last review's: 'no change' is one tap."""
-    review = todays_review(session, stay.id, today)  # type: ignore[arg-type]
+    review = todays_review(session, stay.id, today)
     criteria = criteria_for(session, [review.id])[review.id] if review else []  # type: ignore[index, list-item]
     source = review
     if review is None:
-        source, criteria = previous_review(session, stay.id, today)  # type: ignore[arg-type]
+        source, criteria = previous_review(session, stay.id, today)
     values: dict[str, Any] = {
         "stay_version": stay.version,
         "review_version": review.version if review else "",
@@ -90,7 +90,7 @@ def patient_context(session: Session, stay: Stay, now: datetime) -> dict[str, An
         ).first()
         is not None
     )
-    last, _ = previous_review(session, stay.id, today)  # type: ignore[arg-type]
+    last, _ = previous_review(session, stay.id, today)
     escalations = list(
         session.exec(select(Escalation).where(Escalation.stay_id == stay.id).order_by(col(Escalation.raised_at).desc()))
     )
@@ -117,7 +117,7 @@ def patient_context(session: Session, stay: Stay, now: datetime) -> dict[str, An
 
 def conflict_details(session: Session, stay: Stay) -> dict[str, Any]:
     """Who changed the patient since the form was opened, and what they changed."""
-    return _described([(last_change(session, "stay", stay.id), None)])  # type: ignore[arg-type]
+    return _described([(last_change(session, "stay", stay.id), None)])
 
 
 def step_conflict(
@@ -127,10 +127,10 @@ def step_conflict(
     the stay, today's review (recorded or replaced since), or both."""
     changed: list[tuple[AuditEvent | None, tuple[str, ...] | None]] = []
     if stay.version != stay_version:
-        changed.append((last_change(session, "stay", stay.id), None))  # type: ignore[arg-type]
-    review = todays_review(session, stay.id, today)  # type: ignore[arg-type]
+        changed.append((last_change(session, "stay", stay.id), None))
+    review = todays_review(session, stay.id, today)
     if review is not None and review.version != review_version:
-        changed.append((last_change(session, "dailyreview", review.id), REVIEW_ANSWERS))  # type: ignore[arg-type]
+        changed.append((last_change(session, "dailyreview", review.id), REVIEW_ANSWERS))
     return _described(changed)
 
 
@@ -151,5 +151,5 @@ def _described(changed: list[tuple[AuditEvent | None, tuple[str, ...] | None]]) 
 
 def current_versions(session: Session, stay: Stay, today: date) -> dict[str, Any]:
     """The versions to draw the form at again, once the user has been shown what changed."""
-    review = todays_review(session, stay.id, today)  # type: ignore[arg-type]
+    review = todays_review(session, stay.id, today)
     return {"stay_version": stay.version, "review_version": review.version if review else ""}

@@ -138,17 +138,19 @@ def _prefixed(prefix: str, part: Any) -> dict[str | None, str]:
 
 def _last_answers(session: Session, stay: Stay, now: datetime) -> ReviewAnswers:
     """'No change since last review': the answers of the last review before today."""
-    last, criteria = previous_review(session, stay.id, london_date(now))  # type: ignore[arg-type]
+    last, criteria = previous_review(session, stay.id, london_date(now))
     if last is None:
         raise RuleViolation("There is no earlier review to confirm: answer the questions", field="no_change")
-    return ReviewAnswers(
-        meets_criteria_to_reside=last.meets_criteria_to_reside,
-        criteria=criteria if last.meets_criteria_to_reside else [],
-        delay_reason_code=last.delay_reason_code,
-        day_status=last.day_status,  # type: ignore[arg-type]
-        red_day_reason_code=last.red_day_reason_code,
-        pathway=last.pathway,
-        plan=last.plan,
+    return ReviewAnswers.model_validate(
+        {
+            "meets_criteria_to_reside": last.meets_criteria_to_reside,
+            "criteria": criteria if last.meets_criteria_to_reside else [],
+            "delay_reason_code": last.delay_reason_code,
+            "day_status": last.day_status,
+            "red_day_reason_code": last.red_day_reason_code,
+            "pathway": last.pathway,
+            "plan": last.plan,
+        }
     )
 
 
@@ -214,10 +216,9 @@ def _enter(
 def present(session: Session, stay: Stay, result: StepResult) -> dict[str, Any]:
     """The JSON answer: the round entry, the stay now, and every record the step wrote."""
     assert result.entry is not None, "a step through the API is always in a round"
-    escalation = None
-    if result.escalation is not None:
-        events = escalations.events_for(session, [result.escalation.id])  # type: ignore[list-item]
-        escalation = escalations.present(result.escalation, events[result.escalation.id])  # type: ignore[index]
+    escalation, raised = None, result.escalation
+    if raised is not None and raised.id is not None:
+        escalation = escalations.present(raised, escalations.events_for(session, [raised.id])[raised.id])
     return {
         "entry": RoundEntryPublic.model_validate(result.entry).model_dump(mode="json"),
         "stay": stays.present(stay),

@@ -193,8 +193,7 @@ def _save(
     message: str,
 ) -> Response:
     """Save one patient's step through the round-step service, commit once, then the next patient."""
-    board_round, stay = step.target(session, actor, round_id, stay_id)
-    ward = session.get(Ward, board_round.ward_id)
+    board_round, stay, ward = _round_and_stay(session, actor, round_id, stay_id)
     if submitted.request is not None:
         try:
             step.save_step(session, actor=actor, stay=stay, data=submitted.request, now=now, board_round=board_round)
@@ -208,15 +207,15 @@ def _save(
             session,
             board_round,
             stay,
-            ward,  # type: ignore[arg-type]
+            ward,
             now,
             values=submitted.values or None,
             errors=submitted.errors,
             conflict=submitted.conflict,
             status_code=409 if submitted.conflict else 422,
         )
-    progress = _progress(session, board_round, stay.id, now)  # type: ignore[arg-type]
-    return _go_next(request, board_round, progress, stay.id, message)  # type: ignore[arg-type]
+    progress = _progress(session, board_round, stay.id, now)
+    return _go_next(request, board_round, progress, stay.id, message)
 
 
 @router.post("/rounds/{round_id}/stays/{stay_id}/skip")
