@@ -83,7 +83,11 @@ class RoundStepRequest(BaseModel):
         default=False,
         description="The review's answers are those of the last review before today: send this instead of `review`",
     )
-    review: ReviewAnswers | None = Field(default=None, validate_default=True)
+    review: ReviewAnswers | None = Field(
+        default=None,
+        validate_default=True,
+        description="Today's criteria-to-reside review (its pathway becomes the stay's): required unless no_change",
+    )
     expected_discharge_date: IsoDate | None = Field(
         default=None, description="Set or change the EDD (once set it cannot be cleared)"
     )
