@@ -20,7 +20,7 @@ from app.db import SessionDep
 from app.models import User
 from app.web.forms import FormData
 from app.web.pages import safe_next
-from app.web.templating import london_time, render
+from app.web.templating import render, time_text
 
 router = APIRouter(include_in_schema=False)
 
@@ -72,7 +72,7 @@ def sign_in(request: Request, session: SessionDep, form: FormData, now: Now) -> 
             return RedirectResponse(next_, status_code=303)
         message = result.error or "Enter a correct username and password"
         if result.retry_at is not None:
-            message += f" (try again after {london_time(result.retry_at)})"
+            message += f" (try again after {time_text(result.retry_at)})"
         errors = {"username": message}
     else:
         errors = {k: ("Enter your username" if k == "username" else "Enter your password") for k in errors}

@@ -39,7 +39,9 @@ from app.audit import crud
 from app.core.principal import Principal
 from app.discharges.schemas import FailedDischargeCreate
 from app.discharges.service import log_failed_discharge
-from app.metrics import compute, queries
+from app.metrics import queries
+from app.metrics.rules.discharges import Discharge, discharges_in
+from app.metrics.rules.period import Period
 from app.models import Referral, Stay, Ward
 from app.reviews.schemas import ReviewRequest
 from app.reviews.service import record_review
@@ -178,7 +180,7 @@ def build_march(db: Session) -> March:
     return March(a, b, c, actor, stays)
 
 
-def discharges_of(db: Session, wards: list[Ward], period: compute.Period) -> list[compute.Discharge]:
+def discharges_of(db: Session, wards: list[Ward], period: Period) -> list[Discharge]:
     """Each discharge with its worked-out details (the report keeps only their sums)."""
     data = queries.load_metrics_data(db, [w.id for w in wards], period)  # type: ignore[misc]
-    return compute.discharges_in(data.stays, period, data.ward_ids)[0]
+    return discharges_in(data.stays, period, data.ward_ids)[0]

@@ -12,8 +12,17 @@ from sqlmodel import select
 
 from app.adt.corrections import cancel_admission, cancel_transfer, reopen
 from app.core.clock import london_date, utcnow
-from app.metrics import compute, reports, ward_days
-from app.metrics.compute import DischargeCounts, Period, median_of_counts
+from app.metrics import reports
+from app.metrics.rules.discharges import (
+    Discharge,
+    DischargeCounts,
+    edd_accuracy,
+    edd_accuracy_of,
+    length_of_stay_of,
+    median_of_counts,
+)
+from app.metrics.rules.period import Period
+from app.metrics.stored import ward_days
 from app.models import MetricsDay, MetricsStale
 from app.rounds.schemas import RoundStart
 from app.rounds.service import end_round, start_round
@@ -208,9 +217,9 @@ def test_median_of_a_histogram_is_the_median_of_its_values(values):
 
 
 def test_discharge_counts_add_up_in_any_grouping():
-    def discharge(i: int, los: int, delay: int | None, pathway: int | None, edd: date | None) -> compute.Discharge:
+    def discharge(i: int, los: int, delay: int | None, pathway: int | None, edd: date | None) -> Discharge:
         day = date(2026, 3, 1 + i)
-        return compute.Discharge(
+        return Discharge(
             i, 1, utc(3, 1 + i, 10), day, i % 2 == 0, los, pathway, "19" if i % 3 else None, f"Dr {i % 2}",
             None if delay is None else day - timedelta(days=delay), delay, edd, i % 3,
         )  # fmt: skip
@@ -222,12 +231,12 @@ def test_discharge_counts_add_up_in_any_grouping():
     for chunk in (items[:5], items[5:6], items[6:]):
         parts.merge(DischargeCounts.of(chunk))
     assert parts == whole
-    assert compute.length_of_stay_of(whole).median == statistics.median(d.length_of_stay for d in items)
-    assert compute.edd_accuracy_of(whole.edd) == compute.edd_accuracy(items, lambda d: d.consultant)
+    assert length_of_stay_of(whole).median == statistics.median(d.length_of_stay for d in items)
+    assert edd_accuracy_of(whole.edd) == edd_accuracy(items, lambda d: d.consultant)
 
 
 def test_whole_months_between_two_days():
-    from app.metrics.stored_days import full_months
+    from app.metrics.stored.day_rows import full_months
 
     assert full_months(date(2026, 3, 1), date(2026, 3, 31)) == [date(2026, 3, 1)]
     assert full_months(date(2026, 3, 2), date(2026, 3, 31)) == []
