@@ -229,10 +229,7 @@ def metric_tables(report: Report) -> dict[str, Table]:
                 Column("As the main cause"),
                 Column("% of failed discharges", "pct"),
             ),
-            [
-                [c.label, c.count, c.primary, _pct(c.count, r.failed_total)]
-                for c in r.failed_causes
-            ],
+            [[c.label, c.count, c.primary, _pct(c.count, r.failed_total)] for c in r.failed_causes],
             ["Failed discharges", r.failed_total, None, None],
         )
     )
