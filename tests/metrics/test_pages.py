@@ -35,17 +35,7 @@ def hospital(db, now):
     long_a = admit(a, beds_a[0], 8, "Longstay")  # 8 midnights: 7+
     review(db, actor, long_a, now, meets=False)
     new_a = admit(a, beds_a[1], 1, "Newcomer")  # not reviewed today, EDD yesterday: passed
-    from app.stays.service import set_edd
-
-    set_edd(
-        db,
-        actor=actor,
-        stay=new_a,
-        new_date=date(2026, 3, 9),
-        reason="",
-        expected_version=new_a.version,
-        now=now - timedelta(days=1),
-    )
+    factories.make_edd(db, actor, new_a, date(2026, 3, 9), now=now - timedelta(days=1))
     gone_a = admit(a, beds_a[2], 2, "Gonehome")
     review(db, actor, gone_a, now - timedelta(hours=2), meets=False)
     leave(db, actor, gone_a, now - timedelta(hours=1), "19", 0)  # 10:00 GMT: before midday

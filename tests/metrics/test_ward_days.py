@@ -24,9 +24,7 @@ from app.metrics.rules.discharges import (
 from app.metrics.rules.period import Period
 from app.metrics.stored import ward_days
 from app.models import MetricsDay, MetricsStale
-from app.rounds.schemas import RoundStart
-from app.rounds.service import end_round, start_round
-from app.stays.service import correct_discharged_stay, set_edd, transfer, update_stay
+from app.stays.service import correct_discharged_stay, transfer, update_stay
 from tests import factories
 from tests.metrics.scenario import build_march, review, utc
 
@@ -102,8 +100,7 @@ def late_changes():
 
     def criteria_for_discharge_on_a_long_stay(db, m):
         s8 = m.stays["S8"]  # in hospital since 1 March; the census counts "EDD and CCD" by today's CCD
-        set_edd(db, actor=m.actor, stay=s8, new_date=date(2026, 4, 2), reason="", expected_version=s8.version,
-                now=utc(3, 10, 12))  # fmt: skip
+        factories.make_edd(db, m.actor, s8, date(2026, 4, 2), now=utc(3, 10, 12))
         return lambda: update_stay(
             db, actor=m.actor, stay=s8, changes={"clinical_criteria_for_discharge": "Walking with a frame"},
             expected_version=s8.version, now=utcnow(),
@@ -114,8 +111,7 @@ def late_changes():
 
     def cancelled_transfer(db, m):
         stay = factories.make_stay(db, m.actor, m.a, None, admitted_at=utc(3, 24, 9), now=utc(3, 24, 9))
-        set_edd(db, actor=m.actor, stay=stay, new_date=date(2026, 3, 27), reason="", expected_version=stay.version,
-                now=utc(3, 24, 9))  # fmt: skip
+        factories.make_edd(db, m.actor, stay, date(2026, 3, 27), now=utc(3, 24, 9))
         transfer(db, actor=m.actor, stay=stay, ward_id=m.b.id, bed_id=None, at=utc(3, 26, 10),
                  expected_version=stay.version, now=utc(3, 26, 10))  # fmt: skip
         db.flush()
@@ -127,11 +123,9 @@ def late_changes():
         return lambda: cancel_admission(db, actor=m.actor, stay=stay, at=utcnow(), now=utcnow())
 
     def round_left_open_and_ended_later(db, m):
-        board_round = start_round(db, actor=m.actor, ward=m.b, data=RoundStart(), now=utc(3, 27, 11, 45))
+        board_round = factories.make_round(db, m.actor, m.b, now=utc(3, 27, 11, 45))
         db.flush()
-        return lambda: end_round(
-            db, actor=m.actor, board_round=board_round, expected_version=board_round.version, now=utc(3, 28, 9)
-        )
+        return lambda: factories.finish_round(db, m.actor, board_round, now=utc(3, 28, 9))
 
     def admission_sent_late(db, m):
         return lambda: factories.make_stay(db, m.actor, m.b, None, admitted_at=utc(3, 10, 9), now=utcnow())
@@ -169,8 +163,7 @@ def test_writes_for_today_leave_no_marks(db, march):
     now = utcnow()
     stay = factories.make_stay(db, march.actor, march.a, None, admitted_at=now - timedelta(hours=1), now=now)
     review(db, march.actor, stay, now, meets=False)
-    set_edd(db, actor=march.actor, stay=stay, new_date=london_date(now) + timedelta(days=2), reason="",
-            expected_version=stay.version, now=now)  # fmt: skip
+    factories.make_edd(db, march.actor, stay, london_date(now) + timedelta(days=2), now=now)
     transfer(db, actor=march.actor, stay=stay, ward_id=march.b.id, bed_id=None, at=now, expected_version=stay.version,
              now=now)  # fmt: skip
     db.flush()
