@@ -176,10 +176,11 @@ def test_flow_stream_announces_changes_on_any_ward_in_scope(db, backend, browser
     nurse = factories.make_user(db, "nurse", wards=[b])
     api = api_as(nurse)
     lines: list[str] = []
+    content_types: list[str] = []  # checked here: an assert in the thread would not fail the test
 
     def listen() -> None:
         with browser.client.stream("GET", "/flow/events", timeout=10) as response:
-            assert response.headers["content-type"].startswith("text/event-stream")
+            content_types.append(response.headers["content-type"])
             for line in response.iter_lines():
                 lines.append(line)
                 if line.startswith("data:"):
@@ -194,6 +195,7 @@ def test_flow_stream_announces_changes_on_any_ward_in_scope(db, backend, browser
     r = api.put(f"/stays/{stay.id}/edd", json={"expected_discharge_date": "2026-03-20", "version": stay.version})
     assert r.status_code == 200, r.text
     thread.join(timeout=5)
+    assert content_types and content_types[0].startswith("text/event-stream")
     assert "event: flow-changed" in lines
     data = json.loads(next(line for line in lines if line.startswith("data:"))[5:])
     assert data == {"ward_id": b.id, "stay_id": stay.id, "kind": "stay"}
