@@ -16,8 +16,10 @@ from app.models.metrics import (
     MetricsStale,
 )
 from app.models.patient import Patient
-from app.models.place import Bed, Site, Ward
+from app.models.place import Bed, BedStatePeriod, Site, Ward
 from app.models.reference import (
+    BedClosureReason,
+    BedState,
     Criterion,
     DelayReason,
     DelayReasonFamily,
@@ -26,6 +28,7 @@ from app.models.reference import (
     FailedDischargeReason,
     Pathway,
     RedDayReason,
+    ReferralService,
     StaffRole,
 )
 from app.models.review import DailyReview, ReviewCriterion
@@ -40,10 +43,14 @@ __all__ = [
     "AuditEvent",
     "BedLabelFrom",
     "Bed",
+    "BedClosureReason",
+    "BedState",
+    "BedStatePeriod",
     "BoardRound",
     "BoardRoundAttendee",
     "BoardRoundEntry",
     "Referral",
+    "ReferralService",
     "Criterion",
     "DailyReview",
     "DelayReason",

@@ -89,3 +89,26 @@ class EscalationLevel(ReferenceBase, table=True):
     name: str = Field(max_length=40, unique=True)
     # Response-time target for this level, editable as data.
     response_target_minutes: int = 240
+
+
+class BedState(ReferenceBase, table=True):
+    """What a bed is doing for the flow team: open, closed, awaiting cleaning, reserved."""
+
+    code: str = Field(primary_key=True, max_length=20)
+
+    OPEN: ClassVar[str] = "open"
+    CLOSED: ClassVar[str] = "closed"
+    CLEANING: ClassVar[str] = "cleaning"
+    RESERVED: ClassVar[str] = "reserved"
+
+
+class BedClosureReason(ReferenceBase, table=True):
+    """Why a bed is closed (infection control, staffing, estates...)."""
+
+    code: str = Field(primary_key=True, max_length=40)
+
+
+class ReferralService(ReferenceBase, table=True):
+    """Services a discharge referral goes to (care transfer hub, reablement, Hospital at Home...)."""
+
+    code: str = Field(primary_key=True, max_length=40)
