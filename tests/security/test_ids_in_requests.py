@@ -37,6 +37,7 @@ from app.models import (
     Action,
     AuditEvent,
     Bed,
+    BedStatePeriod,
     BoardRound,
     BoardRoundEntry,
     DailyReview,
@@ -88,6 +89,8 @@ def _fd_form(ids: Ids) -> dict:
 PROBES: dict[tuple[str, str], Probe | str] = {
     # JSON API --------------------------------------------------------------------------------
     ("POST", "/api/v1/wards"): SITE_WIDE_ONLY,
+    ("POST", "/api/v1/sites"): SITE_WIDE_ONLY,
+    ("PATCH", "/api/v1/sites/{site_id}"): SITE_WIDE_ONLY,
     ("PATCH", "/api/v1/wards/{ward_id}"): Probe(
         lambda i: (
             f"/api/v1/wards/{i['ward_id']}",
@@ -100,6 +103,10 @@ PROBES: dict[tuple[str, str], Probe | str] = {
     ),
     ("PATCH", "/api/v1/beds/{bed_id}"): Probe(
         lambda i: (f"/api/v1/beds/{i['bed_id']}", {"is_open": False, "version": i["bed_version"]}), (("bed_id",),)
+    ),
+    ("PUT", "/api/v1/beds/{bed_id}/state"): Probe(
+        lambda i: (f"/api/v1/beds/{i['bed_id']}/state", {"state_code": "cleaning", "version": i["bed_version"]}),
+        (("bed_id",),),
     ),
     # Identifiers, not ids: clashes with other wards' patients are tested in tests/stays/test_admission_scope.py.
     ("POST", "/api/v1/patients"): NO_IDS,
@@ -419,7 +426,7 @@ def world(db, now) -> World:
 
 _COUNTED = (
     AuditEvent, Patient, Stay, StayLocation, EddChange, Ward, Bed, UserWard, Action, FailedDischarge, Escalation,
-    EscalationEvent, BoardRound, BoardRoundEntry, DailyReview, Referral,
+    EscalationEvent, BoardRound, BoardRoundEntry, DailyReview, Referral, BedStatePeriod,
 )  # fmt: skip
 _VERSIONED = {
     "ward_id": Ward, "quiet_ward_id": Ward, "bed_id": Bed, "quiet_bed_id": Bed, "stay_id": Stay,
