@@ -76,6 +76,8 @@ class Probe:
 
 SITE_WIDE_ONLY = "site-wide roles only"  # no ward-scoped role gets past the permission check
 NO_IDS = "takes no record ids"
+# A CSV body and a plan from a preview: tests/stays/test_ward_list.py sends another ward's id.
+WARD_LIST = "the ward list: scope tested in tests/stays/test_ward_list.py"
 
 
 def _form_step(ids: Ids) -> dict:
@@ -90,6 +92,8 @@ PROBES: dict[tuple[str, str], Probe | str] = {
     # JSON API --------------------------------------------------------------------------------
     ("POST", "/api/v1/wards"): SITE_WIDE_ONLY,
     ("POST", "/api/v1/sites"): SITE_WIDE_ONLY,
+    ("POST", "/api/v1/wards/{ward_id}/ward-list/preview"): WARD_LIST,
+    ("POST", "/api/v1/wards/{ward_id}/ward-list/apply"): WARD_LIST,
     ("PATCH", "/api/v1/sites/{site_id}"): SITE_WIDE_ONLY,
     ("PATCH", "/api/v1/wards/{ward_id}"): Probe(
         lambda i: (
