@@ -25,7 +25,12 @@ def record_review(
     now: Now,
     response: Response,
 ):
-    """Record today's (Europe/London) review. Recording again the same day replaces it."""
+    """Record today's (Europe/London) review. Recording again the same day replaces it.
+
+    A late entry for a missed day: `review_date` an earlier day (up to 7 days back, not before
+    the admission, a day with no review yet) and `late_entry_reason`; senior roles only
+    (docs/permissions.md). The discharge-ready date follows it, and the stored metrics days it
+    changes are rebuilt."""
     stay = stay_or_404(session, actor, stay_id)
     review, criteria, created = service.record_review(session, actor=actor, stay=stay, data=data, now=now)
     commit(session)

@@ -5,11 +5,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from app.core.types import Code, LongText, PathwayNumber, Version
+from app.core.types import Code, IsoDate, LongText, PathwayNumber, Reason, Version
 
 
 class ReviewRequest(BaseModel):
-    """Today's criteria-to-reside review for one stay."""
+    """Today's criteria-to-reside review for one stay; or, with `review_date` an earlier day, a
+    late entry for a day that was missed (senior roles, with `late_entry_reason`)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -22,6 +23,9 @@ class ReviewRequest(BaseModel):
     plan: LongText = ""
     # Version of today's review if the client is replacing one it has seen.
     version: Version | None = None
+    # A late entry: the earlier day (Europe/London) the review is for, and why it is late.
+    review_date: IsoDate | None = None
+    late_entry_reason: Reason = ""
 
     @model_validator(mode="after")
     def _consistent(self) -> ReviewRequest:
@@ -49,4 +53,5 @@ class ReviewPublic(BaseModel):
     plan: str
     reviewed_by_id: int
     reviewed_at: datetime
+    late_entry_reason: str = ""
     version: int
