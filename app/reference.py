@@ -8,6 +8,8 @@ from threading import Lock
 from sqlmodel import Session, SQLModel, select
 
 from app.models import (
+    BedClosureReason,
+    BedState,
     Criterion,
     DelayReason,
     DelayReasonFamily,
@@ -15,6 +17,7 @@ from app.models import (
     FailedDischargeReason,
     Pathway,
     RedDayReason,
+    ReferralService,
     StaffRole,
 )
 
@@ -31,6 +34,9 @@ MODELS: dict[str, type[SQLModel]] = {
     "roles": StaffRole,
     "destinations": DischargeDestination,
     "failed_discharge_reasons": FailedDischargeReason,
+    "referral_services": ReferralService,
+    "bed_states": BedState,
+    "bed_closure_reasons": BedClosureReason,
 }
 
 

@@ -10,6 +10,8 @@ from sqlmodel import select
 from app.auth.deps import CurrentPrincipal
 from app.db import SessionDep
 from app.models import (
+    BedClosureReason,
+    BedState,
     Criterion,
     DelayReason,
     DelayReasonFamily,
@@ -18,6 +20,7 @@ from app.models import (
     FailedDischargeReason,
     Pathway,
     RedDayReason,
+    ReferralService,
     StaffRole,
 )
 from app.web.idempotency import IdempotentRoute
@@ -34,6 +37,9 @@ LISTS = {
     "roles": StaffRole,
     "discharge-destinations": DischargeDestination,
     "escalation-levels": EscalationLevel,
+    "referral-services": ReferralService,
+    "bed-states": BedState,
+    "bed-closure-reasons": BedClosureReason,
 }
 
 
@@ -49,6 +55,9 @@ def reference_list(
         "roles",
         "discharge-destinations",
         "escalation-levels",
+        "referral-services",
+        "bed-states",
+        "bed-closure-reasons",
     ],
     session: SessionDep,
     _: CurrentPrincipal,
