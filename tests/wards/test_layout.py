@@ -156,3 +156,19 @@ def test_a_file_that_is_not_a_layout_says_where(data, message):
     with pytest.raises(layout.LayoutError) as caught:
         layout.parse(data)
     assert caught.value.messages == [message.replace("Value error, ", "")]
+
+
+def test_the_example_in_docs_setup_is_a_layout(db, now):
+    import re
+
+    import yaml
+
+    from app.config import PROJECT_ROOT
+
+    text = (PROJECT_ROOT / "docs" / "setup.md").read_text()
+    example = re.search(r"```yaml\n(.*?)```", text, re.S).group(1)
+    data = yaml.load(example, Loader=yaml.BaseLoader)  # noqa: S506 - as boardround setup reads it
+    factories.make_user(db, "executive_sponsor", username="s.okafor")
+    found = _run(db, data, now)
+    assert found.problems == [] and len(found.steps) == 1 + 2 + 8
+    assert _beds(db, "W07")[0][0] == "01"
