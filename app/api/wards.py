@@ -19,6 +19,7 @@ from app.db import SessionDep, commit
 from app.models import Bed, BedStatePeriod, Site, Ward
 from app.wards import bed_states, queries, service
 from app.wards.schemas import (
+    BedAvailability,
     BedCreate,
     BedPublic,
     BedStateChange,
@@ -264,3 +265,14 @@ def show_bed_times(
             for b in beds
         ],
     )
+
+
+@router.get("/bed-availability", response_model=BedAvailability)
+def show_bed_availability(session: SessionDep, actor: Requires(Perm.READ_WARD), now: Now):
+    """Per ward you can see (active wards): beds, occupied, available now (open, empty, not reserved
+    or awaiting cleaning), awaiting cleaning, reserved, closed, and expected to free today
+    (patients with today's expected discharge date whose latest review found no criteria to reside)."""
+    query = select(Ward).where(col(Ward.is_active).is_(True)).order_by(Ward.code)
+    if not actor.site_wide:
+        query = query.where(col(Ward.id).in_(actor.ward_ids or {-1}))
+    return queries.bed_availability(session, list(session.exec(query)), london_date(now))

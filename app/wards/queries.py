@@ -23,6 +23,7 @@ from app.models import (
     Ward,
 )
 from app.wards.schemas import (
+    BedAvailability,
     BedPublic,
     BedStatePublic,
     Board,
@@ -31,6 +32,7 @@ from app.wards.schemas import (
     BoardReview,
     BoardRow,
     BoardStay,
+    WardBeds,
     WardPublic,
 )
 
@@ -218,3 +220,52 @@ def _utc(moment: datetime | None) -> datetime | None:
     if moment is None or moment.tzinfo is not None:
         return moment
     return moment.replace(tzinfo=UTC)
+
+
+def bed_availability(session: Session, wards: list[Ward], today: date) -> BedAvailability:
+    """Beds available now and expected to free today, per ward, in two queries at any size."""
+    ids = [w.id for w in wards]
+    empty = col(Stay.id).is_(None)
+    counts: dict[int, dict[str, int]] = {w.id: {} for w in wards}  # type: ignore[misc]
+    for ward_id, state, is_empty, n in session.exec(
+        select(Bed.ward_id, Bed.state_code, empty, func.count())
+        .outerjoin(Stay, (col(Stay.bed_id) == Bed.id) & col(Stay.discharged_at).is_(None))
+        .where(col(Bed.ward_id).in_(ids), col(Bed.retired_at).is_(None))
+        .group_by(Bed.ward_id, Bed.state_code, empty)
+    ):
+        ward = counts[ward_id]
+        ward["beds"] = ward.get("beds", 0) + n
+        key = state if state != BedState.OPEN else "available"
+        if not is_empty:
+            ward["occupied"] = ward.get("occupied", 0) + n
+            key = "reserved" if state == BedState.RESERVED else ""
+        if key:
+            ward[key] = ward.get(key, 0) + n
+    latest_meets = (
+        select(DailyReview.meets_criteria_to_reside)
+        .where(DailyReview.stay_id == Stay.id, DailyReview.review_date <= today)
+        .order_by(col(DailyReview.review_date).desc())
+        .limit(1)
+        .correlate(Stay)
+        .scalar_subquery()
+    )
+    for ward_id, n in session.exec(
+        select(Stay.ward_id, func.count())
+        .where(
+            col(Stay.ward_id).in_(ids),
+            col(Stay.discharged_at).is_(None),
+            Stay.expected_discharge_date == today,
+            latest_meets.is_(False),
+        )
+        .group_by(Stay.ward_id)
+    ):
+        counts[ward_id]["expected_to_free_today"] = n
+    fields = ("beds", "occupied", "available", "cleaning", "reserved", "closed", "expected_to_free_today")
+    rows = [
+        WardBeds(ward_id=w.id, ward_code=w.code, ward_name=w.name, **{f: counts[w.id].get(f, 0) for f in fields})  # type: ignore[arg-type, index]
+        for w in wards
+    ]
+    total = WardBeds(
+        ward_id=0, ward_code="", ward_name="All wards", **{f: sum(getattr(r, f) for r in rows) for f in fields}
+    )
+    return BedAvailability(today=today, wards=rows, total=total)

@@ -235,3 +235,26 @@ class Board(BaseModel):
     today: date
     rows: list[BoardRow]
     counts: BoardCounts
+
+
+class WardBeds(BaseModel):
+    """A ward's beds now, for the flow team (retired beds left out)."""
+
+    ward_id: int
+    ward_code: str
+    ward_name: str
+    beds: int
+    occupied: int
+    available: int  # open, empty, not reserved and not awaiting cleaning: a patient can come now
+    cleaning: int  # empty and awaiting cleaning
+    reserved: int  # reserved for an expected admission (empty or not)
+    closed: int
+    # Patients whose expected discharge date is today and whose latest review found no criteria
+    # to reside: the beds expected to free today.
+    expected_to_free_today: int
+
+
+class BedAvailability(BaseModel):
+    today: date
+    wards: list[WardBeds]
+    total: WardBeds

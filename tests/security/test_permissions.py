@@ -34,6 +34,7 @@ ROUTES: dict[tuple[str, str], Perm | str | None] = {
     ("PUT", "/api/v1/beds/{bed_id}/state"): P.MANAGE_BED_STATE,
     ("GET", "/api/v1/beds/{bed_id}/states"): P.READ_WARD,
     ("GET", "/api/v1/wards/{ward_id}/bed-times"): P.READ_WARD,
+    ("GET", "/api/v1/bed-availability"): P.READ_WARD,
     ("POST", "/api/v1/wards/{ward_id}/ward-list/preview"): P.IMPORT_WARD_LIST,
     ("POST", "/api/v1/wards/{ward_id}/ward-list/apply"): P.IMPORT_WARD_LIST,
     ("POST", "/api/v1/patients"): P.WRITE_PATIENT,

@@ -142,3 +142,38 @@ def test_bed_states_are_ward_scoped(db, api_as, ward):
     doctor = api_as(factories.make_user(db, "doctor", wards=[ward]))
     own = factories.beds_of(db, ward)[0]
     assert doctor.put(f"/beds/{own.id}/state", json={"state_code": "cleaning", "version": 1}).status_code == 403
+
+
+def test_beds_available_now_and_expected_to_free_today(db, api_as, ward, nurse_principal, now):
+    from app.reviews.schemas import ReviewRequest
+    from app.reviews.service import record_review
+    from app.stays.service import set_edd
+
+    other = factories.make_ward(db, beds=2)
+    flow = api_as(factories.make_user(db, "flow_coordinator"))
+    beds = factories.beds_of(db, ward)  # six
+    going = factories.make_stay(db, nurse_principal, ward, beds[0])
+    staying = factories.make_stay(db, nurse_principal, ward, beds[1])
+    for stay, meets in ((going, False), (staying, True)):
+        set_edd(db, actor=nurse_principal, stay=stay, new_date=now.date(), reason="", expected_version=stay.version,
+                now=now)  # fmt: skip
+        body = {"meets_criteria_to_reside": True, "day_status": "green"} if meets else {
+            "meets_criteria_to_reside": False, "delay_reason_code": "HP04", "day_status": "green"}  # fmt: skip
+        record_review(db, actor=nurse_principal, stay=stay, data=ReviewRequest(**body), now=now)
+    db.flush()
+    _state(flow, beds[1], state_code="reserved", reserved_for="From ED")  # occupied and reserved
+    _state(flow, beds[2], state_code="cleaning")
+    _state(flow, beds[3], state_code="closed", closure_reason_code="staffing")
+    _state(flow, beds[4], state_code="reserved", reserved_for="From theatre")
+    r = flow.get("/bed-availability")
+    assert r.status_code == 200, r.text
+    mine = next(w for w in r.json()["wards"] if w["ward_id"] == ward.id)
+    assert {k: mine[k] for k in ("beds", "occupied", "available", "cleaning", "reserved", "closed",
+                                 "expected_to_free_today")} == {
+        "beds": 6, "occupied": 2, "available": 1, "cleaning": 1, "reserved": 2, "closed": 1,
+        "expected_to_free_today": 1,
+    }  # fmt: skip
+    assert r.json()["total"]["beds"] >= 8
+    # Ward staff see their own wards only.
+    nurse = api_as(factories.make_user(db, "nurse", wards=[other]))
+    assert [w["ward_id"] for w in nurse.get("/bed-availability").json()["wards"]] == [other.id]
