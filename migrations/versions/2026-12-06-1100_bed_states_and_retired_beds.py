@@ -5,7 +5,8 @@ Reference tables with stable codes: `bedstate` (open, closed, cleaning, reserved
 closed); `bedstateperiod` keeps every stretch of time in a state, so time closed, awaiting
 cleaning or reserved can be measured. Existing beds get one period from their creation: open, or
 closed (reason "other") for beds already closed. `bed.retired_at` marks a bed taken out of the
-ward (kept: its history refers to it). `site.version` for optimistic concurrency on renames.
+ward (kept: its history refers to it). `site.version` for optimistic concurrency on renames. An
+index on `staylocation (bed_id, ended_at)`: when each bed's last patient left.
 
 Revision ID: 6bedf10a1100
 Revises: ba16ea5bbe93
@@ -120,9 +121,12 @@ def upgrade() -> None:
 
     with op.batch_alter_table("site", schema=None) as batch_op:
         batch_op.add_column(sa.Column("version", sa.Integer(), server_default="1", nullable=False))
+    # When a bed's last patient left (the board reads it for every bed): by bed, not by stay.
+    op.create_index("ix_staylocation_bed_id_ended_at", "staylocation", ["bed_id", "ended_at"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index("ix_staylocation_bed_id_ended_at", table_name="staylocation")
     with op.batch_alter_table("site", schema=None) as batch_op:
         batch_op.drop_column("version")
     with op.batch_alter_table("bed", schema=None) as batch_op:
