@@ -33,7 +33,8 @@ def _run(db, data, now, **kw):  # noqa: ANN001
 
 def _beds(db, code):  # noqa: ANN001
     ward = db.exec(select(Ward).where(Ward.code == code)).one()
-    return [(b.label, b.sort_order, b.is_escalation, b.state_code) for b in factories.beds_of(db, ward)]
+    beds = sorted(factories.beds_of(db, ward), key=lambda b: (b.sort_order, b.label))  # as the board orders them
+    return [(b.label, b.sort_order, b.is_escalation, b.state_code) for b in beds]
 
 
 def test_a_hospital_from_a_file_and_the_same_file_again(db, now):
@@ -82,7 +83,8 @@ def test_a_changed_file_relabels_reorders_and_adds_but_keeps_missing_beds(db, no
     ]
     assert found.notes == ["Bed E1 on ward DAY-AMU is not in the file: kept (--retire-missing retires it)"]
     assert db.get(Bed, a1.id).label == "BAY1-1"  # the same bed: its history stays with it
-    assert [b[0] for b in _beds(db, "DAY-AMU")] == ["BAY1-1", "A3", "A2", "E1", "A4"]
+    # E1, not in the file, keeps its place (4th): A4 shares it and comes first by label.
+    assert [b[0] for b in _beds(db, "DAY-AMU")] == ["BAY1-1", "A3", "A2", "A4", "E1"]
     # Again: found by its new label, nothing to do. The specialty was left out, so it is kept.
     assert _run(db, changed, now).steps == []
     assert db.exec(select(Ward).where(Ward.code == "DAY-AMU")).one().specialty == "Acute medicine"
@@ -105,7 +107,8 @@ def test_an_occupied_bed_is_never_retired(db, now):
     found = _run(db, {"site": FIRST["site"], "wards": [{"code": "DAY-W2", "name": "Ward 2", "beds": ["2"]}]}, now,
                  retire_missing=True)  # fmt: skip
     assert found.changes == ["Update bed 2 on ward DAY-W2: order", "Retire bed 1 on ward DAY-W2 (not in the file)"]
-    assert [b.retired_at is not None for b in factories.beds_of(db, ward)] == [True, False]
+    by_label = sorted(factories.beds_of(db, ward), key=lambda b: b.label)
+    assert [(b.label, b.retired_at is not None) for b in by_label] == [("1", True), ("2", False)]
     # Back in the file: the same bed comes back.
     found = _run(db, {"site": FIRST["site"], "wards": [{"code": "DAY-W2", "name": "Ward 2", "beds": ["1", "2"]}]},
                  now)  # fmt: skip
