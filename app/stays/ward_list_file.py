@@ -46,7 +46,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 _COLUMN_OF = {word: column for column, words in COLUMNS.items() for word in words}
 
 SEXES = {
-    "f": "female", "female": "female", "2": "female", "w": "female",
+    "f": "female", "female": "female", "2": "female",
     "m": "male", "male": "male", "1": "male",
     "o": "other", "other": "other", "i": "other", "indeterminate": "other", "x": "other",
     "u": "unknown", "unknown": "unknown", "notknown": "unknown", "0": "unknown", "9": "unknown",
@@ -158,7 +158,8 @@ def _read_row(line: int, cells: dict[str, str]) -> Row:
         family, _, given = cells["name"].partition(",")
         if not given:
             row.problems.append('Write the name as "SURNAME, Forename", or use surname and forename columns')
-    row.family_name, row.given_name = " ".join(family.split()).title(), " ".join(given.split())
+    # As written (the PAS often writes surnames in capitals, as the feed does): never re-cased.
+    row.family_name, row.given_name = " ".join(family.split()), " ".join(given.split())
     if not row.family_name or not row.given_name:
         if not any("name" in p for p in row.problems):
             row.problems.append("The surname or forename is missing")

@@ -47,7 +47,7 @@ def test_windows_1252_and_utf_16_and_tabs():
 def test_a_single_name_column_and_quoted_commas():
     text = 'Bed,MRN,Patient Name,DOB,Sex,Admitted\nB1,K1,"SMITH, Jane Ann",02-01-1950,2,09/03/2026\n'
     row = read(text.encode()).rows[0]
-    assert (row.family_name, row.given_name, row.sex) == ("Smith", "Jane Ann", "female")
+    assert (row.family_name, row.given_name, row.sex) == ("SMITH", "Jane Ann", "female")
     assert row.name == "SMITH, Jane Ann"
 
 
