@@ -1,4 +1,5 @@
-"""Reference labels for screens, cached briefly: the lists change only through migrations."""
+"""Reference rows and labels for screens, by the names of app.models.REFERENCE_LISTS, cached briefly:
+the lists change only through migrations."""
 
 from __future__ import annotations
 
@@ -8,32 +9,12 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from app.models import (
-    Criterion,
-    DelayReason,
-    DelayReasonFamily,
-    DischargeDestination,
-    FailedDischargeReason,
-    Pathway,
-    RedDayReason,
-    StaffRole,
-)
+from app.models import REFERENCE_LISTS
 from app.models.reference import ReferenceBase
 
 TTL_SECONDS = 300
 _cache: dict[str, tuple[float, list[ReferenceBase]]] = {}
 _lock = Lock()
-
-MODELS: dict[str, type[ReferenceBase]] = {
-    "criteria": Criterion,
-    "delay_reasons": DelayReason,
-    "families": DelayReasonFamily,
-    "red_day_reasons": RedDayReason,
-    "pathways": Pathway,
-    "roles": StaffRole,
-    "destinations": DischargeDestination,
-    "failed_discharge_reasons": FailedDischargeReason,
-}
 
 
 def rows(session: Session, name: str) -> list[Any]:
@@ -42,7 +23,7 @@ def rows(session: Session, name: str) -> list[Any]:
         cached = _cache.get(name)
         if cached and now - cached[0] < TTL_SECONDS:
             return cached[1]
-    model = MODELS[name]
+    model = REFERENCE_LISTS[name].model
     found: list[ReferenceBase] = list(session.exec(select(model).where(model.active).order_by(col(model.sort_order))))
     for row in found:
         session.expunge(row)

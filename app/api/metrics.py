@@ -21,9 +21,10 @@ from app.core.params import Now
 from app.core.principal import Principal
 from app.core.types import Id, IsoDate
 from app.db import SessionDep
-from app.metrics import flow, queries, reports, returns, tables
-from app.metrics.compute import MAX_PERIOD_DAYS, Period
+from app.metrics import flow, queries, reports, returns
 from app.metrics.forms import default_period
+from app.metrics.present import tables
+from app.metrics.rules.period import MAX_PERIOD_DAYS, Period
 from app.metrics.schemas import (
     ColumnPublic,
     DrdExtractPublic,
@@ -195,7 +196,12 @@ def get_nctr_snapshot(
     )
 
 
-@router.get("/nctr-snapshot.csv", response_class=Response, responses={200: {"content": {"text/csv": {}}}})
+@router.get(
+    "/nctr-snapshot.csv",
+    name="get_nctr_snapshot_csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}}},
+)
 def get_nctr_snapshot_csv(
     session: SessionDep, actor: CanReadSite, now: Now, ward_id: WardId = None, day: Day = None
 ) -> Response:
@@ -249,7 +255,12 @@ def get_drd_extract(
     )
 
 
-@router.get("/drd-extract.csv", response_class=Response, responses={200: {"content": {"text/csv": {}}}})
+@router.get(
+    "/drd-extract.csv",
+    name="get_drd_extract_csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}}},
+)
 def get_drd_extract_csv(
     session: SessionDep,
     actor: CanReadSite,

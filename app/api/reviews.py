@@ -4,6 +4,7 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
+from app.api.responses import error_responses
 from app.auth.deps import CanReadWard, CanWriteClinical
 from app.auth.scope import stay_or_404
 from app.core.params import Now, PathId
@@ -16,7 +17,20 @@ router = APIRouter(prefix="/stays/{stay_id}/reviews", tags=["reviews"], route_cl
 
 
 @router.post(
-    "", response_model=ReviewPublic, status_code=201, responses={200: {"description": "Today's review replaced"}}
+    "",
+    response_model=ReviewPublic,
+    status_code=201,
+    responses={
+        200: {"description": "Today's review replaced"},
+        **error_responses(
+            {
+                404: "No such stay on your wards",
+                409: "Today's review changed since the `version` you sent (`detail.current` is it now), or the stay ended",
+                422: "A field is missing, malformed or breaks a rule (`fields` names each)",
+                428: "Today's review exists and no `version` was sent",
+            }
+        ),
+    },
 )
 def record_review(
     stay_id: PathId,
@@ -26,7 +40,13 @@ def record_review(
     now: Now,
     response: Response,
 ) -> dict[str, Any]:
-    """Record today's (Europe/London) review. Recording again the same day replaces it."""
+    """Record today's (Europe/London) review. Recording again the same day replaces it: send the
+    `version` of today's review you saw (428 without it, 409 if someone changed it since).
+
+    A late entry for a missed day: `review_date` an earlier day (up to 7 days back, not before
+    the admission, a day with no review yet) and `late_entry_reason`; senior roles only
+    (docs/permissions.md). The discharge-ready date follows it, and the stored metrics days it
+    changes are rebuilt."""
     stay = stay_or_404(session, actor, stay_id)
     review, criteria, created = service.record_review(session, actor=actor, stay=stay, data=data, now=now)
     commit(session)

@@ -8,7 +8,7 @@ from sqlmodel import Session
 from app.auth.deps import CanCorrectStay, CanManageStay, CanReadWard, CanWriteClinical
 from app.auth.permissions import Perm, allows
 from app.auth.scope import patient_or_404, stay_or_404
-from app.core.clock import london_date
+from app.core.clock import midnights_between
 from app.core.concurrency import expected_version
 from app.core.errors import Forbidden, NotFound
 from app.core.params import IfMatch, Now, PathId, etag
@@ -29,7 +29,6 @@ from app.stays.schemas import (
     StayUpdate,
     TransferRequest,
 )
-from app.wards.queries import length_of_stay
 from app.web.idempotency import IdempotentRoute
 
 router = APIRouter(prefix="/stays", tags=["stays"], route_class=IdempotentRoute)
@@ -41,7 +40,7 @@ def _detail(session: Session, stay: Stay, now: datetime) -> StayDetail:
     return StayDetail(
         stay=StayPublic.model_validate(stay),
         patient=PatientPublic.model_validate(patient),
-        length_of_stay_midnights=length_of_stay(london_date(stay.admitted_at), london_date(end)),
+        length_of_stay_midnights=midnights_between(stay.admitted_at, end),
         edd_history=[EddChangePublic.model_validate(e) for e in edds],
         locations=[LocationPublic.model_validate(loc) for loc in locations],
     )

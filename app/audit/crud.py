@@ -20,18 +20,21 @@ VersionedT = TypeVar("VersionedT", bound=Versioned)
 def create(
     session: Session,
     *,
-    actor: Principal,
+    actor: Principal | None,
     row: RowT,
     now: datetime,
     ward_id: int | None,
     patient_id: int | None,
     extra: dict[str, Any] | None = None,
+    actor_name: str | None = None,
 ) -> RowT:
+    """`actor` None with `actor_name`: the command line (`cli:<user>`), which acts as no account."""
     session.add(row)
     session.flush()
     audit.record(
         session,
         actor=actor,
+        actor_name=actor_name,
         action="create",
         entity=row,
         at=now,
@@ -45,7 +48,7 @@ def create(
 def update(
     session: Session,
     *,
-    actor: Principal,
+    actor: Principal | None,
     row: VersionedT,
     changes: dict[str, Any],
     expected_version: int,
@@ -54,6 +57,7 @@ def update(
     patient_id: int | None,
     present: Callable[[], Any],
     action: str = "update",
+    actor_name: str | None = None,
 ) -> VersionedT:
     check_version(session, row, expected_version, present)
     before = audit.snapshot(row)
@@ -65,6 +69,7 @@ def update(
     audit.record_change(
         session,
         actor=actor,
+        actor_name=actor_name,
         action=action,
         entity=row,
         before=before,

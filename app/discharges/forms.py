@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime, time
 from typing import Any
 
 from pydantic import ValidationError
 
-from app.core.clock import LONDON
+from app.core.clock import london_at
 from app.core.types import clock_time, form_id, iso_date
 from app.core.validation import as_list, field_errors
 from app.discharges.queries import Filters
@@ -68,11 +68,6 @@ def parse_time(value: str) -> time | None:
         return None
 
 
-def london_to_utc(day: date, clock: time) -> datetime:
-    """A London wall-clock date and time as an aware UTC datetime (BST or GMT as it was)."""
-    return datetime.combine(day, clock, tzinfo=LONDON).astimezone(UTC)
-
-
 def _date_and_time(
     form: Mapping[str, Any], prefix: str, errors: dict[str, str], *, required: bool, what: str
 ) -> datetime | None:
@@ -89,7 +84,7 @@ def _date_and_time(
         errors[f"{prefix}_time"] = "Enter a real time, like 14:30"
     if day is None or clock is None:
         return None
-    return london_to_utc(day, clock)
+    return london_at(day, clock)
 
 
 def parse_failed_discharge(

@@ -16,8 +16,11 @@ from app.models.metrics import (
     MetricsStale,
 )
 from app.models.patient import Patient
-from app.models.place import Bed, Site, Ward
+from app.models.place import Bed, BedStatePeriod, Site, Ward
 from app.models.reference import (
+    REFERENCE_LISTS,
+    BedClosureReason,
+    BedState,
     Criterion,
     DelayReason,
     DelayReasonFamily,
@@ -26,24 +29,32 @@ from app.models.reference import (
     FailedDischargeReason,
     Pathway,
     RedDayReason,
+    ReferenceList,
+    ReferralService,
     StaffRole,
 )
 from app.models.review import DailyReview, ReviewCriterion
 from app.models.round import BoardRound, BoardRoundAttendee, BoardRoundEntry
+from app.models.sign_in import SignInThrottle
 from app.models.stay import EddChange, Referral, Stay, StayLocation
 from app.models.user import ApiToken, User, UserWard
 
 __all__ = [
+    "REFERENCE_LISTS",
     "Action",
     "AdtMessage",
     "ApiToken",
     "AuditEvent",
     "BedLabelFrom",
     "Bed",
+    "BedClosureReason",
+    "BedState",
+    "BedStatePeriod",
     "BoardRound",
     "BoardRoundAttendee",
     "BoardRoundEntry",
     "Referral",
+    "ReferralService",
     "Criterion",
     "DailyReview",
     "DelayReason",
@@ -68,7 +79,9 @@ __all__ = [
     "PasLocation",
     "Pathway",
     "RedDayReason",
+    "ReferenceList",
     "ReviewCriterion",
+    "SignInThrottle",
     "Site",
     "StaffRole",
     "Stay",

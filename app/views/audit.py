@@ -134,7 +134,7 @@ def show_audit(request: Request, session: SessionDep, actor: CanReadAudit) -> Re
     return _page(request, session, actor, raw, errors=errors)
 
 
-@router.post("/audit")
+@router.post("/audit", name="filter_audit")
 def filter_audit(request: Request, session: SessionDep, actor: CanReadAudit, form: FormData) -> Response:
     raw = {k: _text(form.get(k)) for k in URL_FILTERS if k != "patient_id"}
     typed = _text(form.get("patient"))

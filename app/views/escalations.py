@@ -139,7 +139,7 @@ def show_escalation(request: Request, esc_id: PathId, session: SessionDep, actor
     return _detail(request, session, actor, esc, stay, now)
 
 
-@router.post("/escalations/{esc_id}")
+@router.post("/escalations/{esc_id}", name="act_on_escalation")
 def act_on_escalation(
     request: Request,
     esc_id: PathId,
@@ -244,7 +244,7 @@ def new_escalation(
     )
 
 
-@router.post("/stays/{stay_id}/escalations/new")
+@router.post("/stays/{stay_id}/escalations/new", name="create_escalation")
 def raise_escalation(
     request: Request,
     stay_id: PathId,

@@ -24,8 +24,9 @@ from app.core.validation import form_version, validate
 from app.db import SessionDep, commit
 from app.models import Referral, Stay, Ward
 from app.reference import labels
+from app.rounds import step
 from app.rounds.page import form_values, patient_context
-from app.views.round_step import apply_form
+from app.views import round_step
 from app.web.forms import FormData
 from app.web.htmx import vary, wants_fragment
 from app.web.templating import render
@@ -92,7 +93,7 @@ def show_patient(request: Request, stay_id: PathId, session: SessionDep, actor: 
     return _page(request, session, actor, stay, now)
 
 
-@router.post("/stays/{stay_id}")
+@router.post("/stays/{stay_id}", name="save_patient")
 def save_patient(
     request: Request,
     stay_id: PathId,
@@ -102,15 +103,29 @@ def save_patient(
     now: Now,
 ) -> Response:
     stay = stay_or_404(session, actor, stay_id)
-    errors, conflict, values = apply_form(session, actor, stay, form, now, None)
-    if conflict:
-        return _page(request, session, actor, stay, now, values=values, conflict=conflict, status_code=409)
-    if errors:
-        return _page(request, session, actor, stay, now, values=values, errors=errors, status_code=422)
+    submitted = round_step.read_answers(form, now)
+    if submitted.request is not None:
+        try:
+            step.save_step(session, actor=actor, stay=stay, data=submitted.request, now=now)
+            commit(session)
+        except DomainError as exc:
+            submitted = round_step.refused(session, stay, submitted, exc, now)
+    if submitted.conflict or submitted.errors:
+        return _page(
+            request,
+            session,
+            actor,
+            stay,
+            now,
+            values=submitted.values,
+            errors=submitted.errors,
+            conflict=submitted.conflict,
+            status_code=409 if submitted.conflict else 422,
+        )
     return _page(request, session, actor, stay, now, message="Saved")
 
 
-@router.post("/stays/{stay_id}/referrals")
+@router.post("/stays/{stay_id}/referrals", name="add_referral")
 def add_referral(
     request: Request,
     stay_id: PathId,
@@ -133,7 +148,7 @@ def add_referral(
     return _page(request, session, actor, stay, now, message="Referral added")
 
 
-@router.post("/stays/{stay_id}/referrals/{referral_id}")
+@router.post("/stays/{stay_id}/referrals/{referral_id}", name="record_referral_decision")
 def record_referral_decision(
     request: Request,
     stay_id: PathId,
@@ -190,7 +205,7 @@ def record_referral_decision(
     return _page(request, session, actor, stay, now, message="Referral updated")
 
 
-@router.post("/stays/{stay_id}/actions/{action_id}/done")
+@router.post("/stays/{stay_id}/actions/{action_id}/done", name="complete_action")
 def complete_action(
     request: Request,
     stay_id: PathId,

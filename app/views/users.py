@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session, col, select
 
+from app.auth import throttle
 from app.auth.deps import CanManageUsers
 from app.auth.tokens import issue_token, revoke_token
 from app.core.errors import DomainError, NotFound
@@ -51,7 +52,13 @@ def list_users(request: Request, session: SessionDep, actor: Admin, now: Now) ->
     for link in session.exec(select(UserWard)):
         assigned.setdefault(link.user_id, []).append(wards[link.ward_id].code)
     roles = {r.code: r.label for r in session.exec(select(StaffRole))}
-    return render(request, "users/list.html", {"users": users, "assigned": assigned, "roles": roles, "now": now})
+    context = {
+        "users": users,
+        "assigned": assigned,
+        "roles": roles,
+        "waiting": throttle.waiting_usernames(session, now),
+    }
+    return render(request, "users/list.html", context)
 
 
 @router.get("/new", name="new_user")
@@ -59,7 +66,7 @@ def new_user(request: Request, session: SessionDep, actor: Admin) -> Response:
     return render(request, "users/new.html", {"values": {"ward_ids": []}, "errors": {}, **_choices(session)})
 
 
-@router.post("/new")
+@router.post("/new", name="create_user")
 def create_user(request: Request, session: SessionDep, actor: Admin, form: FormData, now: Now) -> Response:
     values = form | {"ward_ids": as_list(form.get("ward_ids"))}
     values["password"] = values.get("password") or None
@@ -105,6 +112,7 @@ def _edit_page(
             "tokens": tokens,
             "new_token": new_token,
             "message": message,
+            "sign_in_throttle": throttle.account_status(session, user.username),
             **_choices(session),
         },
         status_code=status_code,
@@ -117,7 +125,7 @@ def edit_user(request: Request, user_id: PathId, session: SessionDep, actor: Adm
     return _edit_page(request, session, user, message="User created." if created else None)
 
 
-@router.post("/{user_id}")
+@router.post("/{user_id}", name="update_user")
 def update_user(
     request: Request, user_id: PathId, session: SessionDep, actor: Admin, form: FormData, now: Now
 ) -> Response:
@@ -142,7 +150,7 @@ def update_user(
     return _edit_page(request, session, user, values=values, errors=errors, status_code=422)
 
 
-@router.post("/{user_id}/password")
+@router.post("/{user_id}/password", name="reset_password")
 def reset_password(
     request: Request, user_id: PathId, session: SessionDep, actor: Admin, form: FormData, now: Now
 ) -> Response:
@@ -160,15 +168,15 @@ def reset_password(
     return _edit_page(request, session, user, errors=errors, status_code=422)
 
 
-@router.post("/{user_id}/unlock")
+@router.post("/{user_id}/unlock", name="unlock_user")
 def unlock_user(request: Request, user_id: PathId, session: SessionDep, actor: Admin, now: Now) -> Response:
     user = _user_or_404(session, user_id)
     service.unlock(session, actor=actor, user=user, now=now)
     commit(session)
-    return _edit_page(request, session, user, message="Account unlocked.")
+    return _edit_page(request, session, user, message="Failed sign-ins cleared: they can sign in now.")
 
 
-@router.post("/{user_id}/tokens")
+@router.post("/{user_id}/tokens", name="create_token")
 def create_token(
     request: Request, user_id: PathId, session: SessionDep, actor: Admin, form: FormData, now: Now
 ) -> Response:
@@ -183,7 +191,7 @@ def create_token(
     return _edit_page(request, session, user, new_token=raw)
 
 
-@router.post("/{user_id}/tokens/{token_id}/revoke")
+@router.post("/{user_id}/tokens/{token_id}/revoke", name="revoke_token")
 def revoke(
     request: Request, user_id: PathId, token_id: PathId, session: SessionDep, actor: Admin, now: Now
 ) -> Response:

@@ -55,7 +55,7 @@ def _board_context(
     }
 
 
-@router.get("/wards/{code}", name="show_board")
+@router.get("/wards/{code}", name="ward_board")
 def show_board(
     request: Request,
     code: PathCode,

@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.auth.sessions import BrowserSession
+from app.web.htmx import is_htmx
 from app.web.templating import render
 
 TITLES = {
@@ -36,10 +37,6 @@ def safe_next(target: str | None) -> str:
     return target
 
 
-def is_htmx(request: Request) -> bool:
-    return request.headers.get("hx-request") == "true"
-
-
 def sign_in_redirect(request: Request) -> Response:
     """Send someone whose session has ended to sign in, and bring them back afterwards."""
     session: BrowserSession | None = getattr(request.state, "browser_session", None)
@@ -52,8 +49,8 @@ def sign_in_redirect(request: Request) -> Response:
         here = request.headers.get("referer", "/")
         here = urlsplit(here).path or "/"
     location = f"/sign-in?next={quote(safe_next(here), safe='')}"
-    if session is not None and session.expired:
-        location += "&expired=1"
+    if session is not None and session.ended:
+        location += f"&ended={session.ended}"
     if is_htmx(request):
         return Response(status_code=401, headers={"HX-Redirect": location})
     return RedirectResponse(location, status_code=303)

@@ -23,8 +23,6 @@ import pytest
 from fastapi.routing import iter_route_contexts
 from sqlmodel import Session, func, select
 
-from app.actions.schemas import ActionCreate
-from app.actions.service import create_action
 from app.audit import crud
 from app.auth.permissions import Perm, allows
 from app.core.types import MAX_ID
@@ -37,6 +35,7 @@ from app.models import (
     Action,
     AuditEvent,
     Bed,
+    BedStatePeriod,
     BoardRound,
     BoardRoundEntry,
     DailyReview,
@@ -52,10 +51,6 @@ from app.models import (
     UserWard,
     Ward,
 )
-from app.reviews.schemas import ReviewRequest
-from app.reviews.service import record_review
-from app.rounds.schemas import RoundStart
-from app.rounds.service import start_round
 from app.stays.service import discharge
 from tests import factories
 from tests.dbs import settings_for
@@ -75,10 +70,18 @@ class Probe:
 
 SITE_WIDE_ONLY = "site-wide roles only"  # no ward-scoped role gets past the permission check
 NO_IDS = "takes no record ids"
+# A CSV body and a plan from a preview: tests/stays/test_ward_list.py sends another ward's id.
+WARD_LIST = "the ward list: scope tested in tests/stays/test_ward_list.py"
 
 
 def _form_step(ids: Ids) -> dict:
-    return {"stay_version": ids["stay_version"], "meets": "yes", "day_status": "green", "plan": "Home tomorrow"}
+    return {
+        "stay_version": ids["stay_version"],
+        "review_version": "",
+        "meets": "yes",
+        "day_status": "green",
+        "plan": "Home tomorrow",
+    }
 
 
 def _fd_form(ids: Ids) -> dict:
@@ -88,6 +91,10 @@ def _fd_form(ids: Ids) -> dict:
 PROBES: dict[tuple[str, str], Probe | str] = {
     # JSON API --------------------------------------------------------------------------------
     ("POST", "/api/v1/wards"): SITE_WIDE_ONLY,
+    ("POST", "/api/v1/sites"): SITE_WIDE_ONLY,
+    ("POST", "/api/v1/wards/{ward_id}/ward-list/preview"): WARD_LIST,
+    ("POST", "/api/v1/wards/{ward_id}/ward-list/apply"): WARD_LIST,
+    ("PATCH", "/api/v1/sites/{site_id}"): SITE_WIDE_ONLY,
     ("PATCH", "/api/v1/wards/{ward_id}"): Probe(
         lambda i: (
             f"/api/v1/wards/{i['ward_id']}",
@@ -100,6 +107,10 @@ PROBES: dict[tuple[str, str], Probe | str] = {
     ),
     ("PATCH", "/api/v1/beds/{bed_id}"): Probe(
         lambda i: (f"/api/v1/beds/{i['bed_id']}", {"is_open": False, "version": i["bed_version"]}), (("bed_id",),)
+    ),
+    ("PUT", "/api/v1/beds/{bed_id}/state"): Probe(
+        lambda i: (f"/api/v1/beds/{i['bed_id']}/state", {"state_code": "cleaning", "version": i["bed_version"]}),
+        (("bed_id",),),
     ),
     # Identifiers, not ids: clashes with other wards' patients are tested in tests/stays/test_admission_scope.py.
     ("POST", "/api/v1/patients"): NO_IDS,
@@ -206,6 +217,17 @@ PROBES: dict[tuple[str, str], Probe | str] = {
     ),
     ("POST", "/api/v1/rounds/{round_id}/end"): Probe(
         lambda i: (f"/api/v1/rounds/{i['round_id']}/end", {"version": 1}), (("round_id",),)
+    ),
+    ("POST", "/api/v1/rounds/{round_id}/stays/{stay_id}"): Probe(
+        lambda i: (
+            f"/api/v1/rounds/{i['round_id']}/stays/{i['stay_id']}",
+            {
+                "stay_version": i["stay_version"],
+                "review": {"meets_criteria_to_reside": True, "day_status": "green"},
+                "actions": [{"description": "Book transport", "owner_role_code": "nurse"}],
+            },
+        ),
+        (("round_id", "stay_id"), ("round_id",), ("stay_id",)),
     ),
     ("POST", "/api/v1/hl7/adt"): SITE_WIDE_ONLY,
     # HTML forms ------------------------------------------------------------------------------
@@ -346,14 +368,9 @@ def _side(db: Session, tag: str, now) -> tuple[Ids, list[str]]:  # noqa: ANN001
         db, actor=setup, stay=gone, discharged_at=now - timedelta(days=5), destination_code="19", pathway=0,
         expected_version=gone.version, now=now - timedelta(days=5),
     )  # fmt: skip
-    record_review(
-        db, actor=setup, stay=stay, data=ReviewRequest(meets_criteria_to_reside=True, day_status="green"),
-        now=now - timedelta(days=1),
-    )  # fmt: skip
-    board_round = start_round(db, actor=setup, ward=main, data=RoundStart(), now=now - timedelta(minutes=30))
-    action = create_action(
-        db, actor=setup, stay=stay, data=ActionCreate(description="Chase echo", owner_role_code="nurse"), now=now
-    )
+    factories.make_review(db, setup, stay, now=now - timedelta(days=1))
+    board_round = factories.make_round(db, setup, main, now=now - timedelta(minutes=30))
+    action = factories.make_action(db, setup, stay, description="Chase echo", now=now)
     fd, _ = log_failed_discharge(
         db, actor=setup, stay=stay, now=now,
         data=FailedDischargeCreate(
@@ -419,7 +436,7 @@ def world(db, now) -> World:
 
 _COUNTED = (
     AuditEvent, Patient, Stay, StayLocation, EddChange, Ward, Bed, UserWard, Action, FailedDischarge, Escalation,
-    EscalationEvent, BoardRound, BoardRoundEntry, DailyReview, Referral,
+    EscalationEvent, BoardRound, BoardRoundEntry, DailyReview, Referral, BedStatePeriod,
 )  # fmt: skip
 _VERSIONED = {
     "ward_id": Ward, "quiet_ward_id": Ward, "bed_id": Bed, "quiet_bed_id": Bed, "stay_id": Stay,

@@ -21,6 +21,8 @@ PUBLIC = "public"  # no sign-in needed (holds no patient data)
 ROUTES: dict[tuple[str, str], Perm | str | None] = {
     ("GET", "/api/v1/openapi.json"): PUBLIC,
     ("GET", "/api/v1/sites"): P.READ_WARD,
+    ("POST", "/api/v1/sites"): P.SETUP_HOSPITAL,
+    ("PATCH", "/api/v1/sites/{site_id}"): P.SETUP_HOSPITAL,
     ("GET", "/api/v1/wards"): P.READ_WARD,
     ("POST", "/api/v1/wards"): P.MANAGE_WARD,
     ("GET", "/api/v1/wards/{ward_id}"): P.READ_WARD,
@@ -29,6 +31,12 @@ ROUTES: dict[tuple[str, str], Perm | str | None] = {
     ("GET", "/api/v1/wards/{ward_id}/beds"): P.READ_WARD,
     ("POST", "/api/v1/wards/{ward_id}/beds"): P.MANAGE_WARD,
     ("PATCH", "/api/v1/beds/{bed_id}"): P.MANAGE_WARD,
+    ("PUT", "/api/v1/beds/{bed_id}/state"): P.MANAGE_BED_STATE,
+    ("GET", "/api/v1/beds/{bed_id}/states"): P.READ_WARD,
+    ("GET", "/api/v1/wards/{ward_id}/bed-times"): P.READ_WARD,
+    ("GET", "/api/v1/bed-availability"): P.READ_WARD,
+    ("POST", "/api/v1/wards/{ward_id}/ward-list/preview"): P.IMPORT_WARD_LIST,
+    ("POST", "/api/v1/wards/{ward_id}/ward-list/apply"): P.IMPORT_WARD_LIST,
     ("POST", "/api/v1/patients"): P.WRITE_PATIENT,
     ("GET", "/api/v1/patients"): P.READ_WARD,
     ("POST", "/api/v1/patients/search"): P.READ_WARD,
@@ -57,6 +65,7 @@ ROUTES: dict[tuple[str, str], Perm | str | None] = {
     ("POST", "/api/v1/wards/{ward_id}/rounds"): P.RUN_ROUND,
     ("GET", "/api/v1/rounds/{round_id}"): P.READ_WARD,
     ("POST", "/api/v1/rounds/{round_id}/end"): P.RUN_ROUND,
+    ("POST", "/api/v1/rounds/{round_id}/stays/{stay_id}"): P.WRITE_CLINICAL,
     ("GET", "/api/v1/reference/{name}"): None,
 }
 
