@@ -16,16 +16,17 @@ from app.core.errors import DomainError, NotFound, StaleVersion
 from app.core.params import Now, PathCode, PathId
 from app.core.principal import Principal
 from app.core.types import form_id
-from app.core.validation import as_list, form_version
+from app.core.validation import as_list
 from app.db import SessionDep, commit
 from app.models import Action, BoardRound, DailyReview, EddChange, Escalation, Stay, Ward
 from app.reference import labels, rows
 from app.rounds import service, step
 from app.rounds.page import conflict_details, form_values, patient_context
-from app.rounds.schemas import AttendeeIn, RoundStart
+from app.rounds.schemas import RoundEnd, RoundStart
 from app.views.round_step import apply_form
 from app.wards import presenters
 from app.wards.queries import ward_board
+from app.web.form_writes import path_to, write_form
 from app.web.forms import FormData
 from app.web.htmx import go_to, vary, wants_fragment
 from app.web.templating import render
@@ -39,34 +40,43 @@ def new_round(request: Request, code: PathCode, session: SessionDep, actor: Requ
     ward = ward_by_code_or_404(session, actor, code)
     existing = service.open_round(session, ward.id)  # type: ignore[arg-type]
     if existing is not None:
-        return RedirectResponse(f"/rounds/{existing.id}", status_code=303)
+        return RedirectResponse(path_to(request, "round_overview", round_id=existing.id), status_code=303)
     roles = [r for r in rows(session, "roles") if r.code in ATTENDEE_ROLES]
     return render(
         request, "rounds/new.html", {"ward": ward, "roles": roles, "errors": {}, "values": {"roles": [actor.role]}}
     )
 
 
-@router.post("/wards/{code}/rounds/new")
+@router.post("/wards/{code}/rounds/new", name="start_round")
 def start_round(
     request: Request, code: PathCode, session: SessionDep, actor: Requires(Perm.RUN_ROUND), form: FormData, now: Now
 ) -> Response:
     ward = ward_by_code_or_404(session, actor, code)
-    attendees = [AttendeeIn(role_code=r) for r in as_list(form.get("roles")) if r in ATTENDEE_ROLES]
-    try:
-        board_round = service.start_round(
-            session, actor=actor, ward=ward, data=RoundStart(attendees=attendees), now=now
-        )
-        commit(session)
-    except DomainError as exc:
-        session.rollback()
-        existing = exc.detail.get("board_round_id") if isinstance(exc.detail, dict) else None
-        if existing:
-            return RedirectResponse(f"/rounds/{existing}", status_code=303)
-        raise
-    order = step.round_order(session, board_round)
-    if not order:
-        return RedirectResponse(f"/rounds/{board_round.id}", status_code=303)
-    return RedirectResponse(f"/rounds/{board_round.id}/stays/{order[0]}", status_code=303)
+    roles = [r for r in as_list(form.get("roles")) if r in ATTENDEE_ROLES]  # the page's roles; others are ignored
+
+    def again(errors: dict[str, str], status: int) -> Response:
+        existing = service.open_round(session, ward.id)  # type: ignore[arg-type]
+        if existing is not None:  # started on another device meanwhile: join it
+            return go_to(request, path_to(request, "round_overview", round_id=existing.id))
+        choices = [r for r in rows(session, "roles") if r.code in ATTENDEE_ROLES]
+        context = {"ward": ward, "roles": choices, "errors": errors, "values": {"roles": roles}}
+        return render(request, "rounds/new.html", context, status_code=status)
+
+    def done(board_round: BoardRound) -> Response:
+        order = step.round_order(session, board_round)
+        if not order:
+            return go_to(request, path_to(request, "round_overview", round_id=board_round.id))
+        return go_to(request, path_to(request, "round_step", round_id=board_round.id, stay_id=order[0]))
+
+    return write_form(
+        session,
+        form,
+        RoundStart,
+        lambda data, _: service.start_round(session, actor=actor, ward=ward, data=data, now=now),
+        values={"attendees": [{"role_code": r} for r in roles]},
+        done=done,
+        again=again,
+    )
 
 
 def _progress(session: Session, board_round: BoardRound, stay_id: int | None, now) -> dict[str, Any]:  # noqa: ANN001
@@ -275,7 +285,18 @@ def round_summary(session: Session, board_round: BoardRound, now) -> dict[str, A
 def show_round(
     request: Request, round_id: PathId, session: SessionDep, actor: Requires(Perm.READ_WARD), now: Now
 ) -> Response:
-    board_round = service.round_or_404(session, actor, round_id)
+    return _overview(request, session, service.round_or_404(session, actor, round_id), now)
+
+
+def _overview(
+    request: Request,
+    session: Session,
+    board_round: BoardRound,
+    now,  # noqa: ANN001
+    *,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
     ward = session.get(Ward, board_round.ward_id)
     board = ward_board(session, ward, london_date(now))  # type: ignore[arg-type]
     return render(
@@ -288,27 +309,29 @@ def show_round(
             "progress": _progress(session, board_round, None, now),
             "summary": round_summary(session, board_round, now),
             "attendees": service.attendees_for(session, board_round.id),  # type: ignore[arg-type]
+            "errors": errors or {},
         },
+        status_code=status_code,
     )
 
 
-@router.post("/rounds/{round_id}/end")
+@router.post("/rounds/{round_id}/end", name="end_round")
 def end_round(
     request: Request, round_id: PathId, session: SessionDep, actor: Requires(Perm.RUN_ROUND), form: FormData, now: Now
 ) -> Response:
     board_round = service.round_or_404(session, actor, round_id)
-    try:
-        service.end_round(
-            session,
-            actor=actor,
-            board_round=board_round,
-            expected_version=form_version(form, board_round.version),
-            now=now,
-        )
-        commit(session)
-    except DomainError:
-        session.rollback()
-    return RedirectResponse(f"/rounds/{board_round.id}", status_code=303)
+    overview = path_to(request, "round_overview", round_id=board_round.id)
+    return write_form(
+        session,
+        form,
+        RoundEnd,
+        lambda _data, drawn_at: service.end_round(
+            session, actor=actor, board_round=board_round, expected_version=drawn_at, now=now
+        ),
+        version="version",
+        done=lambda _: go_to(request, overview),
+        again=lambda errors, status: _overview(request, session, board_round, now, errors=errors, status_code=status),
+    )
 
 
 @router.get("/rounds/{round_id}/handover", name="round_handover")

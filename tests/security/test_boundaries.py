@@ -44,7 +44,7 @@ HAND_READ = {
 # fields the other route also has are walked there with every value, and here with one each.
 SAME_PARSER = {
     ("POST", "/rounds/{round_id}/stays/{stay_id}"): "/stays/{stay_id}",  # app.views.round_step.apply_form
-    ("POST", "/failed-discharges/new"): "/stays/{stay_id}/failed-discharges/new",  # parse_failed_discharge
+    ("POST", "/failed-discharges/new"): "/stays/{stay_id}/failed-discharges/new",  # FailedDischargeForm
     ("GET", "/failed-discharges.csv"): "/failed-discharges",  # discharges.views._filters
     ("GET", "/failed-discharges/causes.csv"): "/failed-discharges/causes",  # discharges.views._chart_data
     ("GET", "/metrics/table"): "/metrics",  # metrics.views._filter
