@@ -33,8 +33,8 @@ test-fast: install
 
 ## Style, the import layers (.importlinter) and types
 lint: install
-	$(BIN)/ruff check app tests bench migrations
-	$(BIN)/ruff format --check app tests bench
+	$(BIN)/ruff check app tests bench migrations scripts
+	$(BIN)/ruff format --check app tests bench scripts
 	$(BIN)/lint-imports --no-cache
 
 assets:

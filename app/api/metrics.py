@@ -194,7 +194,12 @@ def get_nctr_snapshot(
     )
 
 
-@router.get("/nctr-snapshot.csv", response_class=Response, responses={200: {"content": {"text/csv": {}}}})
+@router.get(
+    "/nctr-snapshot.csv",
+    name="get_nctr_snapshot_csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}}},
+)
 def get_nctr_snapshot_csv(
     session: SessionDep, actor: Requires(Perm.READ_SITE), now: Now, ward_id: WardId = None, day: Day = None
 ):
@@ -248,7 +253,12 @@ def get_drd_extract(
     )
 
 
-@router.get("/drd-extract.csv", response_class=Response, responses={200: {"content": {"text/csv": {}}}})
+@router.get(
+    "/drd-extract.csv",
+    name="get_drd_extract_csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}}},
+)
 def get_drd_extract_csv(
     session: SessionDep,
     actor: Requires(Perm.READ_SITE),

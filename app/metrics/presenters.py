@@ -8,7 +8,6 @@ a macro call per cell made the page slow to render on a large site.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import urlencode
 
 from app.metrics import charts
 from app.metrics.compute import LONG_STAY_THRESHOLDS, Report
@@ -31,18 +30,26 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
 
 
 @dataclass(frozen=True)
+class Link:
+    """Where a number leads, by route name: the template turns it into a path (`path_for`)."""
+
+    route: str
+    params: dict[str, str]
+    query: list[tuple[str, str]]
+
+
+@dataclass(frozen=True)
 class Cell:
     text: str
-    href: str | None = None
+    link: Link | None = None
     hidden: str = ""  # visually hidden words that complete the link text
 
 
-def link(row: FlowRow, measure: str) -> str:
+def link(row: FlowRow, measure: str) -> Link:
     """Per ward: the board's own filter when it has one, else the drill-down; the total: the drill-down."""
     if row.code and measure in BOARD_FILTERS:
-        return f"/wards/{row.code}?filter={BOARD_FILTERS[measure]}"
-    params = ([("ward", row.code)] if row.code else []) + [("measure", measure)]
-    return "/flow/patients?" + urlencode(params)
+        return Link("ward_board", {"code": row.code}, [("filter", BOARD_FILTERS[measure])])
+    return Link("flow_patients", {}, ([("ward", row.code)] if row.code else []) + [("measure", measure)])
 
 
 def _value(row: FlowRow, measure: str) -> int:

@@ -135,7 +135,7 @@ def show_audit(request: Request, session: SessionDep, actor: Requires(Perm.READ_
     return _page(request, session, actor, raw, errors=errors)
 
 
-@router.post("/audit")
+@router.post("/audit", name="filter_audit")
 def filter_audit(request: Request, session: SessionDep, actor: Requires(Perm.READ_AUDIT), form: FormData) -> Response:
     raw = {k: _text(form.get(k)) for k in URL_FILTERS if k != "patient_id"}
     typed = _text(form.get("patient"))

@@ -59,7 +59,7 @@ def show_sign_in(
     )
 
 
-@router.post("/sign-in")
+@router.post("/sign-in", name="submit_sign_in")
 def sign_in(request: Request, session: SessionDep, form: FormData, now: Now) -> Response:
     next_ = safe_next(str(form.get("next", "/")))
     data, errors = validate(SignInForm, form)

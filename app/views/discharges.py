@@ -33,11 +33,12 @@ from app.models import Bed, FailedDischarge, Patient, Stay, Ward
 from app.reference import labels, rows
 from app.rounds.page import conflict_details
 from app.stays.service import set_edd
-from app.web.form_writes import OUT_OF_DATE, path_to, write_form
+from app.web.form_writes import OUT_OF_DATE, write_form
 from app.web.forms import FormData
 from app.web.htmx import go_to, vary, wants_fragment
 from app.web.templating import london_date as london_date_text
 from app.web.templating import render
+from app.web.urls import path_for
 
 router = APIRouter(include_in_schema=False)
 
@@ -136,8 +137,8 @@ def _record(
     def done(fd: FailedDischarge) -> Response:
         assert stay is not None
         if stay.discharged_at is not None or not allows(actor.role, Perm.WRITE_CLINICAL):
-            return go_to(request, path_to(request, "show_patient", stay_id=stay.id), message="Failed discharge logged")
-        edd = path_to(request, "revisit_edd", {"failed_discharge": fd.id}, stay_id=stay.id)
+            return go_to(request, path_for(request, "show_patient", stay_id=stay.id), message="Failed discharge logged")
+        edd = path_for(request, "revisit_edd", {"failed_discharge": fd.id}, stay_id=stay.id)
         return go_to(request, edd, message="Failed discharge logged")
 
     context = {
@@ -241,7 +242,7 @@ def revisit_edd(
 ) -> Response:
     stay = stay_or_404(session, actor, stay_id)
     if stay.discharged_at is not None:
-        return RedirectResponse(path_to(request, "show_patient", stay_id=stay.id), status_code=303)
+        return RedirectResponse(path_for(request, "show_patient", stay_id=stay.id), status_code=303)
     failed = _failed_for(session, stay, request.query_params.get("failed_discharge"))
     reason = ""
     if failed is not None:
@@ -291,7 +292,7 @@ def save_edd(
     def done(_: Stay) -> Response:
         changed = stay.expected_discharge_date != before
         message = "Expected discharge date changed" if changed else "Expected discharge date kept"
-        return go_to(request, path_to(request, "show_patient", stay_id=stay.id), message=message)
+        return go_to(request, path_for(request, "show_patient", stay_id=stay.id), message=message)
 
     return write_form(
         session,
@@ -405,7 +406,7 @@ def mark_follow_up_done(
         return _list_page(request, session, actor, now, status_code=409, message=message)
 
     def done(_: FailedDischarge) -> Response:
-        url = path_to(request, "failed_discharge_list") + "?" + "&".join(p for p in (back, f"done={fd.id}") if p)
+        url = path_for(request, "failed_discharge_list", "&".join(p for p in (back, f"done={fd.id}") if p))
         return go_to(request, url, message="Follow-up marked done")
 
     return write_form(

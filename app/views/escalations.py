@@ -23,11 +23,12 @@ from app.escalations.schemas import EscalationStep
 from app.models import Escalation, Stay, Ward
 from app.reference import labels, rows
 from app.rounds.page import patient_context
-from app.web.form_writes import path_to, write_form
+from app.web.form_writes import write_form
 from app.web.forms import FormData
 from app.web.htmx import go_to, vary, wants_fragment
 from app.web.sse import StreamTurn, change_stream, watching
 from app.web.templating import render
+from app.web.urls import path_for
 
 router = APIRouter(include_in_schema=False)
 Status = Annotated[str, Query(max_length=10, pattern="^(open|resolved)$")]
@@ -200,7 +201,7 @@ def new_escalation(
     )
 
 
-@router.post("/stays/{stay_id}/escalations/new", name="raise_escalation")
+@router.post("/stays/{stay_id}/escalations/new", name="create_escalation")
 def raise_escalation(
     request: Request,
     stay_id: PathId,
@@ -221,7 +222,7 @@ def raise_escalation(
         return render(request, "escalations/new.html", context, status_code=status)
 
     def done(esc: Escalation) -> Response:
-        return go_to(request, path_to(request, "show_escalation", esc_id=esc.id), message="Escalated")
+        return go_to(request, path_for(request, "show_escalation", esc_id=esc.id), message="Escalated")
 
     return write_form(
         session,

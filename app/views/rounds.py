@@ -26,10 +26,11 @@ from app.rounds.schemas import RoundEnd, RoundStart
 from app.views.round_step import apply_form
 from app.wards import presenters
 from app.wards.queries import ward_board
-from app.web.form_writes import path_to, write_form
+from app.web.form_writes import write_form
 from app.web.forms import FormData
 from app.web.htmx import go_to, vary, wants_fragment
 from app.web.templating import render
+from app.web.urls import path_for
 
 router = APIRouter(include_in_schema=False)
 ATTENDEE_ROLES = ("nurse", "doctor", "therapist", "social_worker", "flow_coordinator", "pharmacist", "ward_manager")
@@ -40,14 +41,14 @@ def new_round(request: Request, code: PathCode, session: SessionDep, actor: Requ
     ward = ward_by_code_or_404(session, actor, code)
     existing = service.open_round(session, ward.id)  # type: ignore[arg-type]
     if existing is not None:
-        return RedirectResponse(path_to(request, "round_overview", round_id=existing.id), status_code=303)
+        return RedirectResponse(path_for(request, "round_overview", round_id=existing.id), status_code=303)
     roles = [r for r in rows(session, "roles") if r.code in ATTENDEE_ROLES]
     return render(
         request, "rounds/new.html", {"ward": ward, "roles": roles, "errors": {}, "values": {"roles": [actor.role]}}
     )
 
 
-@router.post("/wards/{code}/rounds/new", name="start_round")
+@router.post("/wards/{code}/rounds/new", name="begin_round")
 def start_round(
     request: Request, code: PathCode, session: SessionDep, actor: Requires(Perm.RUN_ROUND), form: FormData, now: Now
 ) -> Response:
@@ -57,7 +58,7 @@ def start_round(
     def again(errors: dict[str, str], status: int) -> Response:
         existing = service.open_round(session, ward.id)  # type: ignore[arg-type]
         if existing is not None:  # started on another device meanwhile: join it
-            return go_to(request, path_to(request, "round_overview", round_id=existing.id))
+            return go_to(request, path_for(request, "round_overview", round_id=existing.id))
         choices = [r for r in rows(session, "roles") if r.code in ATTENDEE_ROLES]
         context = {"ward": ward, "roles": choices, "errors": errors, "values": {"roles": roles}}
         return render(request, "rounds/new.html", context, status_code=status)
@@ -65,8 +66,8 @@ def start_round(
     def done(board_round: BoardRound) -> Response:
         order = step.round_order(session, board_round)
         if not order:
-            return go_to(request, path_to(request, "round_overview", round_id=board_round.id))
-        return go_to(request, path_to(request, "round_step", round_id=board_round.id, stay_id=order[0]))
+            return go_to(request, path_for(request, "round_overview", round_id=board_round.id))
+        return go_to(request, path_for(request, "round_step", round_id=board_round.id, stay_id=order[0]))
 
     return write_form(
         session,
@@ -173,7 +174,7 @@ def show_step(
     return _step_page(request, session, board_round, stay, ward, now)
 
 
-@router.post("/rounds/{round_id}/stays/{stay_id}")
+@router.post("/rounds/{round_id}/stays/{stay_id}", name="save_step")
 def save_step(
     request: Request,
     round_id: PathId,
@@ -195,7 +196,7 @@ def save_step(
     return _go_next(request, board_round, progress, stay.id, "Saved")
 
 
-@router.post("/rounds/{round_id}/stays/{stay_id}/no-change")
+@router.post("/rounds/{round_id}/stays/{stay_id}/no-change", name="confirm_no_change")
 def confirm_no_change(
     request: Request,
     round_id: PathId,
@@ -236,7 +237,7 @@ def confirm_no_change(
     return _go_next(request, board_round, progress, stay.id, "Confirmed: no change")
 
 
-@router.post("/rounds/{round_id}/stays/{stay_id}/skip")
+@router.post("/rounds/{round_id}/stays/{stay_id}/skip", name="skip_patient")
 def skip_patient(
     request: Request, round_id: PathId, stay_id: PathId, session: SessionDep, actor: Requires(Perm.RUN_ROUND), now: Now
 ) -> Response:
@@ -315,12 +316,12 @@ def _overview(
     )
 
 
-@router.post("/rounds/{round_id}/end", name="end_round")
+@router.post("/rounds/{round_id}/end", name="finish_round")
 def end_round(
     request: Request, round_id: PathId, session: SessionDep, actor: Requires(Perm.RUN_ROUND), form: FormData, now: Now
 ) -> Response:
     board_round = service.round_or_404(session, actor, round_id)
-    overview = path_to(request, "round_overview", round_id=board_round.id)
+    overview = path_for(request, "round_overview", round_id=board_round.id)
     return write_form(
         session,
         form,

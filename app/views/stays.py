@@ -75,7 +75,7 @@ def show_patient(
     return _page(request, session, actor, stay, now)
 
 
-@router.post("/stays/{stay_id}")
+@router.post("/stays/{stay_id}", name="save_patient")
 def save_patient(
     request: Request,
     stay_id: PathId,

@@ -18,10 +18,11 @@ from app.db import SessionDep
 from app.models import ApiToken, StaffRole, User, UserWard, Ward
 from app.users import service
 from app.users.schemas import PasswordReset, TokenCreate, UserCreate, UserUpdate
-from app.web.form_writes import NoFields, path_to, write_form
+from app.web.form_writes import NoFields, write_form
 from app.web.forms import FormData
 from app.web.htmx import go_to
 from app.web.templating import render
+from app.web.urls import path_for
 
 router = APIRouter(prefix="/admin/users", include_in_schema=False)
 Admin = Requires(Perm.MANAGE_USERS)
@@ -74,7 +75,7 @@ def create_user(request: Request, session: SessionDep, actor: Admin, form: FormD
         )
 
     def done(user: User) -> Response:
-        return go_to(request, path_to(request, "edit_user", {"created": 1}, user_id=user.id))
+        return go_to(request, path_for(request, "edit_user", {"created": 1}, user_id=user.id))
 
     return write_form(
         session,

@@ -50,7 +50,7 @@ def _board_context(request: Request, session, ward, now, filter_key: str, *, dis
     }
 
 
-@router.get("/wards/{code}", name="show_board")
+@router.get("/wards/{code}", name="ward_board")
 def show_board(
     request: Request,
     code: PathCode,

@@ -18,9 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
-from urllib.parse import urlencode
 
-from fastapi import Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict
 from sqlmodel import Session
@@ -97,10 +95,3 @@ def _form_field(fields: Mapping[str, str] | None, name: str | None) -> str:
     if not name:
         return "form"
     return (fields or {}).get(name, name)
-
-
-def path_to(request: Request, name: str, query: Mapping[str, Any] | None = None, **params: Any) -> str:
-    """A route's path by its name, for redirects: relative, so it never names another host."""
-    path = str(request.app.url_path_for(name, **{k: str(v) for k, v in params.items()}))
-    pairs = {k: v for k, v in (query or {}).items() if v not in (None, "")}
-    return f"{path}?{urlencode(pairs)}" if pairs else path

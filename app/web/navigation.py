@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
+from starlette.requests import HTTPConnection
+
 from app.auth.permissions import Perm, allows
 from app.core.principal import Principal
+from app.web.urls import path_for
 
-# (permission needed, path, label); None: everyone signed in.
+# (permission needed, route name, label); None: everyone signed in.
 LINKS: list[tuple[Perm | None, str, str]] = [
-    (Perm.READ_WARD, "/", "Wards"),
-    (Perm.READ_WARD, "/escalations", "Escalations"),
-    (Perm.READ_WARD, "/failed-discharges", "Failed discharges"),
-    (Perm.READ_SITE, "/flow", "Flow"),
-    (Perm.READ_SITE, "/metrics", "Metrics"),
-    (Perm.READ_AUDIT, "/audit", "Audit"),
-    (Perm.MANAGE_USERS, "/admin/users", "Users"),
+    (Perm.READ_WARD, "home", "Wards"),
+    (Perm.READ_WARD, "escalation_ladder", "Escalations"),
+    (Perm.READ_WARD, "failed_discharge_list", "Failed discharges"),
+    (Perm.READ_SITE, "show_flow", "Flow"),
+    (Perm.READ_SITE, "show_metrics", "Metrics"),
+    (Perm.READ_AUDIT, "audit", "Audit"),
+    (Perm.MANAGE_USERS, "list_users", "Users"),
 ]
 
 
-def navigation_for(principal: Principal | None) -> list[dict[str, str]]:
+def navigation_for(request: HTTPConnection, principal: Principal | None) -> list[dict[str, str]]:
     if principal is None:
         return []
     return [
-        {"href": path, "text": label} for perm, path, label in LINKS if perm is None or allows(principal.role, perm)
+        {"href": path_for(request, route), "text": label}
+        for perm, route, label in LINKS
+        if perm is None or allows(principal.role, perm)
     ]

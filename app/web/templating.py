@@ -14,7 +14,16 @@ from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
-from jinja2 import ChainableUndefined, ChoiceLoader, Environment, FileSystemLoader, PackageLoader, Undefined
+from jinja2 import (
+    ChainableUndefined,
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    PackageLoader,
+    Undefined,
+    pass_context,
+)
+from jinja2.runtime import Context
 from jinja2_fragments.fastapi import Jinja2Blocks
 from markupsafe import Markup
 from starlette.requests import Request
@@ -25,6 +34,8 @@ from app.core.clock import LONDON, as_utc
 from app.patients import nhs_number
 from app.web.navigation import navigation_for
 from app.web.static_files import static_url
+from app.web.urls import Query
+from app.web.urls import path_for as _path_for
 
 TEMPLATES_DIR = PROJECT_ROOT / "templates"
 
@@ -116,6 +127,20 @@ def nhs(component: str, params: Mapping[str, Any]) -> Markup:
     return _render_component(component, json.dumps(_defined(params), sort_keys=True, default=_json_default))
 
 
+@pass_context
+def path_for(context: Context, name: str, /, query: Query = None, **path_params: Any) -> str:
+    """`path_for("show_patient", stay_id=stay.id, query={"tab": "plan"})` -> "/stays/7?tab=plan".
+
+    Every link, form action, htmx and SSE URL in a template comes from here (static files from
+    `static_url`); tests/web/test_links.py holds templates to it. Paths, not absolute URLs: see
+    app/web/urls.py.
+    """
+    request = context.get("request")
+    if request is None:
+        raise RuntimeError(f"path_for({name!r}) needs `request` in the template context")
+    return _path_for(request, name, query, **path_params)
+
+
 def build_environment() -> Environment:
     env = Environment(
         loader=ChoiceLoader(
@@ -129,6 +154,7 @@ def build_environment() -> Environment:
         autoescape=True,
     )
     env.globals["static_url"] = static_url
+    env.globals["path_for"] = path_for
     env.globals["navigation_for"] = navigation_for
     env.filters["london_datetime"] = london_datetime
     env.filters["london_time"] = london_time
@@ -141,7 +167,8 @@ def build_environment() -> Environment:
 
 
 env = build_environment()
-# Jinja2Blocks adds `url_for` (needs `request` in the context) and block rendering.
+# Jinja2Blocks adds block rendering, and `url_for` (absolute URLs), which templates do not use:
+# they link with `path_for`.
 templates = Jinja2Blocks(env=env)
 
 

@@ -10,7 +10,7 @@
  *   with the response header  HX-Trigger: {"status-message": "Review saved"}.
  * - Says so when a request fails and htmx swaps nothing (see responseHandling in the
  *   layout), so an error never passes silently.
- * - Registers the service worker (/sw.js) on pages that link a web app manifest.
+ * - Registers the service worker on pages that link a web app manifest (its path is on that link).
  */
 (function () {
   "use strict";
@@ -331,8 +331,11 @@
     }
   });
 
+  // The layout's manifest link carries the service worker's and the sign-in page's paths.
+  var manifest = document.querySelector('link[rel="manifest"]');
+
   // Any sign-in page means the previous session is over: drop the cached ward boards.
-  if ("serviceWorker" in navigator && window.location.pathname === "/sign-in") {
+  if ("serviceWorker" in navigator && manifest && window.location.pathname === manifest.dataset.signIn) {
     navigator.serviceWorker.ready.then(function (registration) {
       if (registration.active) {
         registration.active.postMessage({ type: "clear-boards" });
@@ -344,9 +347,9 @@
   /* Service worker                                                                    */
   /* -------------------------------------------------------------------------------- */
 
-  if ("serviceWorker" in navigator && document.querySelector('link[rel="manifest"]')) {
+  if ("serviceWorker" in navigator && manifest && manifest.dataset.serviceWorker) {
     window.addEventListener("load", function () {
-      navigator.serviceWorker.register("/sw.js").catch(function (error) {
+      navigator.serviceWorker.register(manifest.dataset.serviceWorker).catch(function (error) {
         window.console.warn("Service worker not registered", error);
       });
     });

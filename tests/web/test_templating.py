@@ -1,11 +1,13 @@
 """The Jinja environment, the layout, versioned static files and our asset rules.
 
-Pure tests: no database, no server. Requests are bare Starlette Requests built from a scope.
+Pure tests: no database, no server. Requests are bare Starlette Requests built from a scope that
+names the real app (templates link by route name, so they need its routes).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import json
 import re
@@ -19,18 +21,27 @@ from fastapi import FastAPI
 from starlette.requests import Request
 
 from app.config import PROJECT_ROOT
+from app.main import create_app
 from app.web.static_files import IMMUTABLE, SHORT, STATIC_DIR, mount_static, static_url
 from app.web.templating import env, london_date, london_datetime, london_time, nhs_number_filter, render
+from tests.dbs import settings_for
 
 TEMPLATES_DIR = PROJECT_ROOT / "templates"
 VERSIONED = re.compile(r"^/static/[\w./-]+\?v=[0-9a-f]{12}$")
 ERROR_CONTEXT = {"status": 404, "title": "Page not found", "message": "Check the web address."}
 
 
-def make_request(path: str = "/", template_context: dict | None = None) -> Request:
+@functools.cache
+def the_app() -> FastAPI:
+    """The real app (no database is opened): pages link by route name, so a request needs its routes."""
+    return create_app(settings_for("sqlite://"))
+
+
+def make_request(path: str = "/", template_context: dict | None = None, root_path: str = "") -> Request:
     request = Request(
         {
             "type": "http",
+            "app": the_app(),
             "method": "GET",
             "path": path,
             "raw_path": path.encode(),
@@ -38,7 +49,7 @@ def make_request(path: str = "/", template_context: dict | None = None) -> Reque
             "headers": [],
             "scheme": "http",
             "server": ("testserver", 80),
-            "root_path": "",
+            "root_path": root_path,
         }
     )
     if template_context is not None:
@@ -64,7 +75,7 @@ def tags(html: str, name: str) -> list[dict[str, str | None]]:
 
 
 def render_page(name: str = "errors/error.html", **context: object) -> str:
-    return env.get_template(name).render({**ERROR_CONTEXT, **context})
+    return env.get_template(name).render({**ERROR_CONTEXT, "request": make_request(), **context})
 
 
 # --------------------------------------------------------------------------------------
@@ -73,7 +84,7 @@ def render_page(name: str = "errors/error.html", **context: object) -> str:
 
 
 def test_layout_renders_on_its_own() -> None:
-    html = env.get_template("layout.html").render()
+    html = env.get_template("layout.html").render(request=make_request())
     assert html.lstrip().startswith("<!DOCTYPE html>")
     assert "<title>Boardround</title>" in html
 
