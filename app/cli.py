@@ -322,7 +322,7 @@ def user_reset_password(
     username: Annotated[str, typer.Argument(help="Sign-in name.")],
     password_stdin: PasswordStdin = False,
 ) -> None:
-    """Set a new password and clear any sign-in lockout."""
+    """Set a new password and clear the failed sign-ins at the username."""
     with session_scope() as session:
         user = _user_or_fail(session, username)
         if user.is_service_account:

@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     secret_key: str = ""
     # Shared ward tablets: sign the user out after this many idle minutes.
     session_idle_minutes: int = 15
+    # However active, a session ends this long after sign-in (a ward shift): sign in again.
+    session_max_hours: float = Field(default=12, gt=0)
     # Serve cookies with Secure; on by default, off only for plain-http local runs.
     secure_cookies: bool = True
     timezone: str = "Europe/London"

@@ -11,7 +11,7 @@ from sqlmodel import Session
 from app.auth.deps import principal_for
 from app.auth.tokens import issue_token
 from app.core.principal import Principal
-from app.models import Bed, Patient, Site, Stay, User, UserWard, Ward
+from app.models import Bed, Patient, SignInThrottle, Site, Stay, User, UserWard, Ward
 from app.patients.schemas import PatientCreate
 from app.patients.service import create_patient
 from app.stays.service import admit
@@ -200,7 +200,9 @@ def one_of_everything(db: Session, now: datetime) -> tuple[dict[str, object], di
         db, actor=setup, stay=gone, discharged_at=now - timedelta(days=1), destination_code="19", pathway=0,
         expected_version=gone.version, now=now,
     )  # fmt: skip
-    feed = make_user(db, "integration", is_service_account=True, failed_sign_ins=1)  # shows "unlock"
+    feed = make_user(db, "integration", is_service_account=True)
+    # A failed sign-in at its username: its page shows "Clear failed sign-ins" (the unlock form).
+    db.add(SignInThrottle(scope="account", key=feed.username, failures=1, window_started_at=now, next_allowed_at=now))
     token, _ = issue_token(db, user=feed, name="PAS", actor=None, now=now)
     db.flush()
     ids: dict[str, object] = {

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
+from app.api.responses import error_responses
 from app.auth.deps import Requires
 from app.auth.permissions import Perm
 from app.auth.scope import stay_or_404
@@ -15,7 +16,18 @@ router = APIRouter(prefix="/stays/{stay_id}/reviews", tags=["reviews"], route_cl
 
 
 @router.post(
-    "", response_model=ReviewPublic, status_code=201, responses={200: {"description": "Today's review replaced"}}
+    "",
+    response_model=ReviewPublic,
+    status_code=201,
+    responses={200: {"description": "Today's review replaced"}}
+    | error_responses(
+        {
+            404: "No such stay on your wards",
+            409: "Today's review changed since the `version` you sent (`detail.current` is it now), or the stay ended",
+            422: "A field is missing, malformed or breaks a rule (`fields` names each)",
+            428: "Today's review exists and no `version` was sent",
+        }
+    ),
 )
 def record_review(
     stay_id: PathId,
@@ -25,7 +37,8 @@ def record_review(
     now: Now,
     response: Response,
 ):
-    """Record today's (Europe/London) review. Recording again the same day replaces it."""
+    """Record today's (Europe/London) review. Recording again the same day replaces it: send the
+    `version` of today's review you saw (428 without it, 409 if someone changed it since)."""
     stay = stay_or_404(session, actor, stay_id)
     review, criteria, created = service.record_review(session, actor=actor, stay=stay, data=data, now=now)
     commit(session)

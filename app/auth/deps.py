@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 from sqlmodel import Session, select
 
 from app.auth.permissions import Perm, allows
-from app.auth.sessions import password_fingerprint
+from app.auth.sessions import SIGNED_OUT, BrowserSession, password_fingerprint
 from app.auth.tokens import user_for_token
 from app.core.errors import DomainError, Forbidden
 from app.core.principal import Principal
@@ -48,24 +48,41 @@ def current_principal(request: Request, session: SessionDep) -> Principal:
         if found is None:
             raise NotAuthenticated("Invalid or revoked token")
         user, token_id = found[0], found[1].id
-    else:
-        user_id = getattr(request.state, "session_user_id", None)
-        if user_id is not None:
-            user = session.get(User, user_id)
-            browser = request.state.browser_session
-            if user is not None and (
-                not user.is_active
-                or user.is_service_account
-                # A password reset (or change) ends every session signed in with the old one.
-                or browser.pw != password_fingerprint(user.password_hash)
-            ):
-                browser.sign_out()
-                user = None
+    elif getattr(request.state, "session_user_id", None) is not None:
+        user = session_user(session, request.state.browser_session)
     if user is None:
         raise NotAuthenticated("Sign in to continue")
     principal = principal_for(session, user, token_id=token_id)
     request.state.principal = principal
     return principal
+
+
+def session_user(session: Session, browser: BrowserSession) -> User | None:
+    """The signed-in user of a browser session, or None (and the session signed out) when the
+    account or the session is no longer valid."""
+    if browser.user_id is None:
+        return None
+    user = session.get(User, browser.user_id)
+    if (
+        user is None
+        or not user.is_active
+        or user.is_service_account
+        # A password reset (or change) ends every session signed in with the old one.
+        or browser.pw != password_fingerprint(user.password_hash)
+    ):
+        browser.sign_out()
+        return None
+    if _signed_out_since(user, browser.signed_in_at):
+        browser.sign_out(SIGNED_OUT)
+        return None
+    return user
+
+
+def _signed_out_since(user: User, signed_in_at: float | None) -> bool:
+    """The user signed out (here or on another device) after this session signed in: a copied
+    cookie, or another tablet still signed in as them, no longer works."""
+    cutoff = user.sessions_valid_after
+    return cutoff is not None and (signed_in_at is None or signed_in_at <= cutoff.timestamp())
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

@@ -1,26 +1,31 @@
-"""Signing in: Argon2 password check, slow-down then lockout, every attempt audited.
+"""Signing in: throttle first, then the Argon2 password check; every attempt audited.
 
-Audit records name the account, never the password. Unknown usernames are checked against a
-dummy hash so the response time does not reveal which accounts exist.
+A sign-in is three steps, and the route commits after the first and the last:
+`start` reserves the attempt with the throttle (app/auth/throttle.py) and reads the account;
+`check_password` runs Argon2 and touches no database (so no transaction, and on SQLite no write
+lock, is held while it runs); `finish` records the outcome. Refused attempts are audited in
+`start`, checked ones in `finish`.
+
+Audit records name the username typed and the client address, never the password. Unknown
+usernames are checked against a dummy hash and throttled like real ones, so neither the
+response time nor a refusal reveals which accounts exist.
+
+Signing out ends every session of the user, on every device (`sign_out`, docs/adr/0002).
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime
 
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, select, update
 
 from app.audit import service as audit
+from app.auth import throttle
 from app.auth.deps import principal_for
 from app.auth.passwords import hash_password, verify_password
 from app.models import StaffRole, User
-
-# After this many consecutive failures each further attempt must wait, doubling each time.
-SLOW_DOWN_AFTER = 3
-# After this many the account locks for LOCK_MINUTES (an admin can unlock it sooner).
-LOCK_AFTER = 8
-LOCK_MINUTES = 15
 
 _DUMMY_HASH: str | None = None
 
@@ -33,72 +38,114 @@ def _dummy_hash() -> str:
 
 
 @dataclass
+class Attempt:
+    username: str  # as typed, stripped and in lower case
+    client: str  # throttle.client_key of the client address
+    user: User | None
+    can_sign_in: bool  # an active person (not an integration account) whose role may sign in
+    reservation: throttle.Reservation
+
+
+@dataclass
 class SignInResult:
     user: User | None
-    error: str | None = None
+    # After a wrong password: when the next attempt may be made, if it must wait.
     retry_at: datetime | None = None
 
 
-def _fail(session: Session, user: User | None, username: str, now: datetime, reason: str) -> None:
-    audit.record(
-        session,
-        actor=None,
-        actor_name=f"sign-in:{username[:60]}",
-        action="sign_in_failed",
-        entity_type="user",
-        entity_id=user.id if user else "",
-        at=now,
-        after={"reason": reason},
-    )
-
-
-def authenticate(session: Session, *, username: str, password: str, now: datetime) -> SignInResult:
-    username = username.strip().lower()
+def start(session: Session, *, username: str, client: str, now: datetime) -> Attempt:
+    """Reserve the attempt (or refuse and audit it) and read the account. The caller commits
+    before checking the password, so the attempt is counted whatever happens next."""
+    username = throttle.username_key(username)
+    reservation = throttle.reserve(session, client=client, username=username, now=now)
     user = session.exec(select(User).where(func.lower(User.username) == username)).first()
-    generic = "Enter a correct username and password"
-    if user is None or user.password_hash is None or user.is_service_account:
-        verify_password(password, _dummy_hash())
-        _fail(session, user, username, now, "unknown_user" if user is None else "no_password")
-        return SignInResult(None, generic)
-    if user.locked_until is not None and user.locked_until > now:
-        _fail(session, user, username, now, "locked")
-        locked = user.failed_sign_ins >= LOCK_AFTER
-        message = (
-            "This account is locked after too many failed attempts"
-            if locked
-            else "Too many failed attempts: wait a moment and try again"
+    role = session.get(StaffRole, user.role_code) if user is not None else None
+    can_sign_in = bool(
+        user is not None
+        and user.password_hash
+        and user.is_active
+        and not user.is_service_account
+        and role is not None
+        and role.can_sign_in
+    )
+    attempt = Attempt(username, client, user, can_sign_in, reservation)
+    if not reservation.allowed:
+        _fail(
+            session,
+            attempt,
+            now,
+            "throttled",
+            limit=reservation.refused_by,
+            retry_after=reservation.retry_after_seconds(now),
         )
-        return SignInResult(None, message, retry_at=user.locked_until)
-    if not user.is_active:
+    return attempt
+
+
+def check_password(attempt: Attempt, password: str) -> bool:
+    """Argon2, and nothing else: no database. Accounts that cannot sign in cost the same time."""
+    if not attempt.can_sign_in or attempt.user is None:
         verify_password(password, _dummy_hash())
-        _fail(session, user, username, now, "disabled")
-        return SignInResult(None, generic)
-    role = session.get(StaffRole, user.role_code)
-    if not verify_password(password, user.password_hash) or role is None or not role.can_sign_in:
-        user.failed_sign_ins += 1
-        if user.failed_sign_ins >= LOCK_AFTER:
-            user.locked_until = now + timedelta(minutes=LOCK_MINUTES)
-            audit.record(
-                session,
-                actor=None,
-                actor_name="system",
-                action="account_locked",
-                entity=user,
-                at=now,
-                after={"locked_until": user.locked_until.isoformat(), "failed_sign_ins": user.failed_sign_ins},
-            )
-        elif user.failed_sign_ins >= SLOW_DOWN_AFTER:
-            user.locked_until = now + timedelta(seconds=2 ** (user.failed_sign_ins - SLOW_DOWN_AFTER + 1))
-        _fail(session, user, username, now, "bad_password")
-        return SignInResult(None, generic, retry_at=user.locked_until)
-    user.failed_sign_ins = 0
-    user.locked_until = None
+        return False
+    return verify_password(password, attempt.user.password_hash)
+
+
+def finish(session: Session, attempt: Attempt, *, password_ok: bool, now: datetime) -> SignInResult:
+    user = attempt.user
+    if not password_ok or user is None:
+        _fail(session, attempt, now, _reason(attempt))
+        retry_at = attempt.reservation.next_allowed_at
+        return SignInResult(None, retry_at=retry_at if retry_at and retry_at > now else None)
+    throttle.give_back(session, client=attempt.client, username=attempt.username, now=now)
     audit.record(
         session,
         actor=principal_for(session, user),
         action="sign_in",
         entity=user,
         at=now,
-        after={"role": user.role_code},
+        after={"role": user.role_code, "client": attempt.client},
     )
     return SignInResult(user)
+
+
+def _reason(attempt: Attempt) -> str:
+    user = attempt.user
+    if user is None:
+        return "unknown_user"
+    if not user.password_hash or user.is_service_account:
+        return "no_password"
+    if not user.is_active:
+        return "disabled"
+    if not attempt.can_sign_in:
+        return "role_cannot_sign_in"
+    return "bad_password"
+
+
+def _fail(session: Session, attempt: Attempt, now: datetime, reason: str, **details: object) -> None:
+    audit.record(
+        session,
+        actor=None,
+        actor_name=f"sign-in:{attempt.username[:60]}",
+        action="sign_in_failed",
+        entity_type="user",
+        entity_id=attempt.user.id if attempt.user else "",
+        at=now,
+        after={"reason": reason, "client": attempt.client, **details},
+    )
+
+
+def sign_out(session: Session, user: User, *, now: datetime) -> None:
+    """End every session of this user signed in until now, on any device (a copied cookie too).
+
+    Wall-clock time, as the cookie's sign-in time (app/auth/sessions.py), not the request's
+    clock. An UPDATE that leaves the user's version alone: an admin editing the user at the same
+    moment is not refused."""
+    cutoff = datetime.fromtimestamp(time.time(), UTC)
+    session.execute(update(User).where(col(User.id) == user.id).values(sessions_valid_after=cutoff))
+    audit.record(
+        session,
+        actor=principal_for(session, user),
+        action="sign_out",
+        entity=user,
+        at=now,
+        after={"sessions_valid_after": cutoff.isoformat()},
+    )

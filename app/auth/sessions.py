@@ -2,7 +2,11 @@
 
 The cookie carries the user id, a random session id (the CSRF secret is derived from it), the
 sign-in time, the last activity time and a fingerprint of the password hash, so a password reset
-ends every session. Idle sessions end after `session_idle_minutes`: shared ward tablets.
+ends every session. Idle sessions end after `session_idle_minutes` (shared ward tablets), and
+every session after `session_max_hours` however active (a ward shift). Signing out ends the
+user's sessions signed in before it (`User.sessions_valid_after`, checked in app/auth/deps.py).
+
+Session times are wall-clock seconds (time.time()), not the app's clock, which tests freeze.
 """
 
 from __future__ import annotations
@@ -22,6 +26,11 @@ from app.config import Settings
 
 COOKIE = "boardround_session"
 
+# Why a signed-in session ended, shown on the sign-in page (`?ended=`).
+IDLE = "idle"
+LIFETIME = "lifetime"
+SIGNED_OUT = "signed_out"  # the user signed out, on this device or another
+
 
 @dataclass
 class BrowserSession:
@@ -30,7 +39,7 @@ class BrowserSession:
     signed_in_at: float | None = None
     seen_at: float = 0.0
     pw: str = ""  # fingerprint of the password hash at sign-in
-    expired: bool = False  # a signed-in session ended by the idle timeout (tell the user why)
+    ended: str | None = None  # why a signed-in session just ended (IDLE...): the user is told
     changed: bool = False
 
     def csrf_token(self, secret: str) -> str:
@@ -43,10 +52,12 @@ class BrowserSession:
         self.signed_in_at = now
         self.seen_at = now
         self.pw = password_fingerprint(password_hash)
-        self.expired = False
+        self.ended = None
         self.changed = True
 
-    def sign_out(self) -> None:
+    def sign_out(self, reason: str | None = None) -> None:
+        if self.user_id is not None and reason is not None:
+            self.ended = reason
         self.sid = secrets.token_urlsafe(24)
         self.user_id = None
         self.signed_in_at = None
@@ -70,6 +81,7 @@ class SessionMiddleware:
         self.settings = settings
         self.serializer = URLSafeSerializer(settings.secret_key, salt="boardround.session")
         self.idle_seconds = settings.session_idle_minutes * 60
+        self.max_seconds = settings.session_max_hours * 3600
 
     def load(self, raw: str | None, now: float) -> BrowserSession:
         if not raw:
@@ -79,15 +91,18 @@ class SessionMiddleware:
             session = BrowserSession(
                 sid=str(data["sid"]),
                 user_id=data.get("uid"),
-                signed_in_at=data.get("iat"),
+                signed_in_at=None if data.get("iat") is None else float(data["iat"]),
                 seen_at=float(data.get("seen", 0)),
                 pw=str(data.get("pw", "")),
             )
         except (BadSignature, KeyError, TypeError, ValueError):
             return _new()
-        if session.user_id is not None and now - session.seen_at > self.idle_seconds:
-            session.sign_out()
-            session.expired = True
+        if session.user_id is not None:
+            if now - session.seen_at > self.idle_seconds:
+                session.sign_out(IDLE)
+            elif session.signed_in_at is None or now - session.signed_in_at > self.max_seconds:
+                # However active: a cookie copied or left signed in does not last beyond a shift.
+                session.sign_out(LIFETIME)
         return session
 
     def dump(self, session: BrowserSession) -> str:

@@ -30,6 +30,7 @@ from app.models.reference import (
 )
 from app.models.review import DailyReview, ReviewCriterion
 from app.models.round import BoardRound, BoardRoundAttendee, BoardRoundEntry
+from app.models.sign_in import SignInThrottle
 from app.models.stay import EddChange, Referral, Stay, StayLocation
 from app.models.user import ApiToken, User, UserWard
 
@@ -69,6 +70,7 @@ __all__ = [
     "Pathway",
     "RedDayReason",
     "ReviewCriterion",
+    "SignInThrottle",
     "Site",
     "StaffRole",
     "Stay",

@@ -18,8 +18,10 @@ class User(Timestamped, Versioned, table=True):
     is_active: bool = True
     # Integration (service) accounts authenticate only with API tokens.
     is_service_account: bool = False
-    failed_sign_ins: int = 0
-    locked_until: datetime | None = utc_field(nullable=True)
+    # Signing out ends every session of this user signed in before this moment, on any device:
+    # a copied cookie is worthless after sign-out (docs/adr/0002). Failed sign-ins are counted
+    # in `signinthrottle`, not here.
+    sessions_valid_after: datetime | None = utc_field(nullable=True)
 
 
 class UserWard(SQLModel, table=True):

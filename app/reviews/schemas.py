@@ -8,8 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from app.core.types import Code, LongText, PathwayNumber, Version
 
 
-class ReviewRequest(BaseModel):
-    """Today's criteria-to-reside review for one stay."""
+class ReviewAnswers(BaseModel):
+    """The answers of today's criteria-to-reside review for one stay."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -20,11 +20,9 @@ class ReviewRequest(BaseModel):
     red_day_reason_code: Code | None = None
     pathway: PathwayNumber | None = None
     plan: LongText = ""
-    # Version of today's review if the client is replacing one it has seen.
-    version: Version | None = None
 
     @model_validator(mode="after")
-    def _consistent(self) -> ReviewRequest:
+    def _consistent(self) -> ReviewAnswers:
         if self.meets_criteria_to_reside and self.delay_reason_code:
             raise ValueError("A delay reason is only recorded when criteria to reside are not met")
         if not self.meets_criteria_to_reside and self.criteria:
@@ -32,6 +30,15 @@ class ReviewRequest(BaseModel):
         if self.day_status == "green" and self.red_day_reason_code:
             raise ValueError("A red-day reason is only recorded on a red day")
         return self
+
+
+class ReviewRequest(ReviewAnswers):
+    """Today's review for one stay. Replacing one already recorded today needs its version."""
+
+    version: Version | None = Field(
+        default=None,
+        description="The version of today's review you saw: required to replace it (428 without, 409 if stale)",
+    )
 
 
 class ReviewPublic(BaseModel):

@@ -1,4 +1,5 @@
-"""Daily criteria-to-reside review: one per stay per London date; re-recording replaces it."""
+"""Daily criteria-to-reside review: one per stay per London date; re-recording replaces it, given the
+version of today's review the client saw (so nobody's answers are overwritten unseen)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from sqlmodel import Session, col, delete, select
 from app.audit import service as audit
 from app.audit.versions import check_version
 from app.core.clock import london_date
-from app.core.errors import Conflict, RuleViolation
+from app.core.errors import Conflict, PreconditionRequired, RuleViolation
 from app.core.principal import Principal
 from app.models import (
     Criterion,
@@ -121,8 +122,13 @@ def record_review(
         before = None
     else:
         old_criteria = criteria_for(session, [review.id])[review.id]
-        if data.version is not None:
-            check_version(session, review, data.version, lambda: present(review, old_criteria))
+        if data.version is None:
+            raise PreconditionRequired(
+                "Today's review has already been recorded: send the `version` of it you saw to replace it, "
+                "so that nobody's answers are overwritten without them knowing",
+                field="version",
+            )
+        check_version(session, review, data.version, lambda: present(review, old_criteria))
         before = audit.snapshot(review, criteria=old_criteria)
         for key, value in values.items():
             setattr(review, key, value)

@@ -1,4 +1,5 @@
-"""What the patient screen shows and pre-fills, shared by the round stepper and the patient page."""
+"""What the patient screen shows and pre-fills, shared by the round stepper and the patient page;
+who changed what since a form was drawn; the earlier review the round step's "no change" confirms."""
 
 from __future__ import annotations
 
@@ -10,22 +11,48 @@ from sqlmodel import Session, col, select
 from app.actions.service import actions_for_stay
 from app.audit.service import last_change
 from app.core.clock import london_date
-from app.models import Bed, DailyReview, EddChange, Escalation, Patient, Referral, Stay
+from app.models import AuditEvent, Bed, DailyReview, EddChange, Escalation, Patient, Referral, Stay
 from app.reference import rows
 from app.reviews.service import criteria_for
-from app.rounds.step import previous_review
 from app.wards.queries import age_on, length_of_stay
+
+# What a review's conflict lists: the answers, not the bookkeeping columns of a new row.
+REVIEW_ANSWERS = (
+    "meets_criteria_to_reside",
+    "criteria",
+    "delay_reason_code",
+    "day_status",
+    "red_day_reason_code",
+    "pathway",
+    "plan",
+)
+
+
+def todays_review(session: Session, stay_id: int | None, today: date) -> DailyReview | None:
+    return session.exec(
+        select(DailyReview).where(DailyReview.stay_id == stay_id, DailyReview.review_date == today)
+    ).first()
+
+
+def previous_review(session: Session, stay_id: int | None, before: date) -> tuple[DailyReview | None, list[str]]:
+    review = session.exec(
+        select(DailyReview)
+        .where(DailyReview.stay_id == stay_id, DailyReview.review_date < before)
+        .order_by(col(DailyReview.review_date).desc())
+        .limit(1)
+    ).first()
+    if review is None:
+        return None, []
+    return review, criteria_for(session, [review.id])[review.id]  # type: ignore[list-item, index]
 
 
 def form_values(session: Session, stay: Stay, today: date) -> dict[str, Any]:
     """Today's answers if already given, else the last review's: 'no change' is one tap."""
-    review = session.exec(
-        select(DailyReview).where(DailyReview.stay_id == stay.id, DailyReview.review_date == today)
-    ).first()
+    review = todays_review(session, stay.id, today)
     criteria = criteria_for(session, [review.id])[review.id] if review else []  # type: ignore[index, list-item]
     source = review
     if review is None:
-        source, criteria = previous_review(session, stay.id, today)  # type: ignore[arg-type]
+        source, criteria = previous_review(session, stay.id, today)
     values: dict[str, Any] = {
         "stay_version": stay.version,
         "review_version": review.version if review else "",
@@ -63,7 +90,7 @@ def patient_context(session: Session, stay: Stay, now: datetime) -> dict[str, An
         ).first()
         is not None
     )
-    last, _ = previous_review(session, stay.id, today)  # type: ignore[arg-type]
+    last, _ = previous_review(session, stay.id, today)
     escalations = list(
         session.exec(select(Escalation).where(Escalation.stay_id == stay.id).order_by(col(Escalation.raised_at).desc()))
     )
@@ -90,8 +117,39 @@ def patient_context(session: Session, stay: Stay, now: datetime) -> dict[str, An
 
 def conflict_details(session: Session, stay: Stay) -> dict[str, Any]:
     """Who changed the patient since the form was opened, and what they changed."""
-    event = last_change(session, "stay", stay.id)
-    if event is None:
+    return _described([(last_change(session, "stay", stay.id), None)])
+
+
+def step_conflict(
+    session: Session, stay: Stay, today: date, *, stay_version: int | None, review_version: int | None
+) -> dict[str, Any]:
+    """Who changed the patient since the round-step form was drawn at these versions, and what:
+    the stay, today's review (recorded or replaced since), or both."""
+    changed: list[tuple[AuditEvent | None, tuple[str, ...] | None]] = []
+    if stay.version != stay_version:
+        changed.append((last_change(session, "stay", stay.id), None))
+    review = todays_review(session, stay.id, today)
+    if review is not None and review.version != review_version:
+        changed.append((last_change(session, "dailyreview", review.id), REVIEW_ANSWERS))
+    return _described(changed)
+
+
+def _described(changed: list[tuple[AuditEvent | None, tuple[str, ...] | None]]) -> dict[str, Any]:
+    """The latest change's author and time, and every changed field (only `keys`, where given)."""
+    events = [(event, keys) for event, keys in changed if event is not None]
+    if not events:
         return {"who": "Someone", "when": None, "changes": []}
-    changes = [(k, (event.before or {}).get(k), v) for k, v in (event.after or {}).items()]
-    return {"who": event.actor_name, "when": event.occurred_at, "action": event.action, "changes": changes}
+    latest = max((event for event, _ in events), key=lambda event: event.id or 0)
+    changes = [
+        (key, (event.before or {}).get(key), value)
+        for event, keys in events
+        for key, value in (event.after or {}).items()
+        if keys is None or key in keys
+    ]
+    return {"who": latest.actor_name, "when": latest.occurred_at, "action": latest.action, "changes": changes}
+
+
+def current_versions(session: Session, stay: Stay, today: date) -> dict[str, Any]:
+    """The versions to draw the form at again, once the user has been shown what changed."""
+    review = todays_review(session, stay.id, today)
+    return {"stay_version": stay.version, "review_version": review.version if review else ""}

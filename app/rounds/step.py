@@ -1,61 +1,183 @@
-"""One patient's turn at the board: apply every answer through the domain services, at once.
+"""One patient's turn at the board: every answer applied through the domain services, at once.
 
-Used by the round stepper and by the patient page, so the rules, the audit trail and the
-conflict checks are the same as the API's.
+`save_step` is the one write path for the round stepper's form, the patient page's form, their
+"no change since last review" button and `POST /api/v1/rounds/{id}/stays/{stay_id}`: the same
+rules, audit trail, version checks and ward scope whichever way the answers come. It never
+commits; the route does, once.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from sqlmodel import Session, col, select
 
-from app.actions.schemas import ActionCreate
+from app.actions.schemas import ActionCreate, ActionPublic
 from app.actions.service import create_action
 from app.audit.versions import check_version
-from app.core.clock import LONDON, london_date
-from app.core.errors import RuleViolation
+from app.auth.scope import stay_or_404
+from app.core.clock import london_date
+from app.core.errors import DomainError, NotFound, PreconditionRequired, RuleViolation
 from app.core.principal import Principal
-from app.escalations.schemas import EscalationCreate
-from app.escalations.service import raise_escalation
-from app.models import BoardRound, BoardRoundEntry, DailyReview, Stay
-from app.reviews.schemas import ReviewRequest
-from app.reviews.service import criteria_for, record_review
-from app.rounds.forms import PatientStepForm
+from app.escalations import service as escalations
+from app.models import Action, Bed, BoardRound, BoardRoundEntry, DailyReview, Escalation, Stay
+from app.reviews import service as reviews
+from app.reviews.schemas import ReviewAnswers, ReviewRequest
+from app.rounds.page import previous_review
+from app.rounds.schemas import RoundEntryPublic, RoundStepRequest
+from app.rounds.service import round_or_404
 from app.stays import service as stays
 
-# Service field names -> form field names, so an error sits next to the right control.
-FORM_FIELDS = {
-    "reason": "edd_reason",
-    "owner_role_code": "action_owner_role",
-    "description": "action_description",
-    "category_code": "escalation_category",
-    "help_needed": "escalation_help",
-    "criteria": "criteria",
-}
+# Whatever changes the stay besides the review and the EDD (sent fields only).
+STAY_FIELDS = (
+    "clinical_criteria_for_discharge",
+    "what_matters",
+    "strengths",
+    "choice_information_given_on",
+    "choice_offered_on",
+    "choice_deadline",
+)
 
 
-def form_field(service_field: str | None) -> str:
-    return FORM_FIELDS.get(service_field or "", service_field or "form")
+@dataclass
+class StepResult:
+    review: DailyReview
+    criteria: list[str]
+    actions: list[Action]
+    escalation: Escalation | None
+    entry: BoardRoundEntry | None
 
 
-def previous_review(session: Session, stay_id: int, before: date) -> tuple[DailyReview | None, list[str]]:
-    review = session.exec(
-        select(DailyReview)
-        .where(DailyReview.stay_id == stay_id, DailyReview.review_date < before)
-        .order_by(col(DailyReview.review_date).desc())
-        .limit(1)
-    ).first()
-    if review is None:
-        return None, []
-    return review, criteria_for(session, [review.id])[review.id]  # type: ignore[list-item, index]
+def target(session: Session, actor: Principal, round_id: int, stay_id: int) -> tuple[BoardRound, Stay]:
+    """The round and the patient, both in the actor's scope and on the same ward (else 404)."""
+    board_round = round_or_404(session, actor, round_id)
+    stay = stay_or_404(session, actor, stay_id)
+    if stay.ward_id != board_round.ward_id:
+        raise NotFound("That patient is not on this round's ward")
+    return board_round, stay
+
+
+@contextmanager
+def _fields(renamed: dict[str | None, str]) -> Iterator[None]:
+    """Errors of a part of the step named by the request's fields (`review.criteria`, not `criteria`)."""
+    try:
+        yield
+    except DomainError as exc:
+        if exc.field in renamed:
+            exc.field = renamed[exc.field]
+        raise
+
+
+def save_step(
+    session: Session,
+    *,
+    actor: Principal,
+    stay: Stay,
+    data: RoundStepRequest,
+    now: datetime,
+    board_round: BoardRound | None = None,
+) -> StepResult:
+    """Record the review (or confirm the last one), then the EDD, the stay's other answers, new
+    actions, an escalation, and the patient's entry in the round. All or nothing: the first
+    broken rule raises, and the route rolls everything back."""
+    if data.stay_version is None:
+        raise PreconditionRequired(
+            "Send the version of the stay you last saw (`stay_version` or If-Match), so that nobody's "
+            "change is overwritten without them knowing",
+            field="stay_version",
+        )
+    with _fields({None: "stay_version"}):
+        check_version(session, stay, data.stay_version, lambda: stays.present(stay))
+    answers = data.review if data.review is not None else _last_answers(session, stay, now)
+    with _fields({None: "review_version", "version": "review_version"} | _prefixed("review", answers)):
+        review, criteria, _ = reviews.record_review(
+            session,
+            actor=actor,
+            stay=stay,
+            now=now,
+            data=ReviewRequest(**answers.model_dump(), version=data.review_version),
+        )
+    sent = data.model_fields_set
+    if "expected_discharge_date" in sent:
+        _set_edd(session, actor=actor, stay=stay, data=data, now=now)
+    changes = {
+        key: getattr(data, key) for key in STAY_FIELDS if key in sent and getattr(stay, key) != getattr(data, key)
+    }
+    if changes:
+        stays.update_stay(session, actor=actor, stay=stay, changes=changes, expected_version=stay.version, now=now)
+    actions = []
+    for index, item in enumerate(data.actions):
+        with _fields(_prefixed(f"actions.{index}", item)):
+            actions.append(
+                create_action(
+                    session,
+                    actor=actor,
+                    stay=stay,
+                    now=now,
+                    data=ActionCreate(
+                        **item.model_dump(), board_round_id=board_round.id if board_round is not None else None
+                    ),
+                )
+            )
+    escalation = None
+    if data.escalation is not None:
+        with _fields(_prefixed("escalation", data.escalation)):
+            escalation = escalations.raise_escalation(session, actor=actor, stay=stay, now=now, data=data.escalation)
+    outcome = "no_change" if data.no_change else "reviewed"
+    entry = _enter(session, board_round=board_round, stay=stay, outcome=outcome, actor=actor, now=now)
+    return StepResult(review, criteria, actions, escalation, entry)
+
+
+def _prefixed(prefix: str, part: Any) -> dict[str | None, str]:
+    return {name: f"{prefix}.{name}" for name in type(part).model_fields}
+
+
+def _last_answers(session: Session, stay: Stay, now: datetime) -> ReviewAnswers:
+    """'No change since last review': the answers of the last review before today."""
+    last, criteria = previous_review(session, stay.id, london_date(now))
+    if last is None:
+        raise RuleViolation("There is no earlier review to confirm: answer the questions", field="no_change")
+    return ReviewAnswers.model_validate(
+        {
+            "meets_criteria_to_reside": last.meets_criteria_to_reside,
+            "criteria": criteria if last.meets_criteria_to_reside else [],
+            "delay_reason_code": last.delay_reason_code,
+            "day_status": last.day_status,
+            "red_day_reason_code": last.red_day_reason_code,
+            "pathway": last.pathway,
+            "plan": last.plan,
+        }
+    )
+
+
+def _set_edd(session: Session, *, actor: Principal, stay: Stay, data: RoundStepRequest, now: datetime) -> None:
+    if data.expected_discharge_date is None:
+        if stay.expected_discharge_date is not None:
+            raise RuleViolation("Enter the expected discharge date", field="expected_discharge_date")
+        return
+    if data.expected_discharge_date == stay.expected_discharge_date:
+        return
+    with _fields({"reason": "edd_reason"}):
+        stays.set_edd(
+            session,
+            actor=actor,
+            stay=stay,
+            new_date=data.expected_discharge_date,
+            reason=data.edd_reason,
+            expected_version=stay.version,
+            now=now,
+        )
 
 
 def _enter(
     session: Session, *, board_round: BoardRound | None, stay: Stay, outcome: str, actor: Principal, now: datetime
-) -> None:
+) -> BoardRoundEntry | None:
     if board_round is None:
-        return
+        return None
     previous = session.exec(
         select(BoardRoundEntry.completed_at)
         .where(BoardRoundEntry.board_round_id == board_round.id, BoardRoundEntry.outcome != "skipped")
@@ -70,18 +192,17 @@ def _enter(
         )
     ).first()
     if entry is None:
-        session.add(
-            BoardRoundEntry(
-                board_round_id=board_round.id,
-                stay_id=stay.id,
-                outcome=outcome,
-                completed_at=now,
-                seconds=seconds,
-                actor_id=actor.user_id,
-                created_at=now,
-                updated_at=now,
-            )
+        entry = BoardRoundEntry(
+            board_round_id=board_round.id,
+            stay_id=stay.id,
+            outcome=outcome,
+            completed_at=now,
+            seconds=seconds,
+            actor_id=actor.user_id,
+            created_at=now,
+            updated_at=now,
         )
+        session.add(entry)
     else:
         entry.outcome = outcome
         entry.completed_at = now
@@ -89,123 +210,22 @@ def _enter(
         entry.actor_id = actor.user_id
         entry.updated_at = now
     session.flush()
+    return entry
 
 
-def save_patient(
-    session: Session,
-    *,
-    actor: Principal,
-    stay: Stay,
-    data: PatientStepForm,
-    now: datetime,
-    board_round: BoardRound | None = None,
-) -> None:
-    check_version(session, stay, data.stay_version, lambda: stays.present(stay))
-    review_request = ReviewRequest(
-        meets_criteria_to_reside=data.meets == "yes",
-        criteria=data.criteria if data.meets == "yes" else [],
-        delay_reason_code=data.delay_reason_code if data.meets == "no" else None,
-        day_status=data.day_status,
-        red_day_reason_code=data.red_day_reason_code if data.day_status == "red" else None,
-        pathway=data.pathway,
-        plan=data.plan,
-        version=data.review_version,
-    )
-    record_review(session, actor=actor, stay=stay, data=review_request, now=now)
-    if data.expected_discharge_date is None and stay.expected_discharge_date is not None:
-        raise RuleViolation("Enter the expected discharge date", field="expected_discharge_date")
-    if data.expected_discharge_date is not None and data.expected_discharge_date != stay.expected_discharge_date:
-        stays.set_edd(
-            session,
-            actor=actor,
-            stay=stay,
-            new_date=data.expected_discharge_date,
-            reason=data.edd_reason,
-            expected_version=stay.version,
-            now=now,
-        )
-    changes = {
-        key: value
-        for key, value in {
-            "clinical_criteria_for_discharge": data.clinical_criteria_for_discharge,
-            "what_matters": data.what_matters,
-            "strengths": data.strengths,
-            "choice_information_given_on": data.choice_information_given_on,
-            "choice_offered_on": data.choice_offered_on,
-            "choice_deadline": data.choice_deadline,
-        }.items()
-        if getattr(stay, key) != value
+def present(session: Session, stay: Stay, result: StepResult) -> dict[str, Any]:
+    """The JSON answer: the round entry, the stay now, and every record the step wrote."""
+    assert result.entry is not None, "a step through the API is always in a round"
+    escalation, raised = None, result.escalation
+    if raised is not None and raised.id is not None:
+        escalation = escalations.present(raised, escalations.events_for(session, [raised.id])[raised.id])
+    return {
+        "entry": RoundEntryPublic.model_validate(result.entry).model_dump(mode="json"),
+        "stay": stays.present(stay),
+        "review": reviews.present(result.review, result.criteria),
+        "actions": [ActionPublic.model_validate(a).model_dump(mode="json") for a in result.actions],
+        "escalation": escalation,
     }
-    if changes:
-        stays.update_stay(session, actor=actor, stay=stay, changes=changes, expected_version=stay.version, now=now)
-    if data.action_description:
-        if not data.action_owner_role:
-            raise RuleViolation("Say who will do it", field="owner_role_code")
-        due = None
-        if data.action_due is not None:
-            due = datetime.combine(london_date(now), data.action_due, tzinfo=LONDON)
-        create_action(
-            session,
-            actor=actor,
-            stay=stay,
-            now=now,
-            data=ActionCreate(
-                description=data.action_description,
-                owner_role_code=data.action_owner_role,
-                due_at=due,
-                board_round_id=board_round.id if board_round else None,
-            ),
-        )
-    if data.escalation_help:
-        if not data.escalation_category:
-            raise RuleViolation("Choose what kind of blocker this is", field="category_code")
-        needed_by = (
-            datetime.combine(data.escalation_needed_by, datetime.min.time(), tzinfo=LONDON).replace(hour=17)
-            if data.escalation_needed_by
-            else None
-        )
-        raise_escalation(
-            session,
-            actor=actor,
-            stay=stay,
-            now=now,
-            data=EscalationCreate(
-                category_code=data.escalation_category, help_needed=data.escalation_help, needed_by=needed_by
-            ),
-        )
-    _enter(session, board_round=board_round, stay=stay, outcome="reviewed", actor=actor, now=now)
-
-
-def confirm_unchanged(
-    session: Session,
-    *,
-    actor: Principal,
-    stay: Stay,
-    stay_version: int,
-    now: datetime,
-    board_round: BoardRound | None = None,
-) -> None:
-    """One tap for a patient whose answers are the same as at the last review."""
-    check_version(session, stay, stay_version, lambda: stays.present(stay))
-    last, criteria = previous_review(session, stay.id, london_date(now))  # type: ignore[arg-type]
-    if last is None:
-        raise RuleViolation("There is no earlier review to confirm: answer the questions", field="meets")
-    record_review(
-        session,
-        actor=actor,
-        stay=stay,
-        now=now,
-        data=ReviewRequest(
-            meets_criteria_to_reside=last.meets_criteria_to_reside,
-            criteria=criteria,
-            delay_reason_code=last.delay_reason_code,
-            day_status=last.day_status,
-            red_day_reason_code=last.red_day_reason_code,
-            pathway=last.pathway,
-            plan=last.plan,
-        ),
-    )
-    _enter(session, board_round=board_round, stay=stay, outcome="no_change", actor=actor, now=now)
 
 
 def skip(session: Session, *, actor: Principal, stay: Stay, board_round: BoardRound, now: datetime) -> None:
@@ -214,8 +234,6 @@ def skip(session: Session, *, actor: Principal, stay: Stay, board_round: BoardRo
 
 def round_order(session: Session, board_round: BoardRound) -> list[int]:
     """Current stays on the round's ward in bed order (patients without a bed last)."""
-    from app.models import Bed
-
     rows = session.exec(
         select(Stay.id, Bed.sort_order, Bed.label)
         .join(Bed, col(Bed.id) == Stay.bed_id, isouter=True)

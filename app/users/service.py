@@ -1,4 +1,4 @@
-"""Staff accounts: create, change role and wards, disable, reset password, unlock. All audited."""
+"""Staff accounts: create, change role and wards, disable, reset password, clear failed sign-ins. All audited."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from sqlmodel import Session, col, delete, func, select
 
 from app.audit import service as audit
 from app.audit.versions import check_version
+from app.auth import throttle
 from app.auth.passwords import hash_password
 from app.core.errors import Conflict, RuleViolation
 from app.core.principal import Principal
@@ -119,8 +120,7 @@ def reset_password(
     if user.is_service_account:
         raise RuleViolation("Integration accounts use API tokens, not passwords", field="password")
     user.password_hash = hash_password(password)
-    user.failed_sign_ins = 0
-    user.locked_until = None
+    throttle.clear_account(session, user.username)  # the new password can be used at once
     user.updated_at = now
     session.flush()
     # Never the password or its hash: only that it changed.
@@ -137,9 +137,11 @@ def reset_password(
 
 
 def unlock(session: Session, *, actor: Principal, user: User, now: datetime) -> User:
-    user.failed_sign_ins = 0
-    user.locked_until = None
-    user.updated_at = now
-    session.flush()
-    audit.record(session, actor=actor, action="user_unlock", entity=user, at=now, after={"failed_sign_ins": 0})
+    """Forget the failed sign-ins at this username, so its next attempt need not wait."""
+    row = throttle.account_status(session, user.username)
+    before = {"failed_sign_ins": row.failures if row else 0}
+    throttle.clear_account(session, user.username)
+    audit.record(
+        session, actor=actor, action="user_unlock", entity=user, at=now, before=before, after={"failed_sign_ins": 0}
+    )
     return user

@@ -1,49 +1,86 @@
-"""The round step's HTML form: validate, save through the round-step service, commit once, and
-on a stale version show who changed what while keeping what the user typed."""
+"""The round step's HTML forms (the stepper's, the patient page's, "no change"): read the form
+into the round step's domain schema, and turn a refused save into what the page shows again.
+
+The routes call app.rounds.step.save_step and commit once; on a stale version the page says who
+changed what, keeps what the user typed and carries the new versions, so saving again is a
+choice made knowingly, never a silent overwrite.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlmodel import Session
 
-from app.core.errors import DomainError, StaleVersion
-from app.core.principal import Principal
+from app.core.clock import london_date
+from app.core.errors import DomainError, PreconditionRequired, StaleVersion
+from app.core.types import form_id
 from app.core.validation import as_list, validate
-from app.db import commit
-from app.models import BoardRound, Stay
-from app.rounds import step
-from app.rounds.forms import PatientStepForm, required_errors
-from app.rounds.page import conflict_details
+from app.models import Stay
+from app.rounds.forms import RELOAD, PatientStepForm, form_field, required_errors, step_request, version_errors
+from app.rounds.page import current_versions, step_conflict
+from app.rounds.schemas import RoundStepRequest
 
 
-def apply_form(
-    session: Session, actor: Principal, stay: Stay, form: dict, now: datetime, board_round: BoardRound | None
-) -> tuple[dict[str, str], dict | None, dict]:
-    """Validate and apply one patient's answers. Returns (errors, conflict, values to show)."""
+@dataclass
+class StepForm:
+    """A posted step form: the request to save, or why not. `values` is what the page shows again."""
+
+    values: dict[str, Any]
+    request: RoundStepRequest | None = None
+    errors: dict[str, str] = field(default_factory=dict)
+    conflict: dict[str, Any] | None = None
+
+
+def read_answers(form: dict[str, Any], now: datetime) -> StepForm:
     values = form | {"criteria": as_list(form.get("criteria"))}
     data, errors = validate(PatientStepForm, values)
-    errors = errors | required_errors(values)
+    errors = version_errors(errors | required_errors(values))
     if data is None or errors:
-        return errors, None, values
-    try:
-        step.save_patient(session, actor=actor, stay=stay, data=data, now=now, board_round=board_round)
-        commit(session)
-    except StaleVersion:
-        session.rollback()
-        session.refresh(stay)
-        conflict = conflict_details(session, stay)
-        # Keep everything the user typed; the new version lets them reapply it knowingly. A field
-        # the user left as it was, and the other person changed, shows the other person's value:
-        # saving again must not quietly undo their change.
-        for field, old, new in conflict["changes"]:
-            if field in values and _as_text(values.get(field)) == _as_text(old):
-                values[field] = _as_text(new)
-        return {}, conflict, values | {"stay_version": stay.version}
-    except DomainError as exc:
-        session.rollback()
-        return {step.form_field(exc.field): exc.message}, None, values
-    return {}, None, values
+        return StepForm(values, errors=errors)
+    request, errors = step_request(data, now)
+    return StepForm(values, request=request, errors=errors)
+
+
+def read_no_change(form: dict[str, Any]) -> StepForm:
+    """The "no change since last review" button's form. It is offered only while there is no
+    review today, so it carries the stay's version alone: a review recorded since it was drawn
+    is someone else's change, shown as a conflict."""
+    stay_version, review_version = form_id(form.get("stay_version")), form.get("review_version", "")
+    if stay_version is None or not isinstance(review_version, str):
+        return StepForm({}, errors={"form": RELOAD})
+    if review_version.strip() and form_id(review_version) is None:
+        return StepForm({}, errors={"form": RELOAD})
+    request = RoundStepRequest(stay_version=stay_version, review_version=form_id(review_version), no_change=True)
+    return StepForm({}, request=request)
+
+
+def refused(session: Session, stay: Stay, submitted: StepForm, exc: DomainError, now: datetime) -> StepForm:
+    """Roll the save back; show who changed what since the form was drawn, or the rule it broke."""
+    session.rollback()
+    request = submitted.request
+    assert request is not None
+    # A blank review version said "no review yet today": one recorded since is someone's change.
+    recorded_since = isinstance(exc, PreconditionRequired) and exc.field == "review_version"
+    if not (isinstance(exc, StaleVersion) or recorded_since):
+        return StepForm(submitted.values, errors={form_field(exc.field): exc.message})
+    session.refresh(stay)
+    today = london_date(now)
+    conflict = step_conflict(
+        session, stay, today, stay_version=request.stay_version, review_version=request.review_version
+    )
+    if not submitted.values:
+        return StepForm({}, conflict=conflict)  # "no change": nothing typed, drawn afresh at the new versions
+    values = dict(submitted.values)
+    # Keep everything the user typed; the new versions let them reapply it knowingly. A field
+    # the user left as it was, and the other person changed, shows the other person's value:
+    # saving again must not quietly undo their change.
+    for name, old, new in conflict["changes"]:
+        if name in values and _as_text(values.get(name)) == _as_text(old):
+            values[name] = _as_text(new)
+    return StepForm(values | current_versions(session, stay, today), conflict=conflict)
 
 
 def _as_text(value: object) -> str:

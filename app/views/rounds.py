@@ -10,20 +10,19 @@ from sqlmodel import Session, col, select
 
 from app.auth.deps import Requires
 from app.auth.permissions import Perm
-from app.auth.scope import stay_or_404, ward_by_code_or_404
+from app.auth.scope import ward_by_code_or_404
 from app.core.clock import london_date
-from app.core.errors import DomainError, NotFound, StaleVersion
+from app.core.errors import DomainError
 from app.core.params import Now, PathCode, PathId
 from app.core.principal import Principal
-from app.core.types import form_id
 from app.core.validation import as_list
 from app.db import SessionDep, commit
 from app.models import Action, BoardRound, DailyReview, EddChange, Escalation, Stay, Ward
 from app.reference import labels, rows
 from app.rounds import service, step
-from app.rounds.page import conflict_details, form_values, patient_context
+from app.rounds.page import form_values, patient_context
 from app.rounds.schemas import RoundEnd, RoundStart
-from app.views.round_step import apply_form
+from app.views import round_step
 from app.wards import presenters
 from app.wards.queries import ward_board
 from app.web.form_writes import write_form
@@ -121,10 +120,7 @@ def _go_next(
 
 
 def _round_and_stay(session: Session, actor: Principal, round_id: int, stay_id: int) -> tuple[BoardRound, Stay, Ward]:
-    board_round = service.round_or_404(session, actor, round_id)
-    stay = stay_or_404(session, actor, stay_id)
-    if stay.ward_id != board_round.ward_id:
-        raise NotFound("That patient is not on this round's ward")
+    board_round, stay = step.target(session, actor, round_id, stay_id)
     ward = session.get(Ward, board_round.ward_id)
     return board_round, stay, ward  # type: ignore[return-value]
 
@@ -160,10 +156,6 @@ def _step_page(
     return vary(render(request, "rounds/step.html", context, status_code=status_code))
 
 
-def patient_context_today(now):  # noqa: ANN001, ANN201
-    return london_date(now)
-
-
 @router.get("/rounds/{round_id}/stays/{stay_id}", name="round_step")
 def show_step(
     request: Request, round_id: PathId, stay_id: PathId, session: SessionDep, actor: Requires(Perm.READ_WARD), now: Now
@@ -184,16 +176,7 @@ def save_step(
     form: FormData,
     now: Now,
 ) -> Response:
-    board_round, stay, ward = _round_and_stay(session, actor, round_id, stay_id)
-    errors, conflict, values = apply_form(session, actor, stay, form, now, board_round)
-    if conflict:
-        return _step_page(
-            request, session, board_round, stay, ward, now, values=values, conflict=conflict, status_code=409
-        )
-    if errors:
-        return _step_page(request, session, board_round, stay, ward, now, values=values, errors=errors, status_code=422)
-    progress = _progress(session, board_round, stay.id, now)
-    return _go_next(request, board_round, progress, stay.id, "Saved")
+    return _save(request, session, actor, round_id, stay_id, round_step.read_answers(form, now), now, "Saved")
 
 
 @router.post("/rounds/{round_id}/stays/{stay_id}/no-change", name="confirm_no_change")
@@ -206,9 +189,30 @@ def confirm_no_change(
     form: FormData,
     now: Now,
 ) -> Response:
+    submitted = round_step.read_no_change(form)
+    return _save(request, session, actor, round_id, stay_id, submitted, now, "Confirmed: no change")
+
+
+def _save(
+    request: Request,
+    session: Session,
+    actor: Principal,
+    round_id: int,
+    stay_id: int,
+    submitted: round_step.StepForm,
+    now,  # noqa: ANN001
+    message: str,
+) -> Response:
+    """Save one patient's step through the round-step service, commit once, then the next patient."""
     board_round, stay, ward = _round_and_stay(session, actor, round_id, stay_id)
-    version = form_id(form.get("stay_version"))
-    if version is None:
+    if submitted.request is not None:
+        try:
+            step.save_step(session, actor=actor, stay=stay, data=submitted.request, now=now, board_round=board_round)
+            commit(session)
+        except DomainError as exc:
+            submitted = round_step.refused(session, stay, submitted, exc, now)
+    if submitted.conflict or submitted.errors:
+        # "No change" has nothing typed to keep: its page is drawn afresh.
         return _step_page(
             request,
             session,
@@ -216,25 +220,13 @@ def confirm_no_change(
             stay,
             ward,
             now,
-            errors={"meets": "Reload the page and try again"},
-            status_code=422,
-        )
-    try:
-        step.confirm_unchanged(session, actor=actor, stay=stay, stay_version=version, now=now, board_round=board_round)
-        commit(session)
-    except StaleVersion:
-        session.rollback()
-        session.refresh(stay)
-        return _step_page(
-            request, session, board_round, stay, ward, now, conflict=conflict_details(session, stay), status_code=409
-        )
-    except DomainError as exc:
-        session.rollback()
-        return _step_page(
-            request, session, board_round, stay, ward, now, errors={"meets": exc.message}, status_code=422
+            values=submitted.values or None,
+            errors=submitted.errors,
+            conflict=submitted.conflict,
+            status_code=409 if submitted.conflict else 422,
         )
     progress = _progress(session, board_round, stay.id, now)
-    return _go_next(request, board_round, progress, stay.id, "Confirmed: no change")
+    return _go_next(request, board_round, progress, stay.id, message)
 
 
 @router.post("/rounds/{round_id}/stays/{stay_id}/skip", name="skip_patient")

@@ -12,16 +12,17 @@ from app.auth.deps import Requires
 from app.auth.permissions import Perm, allows
 from app.auth.scope import stay_or_404
 from app.core.clock import london_date
-from app.core.errors import StaleVersion
+from app.core.errors import DomainError, StaleVersion
 from app.core.params import Now, PathId
 from app.core.principal import Principal
-from app.db import SessionDep
+from app.db import SessionDep, commit
 from app.models import Stay, Ward
 from app.reference import labels
+from app.rounds import step
 from app.rounds.page import form_values, patient_context
 from app.stays import referrals
 from app.stays.schemas import ReferralCreate, ReferralDecision
-from app.views.round_step import apply_form
+from app.views import round_step
 from app.web.form_writes import write_form
 from app.web.forms import FormData
 from app.web.htmx import vary, wants_fragment
@@ -85,11 +86,25 @@ def save_patient(
     now: Now,
 ) -> Response:
     stay = stay_or_404(session, actor, stay_id)
-    errors, conflict, values = apply_form(session, actor, stay, form, now, None)
-    if conflict:
-        return _page(request, session, actor, stay, now, values=values, conflict=conflict, status_code=409)
-    if errors:
-        return _page(request, session, actor, stay, now, values=values, errors=errors, status_code=422)
+    submitted = round_step.read_answers(form, now)
+    if submitted.request is not None:
+        try:
+            step.save_step(session, actor=actor, stay=stay, data=submitted.request, now=now)
+            commit(session)
+        except DomainError as exc:
+            submitted = round_step.refused(session, stay, submitted, exc, now)
+    if submitted.conflict or submitted.errors:
+        return _page(
+            request,
+            session,
+            actor,
+            stay,
+            now,
+            values=submitted.values,
+            errors=submitted.errors,
+            conflict=submitted.conflict,
+            status_code=409 if submitted.conflict else 422,
+        )
     return _page(request, session, actor, stay, now, message="Saved")
 
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlmodel import Session, col, select
 
+from app.auth import throttle
 from app.auth.deps import Requires
 from app.auth.permissions import Perm
 from app.auth.tokens import issue_token, revoke_token
@@ -55,7 +56,13 @@ def list_users(request: Request, session: SessionDep, actor: Admin, now: Now) ->
     for link in session.exec(select(UserWard)):
         assigned.setdefault(link.user_id, []).append(wards[link.ward_id].code)
     roles = {r.code: r.label for r in session.exec(select(StaffRole))}
-    return render(request, "users/list.html", {"users": users, "assigned": assigned, "roles": roles, "now": now})
+    context = {
+        "users": users,
+        "assigned": assigned,
+        "roles": roles,
+        "waiting": throttle.waiting_usernames(session, now),
+    }
+    return render(request, "users/list.html", context)
 
 
 @router.get("/new", name="new_user")
@@ -117,6 +124,7 @@ def _edit_page(
             "tokens": tokens,
             "new_token": new_token,
             "message": message,
+            "sign_in_throttle": throttle.account_status(session, user.username),
             **_choices(session),
         },
         status_code=status_code,
@@ -190,7 +198,7 @@ def unlock_user(
         form,
         NoFields,
         lambda _data, _: service.unlock(session, actor=actor, user=user, now=now),
-        done=lambda _: _edit_page(request, session, user, message="Account unlocked."),
+        done=lambda _: _edit_page(request, session, user, message="Failed sign-ins cleared: they can sign in now."),
         again=lambda errors, status: _edit_page(request, session, user, errors=errors, status_code=status),
     )
 

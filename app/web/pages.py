@@ -52,8 +52,8 @@ def sign_in_redirect(request: Request) -> Response:
         here = request.headers.get("referer", "/")
         here = urlsplit(here).path or "/"
     location = f"/sign-in?next={quote(safe_next(here), safe='')}"
-    if session is not None and session.expired:
-        location += "&expired=1"
+    if session is not None and session.ended:
+        location += f"&ended={session.ended}"
     if is_htmx(request):
         return Response(status_code=401, headers={"HX-Redirect": location})
     return RedirectResponse(location, status_code=303)

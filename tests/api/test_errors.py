@@ -191,6 +191,18 @@ def _examples(db, ids: dict, now: datetime) -> dict[tuple[str, str], tuple[dict,
         ("POST", "/api/v1/escalations/{esc_id}/steps"): ({}, {"action": "note", "note": "x", "version": version(Escalation, "esc_id")}),
         ("POST", "/api/v1/wards/{ward_id}/rounds"): ({"ward_id": ids["quiet_ward_id"]}, {"attendees": [{"role_code": "nurse"}]}),
         ("POST", "/api/v1/rounds/{round_id}/end"): ({}, {"version": version(BoardRound, "round_id")}),
+        ("POST", "/api/v1/rounds/{round_id}/stays/{stay_id}"): (
+            {},
+            {
+                "stay_version": version(Stay, "stay_id"),
+                "review": {"meets_criteria_to_reside": False, "delay_reason_code": "CAP01", "day_status": "green"},
+                "expected_discharge_date": "2026-03-20",
+                "what_matters": "Home by Friday",
+                "choice_deadline": "2026-03-18",
+                "actions": [{"description": "Book transport", "owner_role_code": "nurse", "due_at": at}],
+                "escalation": {"category_code": "capacity", "help_needed": "x", "needed_by": at},
+            },
+        ),
     }  # fmt: skip
 
 

@@ -108,9 +108,12 @@ def test_without_a_key_a_post_runs_every_time(db, api, stay):
 
 def test_a_retried_review_gets_its_201_not_the_200_of_a_replacement(db, api, stay):
     body = {"meets_criteria_to_reside": True, "day_status": "green"}
+    first = api.post(f"/stays/{stay.id}/reviews", json=body, headers=keyed())
+    assert first.status_code == 201
     assert api.post(f"/stays/{stay.id}/reviews", json=body, headers=keyed()).status_code == 201
-    assert api.post(f"/stays/{stay.id}/reviews", json=body, headers=keyed()).status_code == 201
-    assert api.post(f"/stays/{stay.id}/reviews", json=body).status_code == 200  # unkeyed: replaces
+    # Unkeyed, it is a new request: replacing today's review, with the version seen.
+    again = api.post(f"/stays/{stay.id}/reviews", json=body | {"version": first.json()["version"]})
+    assert again.status_code == 200
 
 
 def test_the_same_key_for_another_request_is_refused(db, api, stay):

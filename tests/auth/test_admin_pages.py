@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlmodel import select
 
-from app.models import ApiToken, AuditEvent, User, UserWard
+from app.models import ApiToken, AuditEvent, SignInThrottle, User, UserWard
 from tests import factories
 
 
@@ -67,11 +69,23 @@ def test_edit_user_conflict_is_reported_not_overwritten(db, browser_as, ward):
     assert target.display_name == "Changed Elsewhere"
 
 
-def test_admin_disables_resets_and_unlocks(db, browser_as, ward):
+def test_admin_disables_resets_and_unlocks(db, browser_as, ward, now):
     admin = factories.make_user(db, "admin")
-    target = factories.make_user(db, "nurse", wards=[ward], failed_sign_ins=8)
+    target = factories.make_user(db, "nurse", wards=[ward])
+    db.add(
+        SignInThrottle(
+            scope="account",
+            key=target.username.lower(),
+            failures=8,
+            window_started_at=now,
+            next_allowed_at=now + timedelta(minutes=4),
+        )
+    )
+    db.flush()
     browser = browser_as(admin)
-    browser.get(f"/admin/users/{target.id}")
+    assert "Sign-in delayed" in browser.get("/admin/users").text
+    page = browser.get(f"/admin/users/{target.id}")
+    assert "8 failed sign-in attempts" in page.text and "Clear failed sign-ins" in page.text
     r = browser.post(
         f"/admin/users/{target.id}",
         [
@@ -84,10 +98,12 @@ def test_admin_disables_resets_and_unlocks(db, browser_as, ward):
     assert r.status_code == 200 and "Changes saved" in r.text
     db.refresh(target)
     assert target.is_active is False
-    assert browser.post(f"/admin/users/{target.id}/password", {"password": "another long password"}).status_code == 200
     assert browser.post(f"/admin/users/{target.id}/unlock").status_code == 200
-    db.refresh(target)
-    assert target.failed_sign_ins == 0
+    assert db.get(SignInThrottle, ("account", target.username.lower())) is None
+    assert "Sign-in delayed" not in browser.get("/admin/users").text
+    unlock = db.exec(select(AuditEvent).where(AuditEvent.action == "user_unlock")).one()
+    assert unlock.before == {"failed_sign_ins": 8} and unlock.after == {"failed_sign_ins": 0}
+    assert browser.post(f"/admin/users/{target.id}/password", {"password": "another long password"}).status_code == 200
     actions = db.exec(
         select(AuditEvent.action).where(AuditEvent.entity_type == "user", AuditEvent.entity_id == str(target.id))
     ).all()

@@ -1,4 +1,5 @@
-"""Signing in through the real pages over HTTP: sessions, CSRF, expiry, lockout, headers."""
+"""Signing in through the real pages over HTTP: sessions, CSRF, expiry, headers (throttling:
+test_throttle.py; session lifetime and sign-out: test_session_end.py)."""
 
 from __future__ import annotations
 
@@ -85,27 +86,6 @@ def test_sign_in_and_failures_are_audited_without_the_password(db, browser, nurs
     assert "wrong-guess" not in str([(e.before, e.after, e.actor_name) for e in events])
 
 
-def test_repeated_failures_slow_down_then_lock(db, browser, nurse_with_password, clock):
-    for _ in range(3):
-        sign_in(browser, "nina", password="bad")
-    db.refresh(nurse_with_password)
-    assert nurse_with_password.failed_sign_ins == 3 and nurse_with_password.locked_until is not None
-    # While slowed down even the right password is refused.
-    r = sign_in(browser, "nina")
-    assert r.status_code == 422 and "wait a moment" in r.text
-    for _ in range(5):
-        clock.advance(minutes=1)
-        sign_in(browser, "nina", password="bad")
-    db.refresh(nurse_with_password)
-    assert nurse_with_password.failed_sign_ins == 8
-    clock.advance(minutes=5)
-    r = sign_in(browser, "nina")
-    assert r.status_code == 422 and "locked" in r.text
-    assert db.exec(select(AuditEvent).where(AuditEvent.action == "account_locked")).first() is not None
-    clock.advance(minutes=16)
-    assert sign_in(browser, "nina").status_code == 303
-
-
 def test_post_without_csrf_token_is_refused(db, browser, nurse_with_password):
     sign_in(browser, "nina")
     r = browser.post("/sign-out")
@@ -136,7 +116,7 @@ def test_idle_session_expires_and_says_why(db, browser, nurse_with_password):
     data["seen"] = time.time() - 16 * 60
     browser.cookies.set(COOKIE, serializer.dumps(data))
     r = browser.get("/")
-    assert r.status_code == 303 and r.headers["location"] == "/sign-in?next=%2F&expired=1"
+    assert r.status_code == 303 and r.headers["location"] == "/sign-in?next=%2F&ended=idle"
     assert "not used for a while" in browser.get(r.headers["location"]).text
 
 

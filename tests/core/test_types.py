@@ -112,6 +112,7 @@ INPUT_TABLES: dict[str, type | None] = {
     "EddRequest": models.EddChange,
     "StayUpdate": models.Stay,
     "StayCorrection": models.Stay,
+    "ReviewAnswers": models.DailyReview,
     "ReviewRequest": models.DailyReview,
     "ActionCreate": models.Action,
     "ActionUpdate": models.Action,
@@ -122,6 +123,8 @@ INPUT_TABLES: dict[str, type | None] = {
     "AttendeeIn": models.BoardRoundAttendee,
     "RoundStart": None,
     "RoundEnd": None,
+    "StepAction": models.Action,
+    "RoundStepRequest": models.Stay,
     "UserCreate": models.User,
     "UserUpdate": models.User,
     "PasswordReset": None,  # hashed

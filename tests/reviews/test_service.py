@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlmodel import select
 
-from app.core.errors import Conflict, RuleViolation, StaleVersion
+from app.core.errors import Conflict, PreconditionRequired, RuleViolation, StaleVersion
 from app.models import AuditEvent, DailyReview
 from app.reviews import service
 from app.reviews.schemas import ReviewRequest
@@ -45,13 +45,23 @@ def test_re_recording_the_same_day_replaces_and_is_audited(db, stay, nurse_princ
     first, _, created = service.record_review(db, actor=nurse_principal, stay=stay, data=meets(), now=now)
     assert created
     second, criteria, created = service.record_review(
-        db, actor=nurse_principal, stay=stay, data=nctr(), now=now + timedelta(hours=1)
+        db, actor=nurse_principal, stay=stay, data=nctr(version=first.version), now=now + timedelta(hours=1)
     )
     assert not created and second.id == first.id and criteria == []
     assert db.exec(select(DailyReview).where(DailyReview.stay_id == stay.id)).all() == [second]
     event = db.exec(select(AuditEvent).where(AuditEvent.action == "replace_review")).one()
     assert event.before["meets_criteria_to_reside"] is True and event.before["criteria"] == ["02"]
     assert event.after["meets_criteria_to_reside"] is False and event.after["delay_reason_code"] == "HP04"
+
+
+def test_replacing_needs_the_version_seen(db, stay, nurse_principal, now):
+    first, _, _ = service.record_review(db, actor=nurse_principal, stay=stay, data=meets(), now=now)
+    with pytest.raises(PreconditionRequired) as info:
+        service.record_review(db, actor=nurse_principal, stay=stay, data=nctr(), now=now + timedelta(hours=1))
+    assert info.value.field == "version"
+    db.refresh(first)
+    assert first.meets_criteria_to_reside is True and first.version == 1
+    assert not db.exec(select(AuditEvent).where(AuditEvent.action == "replace_review")).all()
 
 
 def test_next_day_is_a_new_review(db, stay, nurse_principal, now):

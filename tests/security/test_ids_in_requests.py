@@ -78,7 +78,13 @@ NO_IDS = "takes no record ids"
 
 
 def _form_step(ids: Ids) -> dict:
-    return {"stay_version": ids["stay_version"], "meets": "yes", "day_status": "green", "plan": "Home tomorrow"}
+    return {
+        "stay_version": ids["stay_version"],
+        "review_version": "",
+        "meets": "yes",
+        "day_status": "green",
+        "plan": "Home tomorrow",
+    }
 
 
 def _fd_form(ids: Ids) -> dict:
@@ -206,6 +212,17 @@ PROBES: dict[tuple[str, str], Probe | str] = {
     ),
     ("POST", "/api/v1/rounds/{round_id}/end"): Probe(
         lambda i: (f"/api/v1/rounds/{i['round_id']}/end", {"version": 1}), (("round_id",),)
+    ),
+    ("POST", "/api/v1/rounds/{round_id}/stays/{stay_id}"): Probe(
+        lambda i: (
+            f"/api/v1/rounds/{i['round_id']}/stays/{i['stay_id']}",
+            {
+                "stay_version": i["stay_version"],
+                "review": {"meets_criteria_to_reside": True, "day_status": "green"},
+                "actions": [{"description": "Book transport", "owner_role_code": "nurse"}],
+            },
+        ),
+        (("round_id", "stay_id"), ("round_id",), ("stay_id",)),
     ),
     ("POST", "/api/v1/hl7/adt"): SITE_WIDE_ONLY,
     # HTML forms ------------------------------------------------------------------------------

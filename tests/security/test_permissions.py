@@ -57,6 +57,7 @@ ROUTES: dict[tuple[str, str], Perm | str | None] = {
     ("POST", "/api/v1/wards/{ward_id}/rounds"): P.RUN_ROUND,
     ("GET", "/api/v1/rounds/{round_id}"): P.READ_WARD,
     ("POST", "/api/v1/rounds/{round_id}/end"): P.RUN_ROUND,
+    ("POST", "/api/v1/rounds/{round_id}/stays/{stay_id}"): P.WRITE_CLINICAL,
     ("GET", "/api/v1/reference/{name}"): None,
 }
 

@@ -1,0 +1,132 @@
+"""Sessions end after BOARDROUND_SESSION_MAX_HOURS however active, and at sign-out on every
+device (a copied cookie too); the sign-in page says why and returns the user to where they were."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+from itsdangerous import URLSafeSerializer
+
+from app.auth.sessions import COOKIE, IDLE, LIFETIME, BrowserSession, SessionMiddleware
+from app.config import Settings
+from tests import factories, pages
+from tests.dbs import settings_for
+
+HOUR = 3600
+SERIALIZER = URLSafeSerializer("t" * 48, salt="boardround.session")  # the live server's key
+
+
+@pytest.fixture
+def nina(db, ward, password_hash):
+    return factories.make_user(db, "nurse", wards=[ward], username="nina", password_hash=password_hash)
+
+
+@pytest.fixture
+def browsers(live_server):
+    clients: list[httpx.Client] = []
+
+    def make() -> httpx.Client:
+        client = httpx.Client(base_url=live_server, follow_redirects=False, timeout=10)
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.close()
+
+
+def shift_sign_in_time(browser: httpx.Client, seconds_ago: float) -> None:
+    """As if this browser signed in `seconds_ago` and was in use a moment ago."""
+    data = SERIALIZER.loads(next(c.value for c in browser.cookies.jar if c.name == COOKIE))
+    data["iat"] = time.time() - seconds_ago
+    data["seen"] = time.time()
+    browser.cookies.clear()
+    browser.cookies.set(COOKIE, SERIALIZER.dumps(data))
+
+
+def test_a_session_ends_after_twelve_hours_however_active(db, nina, browsers):
+    browser = browsers()
+    assert pages.sign_in(browser, "nina").status_code == 303
+    shift_sign_in_time(browser, 12 * HOUR - 60)
+    assert browser.get("/?choose=1").status_code == 200  # still signed in
+    shift_sign_in_time(browser, 12 * HOUR + 60)
+    r = browser.get("/?choose=1")
+    assert r.status_code == 303 and r.headers["location"] == "/sign-in?next=%2F%3Fchoose%3D1&ended=lifetime"
+    page = browser.get(r.headers["location"])
+    assert "Your session ended after 12 hours: sign in again to carry on." in page.text
+    # Back where they were once signed in again.
+    r = browser.post(
+        "/sign-in",
+        data={
+            "username": "nina",
+            "password": pages.PASSWORD,
+            "next": "/?choose=1",
+            "csrf_token": pages.csrf_from(page.text),
+        },
+    )
+    assert r.status_code == 303 and r.headers["location"] == "/?choose=1"
+
+
+def test_htmx_requests_after_the_lifetime_are_sent_to_sign_in(db, nina, browsers):
+    browser = browsers()
+    pages.sign_in(browser, "nina")
+    shift_sign_in_time(browser, 13 * HOUR)
+    r = browser.get("/", headers={"HX-Request": "true", "HX-Current-URL": "http://x/wards/7"})
+    assert r.status_code == 401 and r.headers["hx-redirect"] == "/sign-in?next=%2Fwards%2F7&ended=lifetime"
+
+
+@pytest.mark.parametrize(
+    ("signed_in_ago", "idle_for", "ended"),
+    [
+        (2 * HOUR, 1, None),  # exactly the lifetime: still valid
+        (2 * HOUR + 1, 1, LIFETIME),  # a second more: ended, though in use a second ago
+        (2 * HOUR + 1, 16 * 60, IDLE),  # idle as well: the idle timeout is the reason given
+        (None, 1, LIFETIME),  # no sign-in time in the cookie
+    ],
+)
+def test_the_lifetime_on_a_frozen_clock(signed_in_ago, idle_for, ended):
+    settings = Settings(environment="test", secret_key="k" * 48, session_max_hours=2)
+    middleware = SessionMiddleware(app=None, settings=settings)  # type: ignore[arg-type]
+    now = 1_800_000_000.0
+    signed_in_at = None if signed_in_ago is None else now - signed_in_ago
+    cookie = middleware.dump(BrowserSession(sid="s", user_id=7, signed_in_at=signed_in_at, seen_at=now - idle_for))
+    loaded = middleware.load(cookie, now=now)
+    assert loaded.ended == ended
+    assert loaded.user_id == (7 if ended is None else None)
+
+
+def test_the_lifetime_is_a_setting(monkeypatch):
+    monkeypatch.setenv("BOARDROUND_SESSION_MAX_HOURS", "8")
+    assert settings_for("sqlite://").session_max_hours == 8
+    with pytest.raises(ValueError):
+        Settings(environment="test", secret_key="k" * 48, session_max_hours=0)
+
+
+def test_signing_out_ends_a_copied_cookie_and_the_other_devices(db, nina, browsers):
+    tablet, phone, thief = browsers(), browsers(), browsers()
+    pages.sign_in(tablet, "nina")
+    pages.sign_in(phone, "nina")
+    thief.cookies.set(COOKIE, tablet.cookies[COOKIE])
+    assert thief.get("/?choose=1").status_code == 200  # a copied cookie works until sign-out...
+    page = tablet.get("/?choose=1")
+    assert tablet.post("/sign-out", data={"csrf_token": pages.csrf_from(page.text)}).status_code == 303
+    r = thief.get("/?choose=1")  # ...and not after it
+    assert r.status_code == 303 and r.headers["location"] == "/sign-in?next=%2F%3Fchoose%3D1&ended=signed_out"
+    assert "you signed out on this or another device" in thief.get(r.headers["location"]).text
+    assert phone.get("/?choose=1").status_code == 303
+    # Signing in again, anywhere, works as before.
+    assert pages.sign_in(phone, "nina").status_code == 303
+    assert phone.get("/?choose=1").status_code == 200
+    assert tablet.get("/?choose=1").status_code == 303
+
+
+def test_signing_out_leaves_the_users_version_alone(db, nina, browsers):
+    version = nina.version
+    browser = browsers()
+    pages.sign_in(browser, "nina")
+    page = browser.get("/?choose=1")
+    browser.post("/sign-out", data={"csrf_token": pages.csrf_from(page.text)})
+    db.refresh(nina)
+    assert nina.version == version and nina.sessions_valid_after is not None
