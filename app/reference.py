@@ -1,4 +1,5 @@
-"""Reference labels for screens, cached briefly: the lists change only through migrations."""
+"""Reference rows and labels for screens, by the names of app.models.REFERENCE_LISTS, cached briefly:
+the lists change only through migrations."""
 
 from __future__ import annotations
 
@@ -7,31 +8,11 @@ from threading import Lock
 
 from sqlmodel import Session, SQLModel, select
 
-from app.models import (
-    Criterion,
-    DelayReason,
-    DelayReasonFamily,
-    DischargeDestination,
-    FailedDischargeReason,
-    Pathway,
-    RedDayReason,
-    StaffRole,
-)
+from app.models import REFERENCE_LISTS
 
 TTL_SECONDS = 300
 _cache: dict[str, tuple[float, list[SQLModel]]] = {}
 _lock = Lock()
-
-MODELS: dict[str, type[SQLModel]] = {
-    "criteria": Criterion,
-    "delay_reasons": DelayReason,
-    "families": DelayReasonFamily,
-    "red_day_reasons": RedDayReason,
-    "pathways": Pathway,
-    "roles": StaffRole,
-    "destinations": DischargeDestination,
-    "failed_discharge_reasons": FailedDischargeReason,
-}
 
 
 def rows(session: Session, name: str) -> list:
@@ -40,7 +21,7 @@ def rows(session: Session, name: str) -> list:
         cached = _cache.get(name)
         if cached and now - cached[0] < TTL_SECONDS:
             return cached[1]
-    model = MODELS[name]
+    model = REFERENCE_LISTS[name].model
     found = list(session.exec(select(model).where(model.active).order_by(model.sort_order)))  # type: ignore[attr-defined]
     for row in found:
         session.expunge(row)

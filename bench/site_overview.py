@@ -17,7 +17,7 @@ httpx on one keep-alive connection:
     GET /metrics?ward=..&...                   365 days, one ward (round-robin)
 
 Before the requests it times building every ward's stored metrics days from nothing, and
-refreshing them after a day's worth of late changes (app.metrics.ward_days); the requests then
+refreshing them after a day's worth of late changes (app.metrics.stored.ward_days); the requests then
 read stored days, as they would on any day after the first.
 
 Prints p50/p95/p99/max in milliseconds against the targets (overview p95 < 150 ms, metric
@@ -47,8 +47,8 @@ from app.config import PROJECT_ROOT, Settings
 from app.core.clock import london_date, utcnow
 from app.db import make_engine
 from app.demo import build_demo
-from app.metrics import ward_days
-from app.metrics.compute import MAX_PERIOD_DAYS
+from app.metrics.rules.period import MAX_PERIOD_DAYS
+from app.metrics.stored import ward_days
 from app.models import Bed, DailyReview, MetricsStale, Stay, User, Ward
 from bench.board_latency import Result, start_server, timed
 from bench.copy_database import copy_database

@@ -8,13 +8,19 @@ from datetime import UTC, date, datetime, timedelta
 import nhs_number
 from sqlmodel import Session
 
+from app.actions.schemas import ActionCreate
+from app.actions.service import create_action
 from app.auth.deps import principal_for
 from app.auth.tokens import issue_token
 from app.core.principal import Principal
-from app.models import Bed, Patient, SignInThrottle, Site, Stay, User, UserWard, Ward
+from app.models import Action, Bed, BoardRound, DailyReview, Patient, SignInThrottle, Site, Stay, User, UserWard, Ward
 from app.patients.schemas import PatientCreate
 from app.patients.service import create_patient
-from app.stays.service import admit
+from app.reviews.schemas import ReviewRequest
+from app.reviews.service import record_review
+from app.rounds.schemas import RoundStart
+from app.rounds.service import end_round, start_round
+from app.stays.service import admit, set_edd
 
 _seq = itertools.count(1)
 NOW = datetime(2026, 3, 10, 11, 0, tzinfo=UTC)
@@ -143,12 +149,54 @@ def make_stay(
     )
 
 
+def make_review(
+    db: Session, actor: Principal, stay: Stay, *, meets: bool = True, now: datetime | None = None, **fields
+) -> DailyReview:
+    """The day's review (the London date of `now`) through the service: meets the criteria to
+    reside on a green day unless told otherwise; without criteria it gets delay reason CAP01."""
+    data: dict = {"meets_criteria_to_reside": meets, "day_status": "green"}
+    if not meets:
+        data["delay_reason_code"] = "CAP01"
+    review, _, _ = record_review(db, actor=actor, stay=stay, data=ReviewRequest(**(data | fields)), now=now or NOW)
+    return review
+
+
+def make_edd(
+    db: Session, actor: Principal, stay: Stay, day: date, *, reason: str = "", now: datetime | None = None
+) -> Stay:
+    """Set the stay's expected discharge date through the service, at the version it has now."""
+    return set_edd(
+        db, actor=actor, stay=stay, new_date=day, reason=reason, expected_version=stay.version, now=now or NOW
+    )
+
+
+def make_round(db: Session, actor: Principal, ward: Ward, *, now: datetime | None = None, **fields) -> BoardRound:
+    """Start a board round on the ward (no attendees unless given)."""
+    return start_round(db, actor=actor, ward=ward, data=RoundStart(**fields), now=now or NOW)
+
+
+def finish_round(db: Session, actor: Principal, board_round: BoardRound, *, now: datetime | None = None) -> BoardRound:
+    return end_round(db, actor=actor, board_round=board_round, expected_version=board_round.version, now=now or NOW)
+
+
+def make_action(
+    db: Session,
+    actor: Principal,
+    stay: Stay,
+    *,
+    description: str = "Book transport",
+    owner_role_code: str = "nurse",
+    now: datetime | None = None,
+    **fields,
+) -> Action:
+    data = ActionCreate(description=description, owner_role_code=owner_role_code, **fields)
+    return create_action(db, actor=actor, stay=stay, data=data, now=now or NOW)
+
+
 def one_of_everything(db: Session, now: datetime) -> tuple[dict[str, object], dict[str, User]]:
     """A ward with one of every record, a user of every role on it, and what the pages need to show
     every form: a referral, an open follow-up, a second ward with no round open, a discharged stay,
     an integration account with a token. Returns (ids for URL templates, users by role)."""
-    from app.actions.schemas import ActionCreate
-    from app.actions.service import create_action
     from app.audit import crud
     from app.auth.permissions import MATRIX
     from app.discharges.schemas import FailedDischargeCreate
@@ -156,10 +204,6 @@ def one_of_everything(db: Session, now: datetime) -> tuple[dict[str, object], di
     from app.escalations.schemas import EscalationCreate
     from app.escalations.service import raise_escalation
     from app.models import Referral
-    from app.reviews.schemas import ReviewRequest
-    from app.reviews.service import record_review
-    from app.rounds.schemas import RoundStart
-    from app.rounds.service import start_round
     from app.stays.service import discharge
 
     ward = make_ward(db, beds=3)
@@ -167,11 +211,8 @@ def one_of_everything(db: Session, now: datetime) -> tuple[dict[str, object], di
     admin = make_user(db, "admin")
     setup = principal(db, make_user(db, "ward_manager", wards=[ward, quiet_ward]))
     stay = make_stay(db, setup, ward, beds_of(db, ward)[0])
-    yesterday = ReviewRequest(meets_criteria_to_reside=True, day_status="green")  # "no change" needs one
-    record_review(db, actor=setup, stay=stay, data=yesterday, now=now - timedelta(days=1))
-    action = create_action(
-        db, actor=setup, stay=stay, data=ActionCreate(description="x", owner_role_code="nurse"), now=now
-    )
+    make_review(db, setup, stay, now=now - timedelta(days=1))  # "no change" needs one
+    action = make_action(db, setup, stay, description="x", now=now)
     fd, _ = log_failed_discharge(
         db,
         actor=setup,
@@ -189,7 +230,7 @@ def one_of_everything(db: Session, now: datetime) -> tuple[dict[str, object], di
     esc = raise_escalation(
         db, actor=setup, stay=stay, data=EscalationCreate(category_code="capacity", help_needed="x"), now=now
     )
-    board_round = start_round(db, actor=setup, ward=ward, data=RoundStart(), now=now)
+    board_round = make_round(db, setup, ward, now=now)
     referral = Referral(
         stay_id=stay.id, to_service="Care transfer hub", sent_on=now.date(), created_by_id=setup.user_id,
         created_at=now, updated_at=now,

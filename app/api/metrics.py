@@ -22,9 +22,10 @@ from app.core.params import Now
 from app.core.principal import Principal
 from app.core.types import Id, IsoDate
 from app.db import SessionDep
-from app.metrics import flow, queries, reports, returns, tables
-from app.metrics.compute import MAX_PERIOD_DAYS, Period
+from app.metrics import flow, queries, reports, returns
 from app.metrics.forms import default_period
+from app.metrics.present import tables
+from app.metrics.rules.period import MAX_PERIOD_DAYS, Period
 from app.metrics.schemas import (
     ColumnPublic,
     DrdExtractPublic,

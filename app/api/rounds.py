@@ -67,7 +67,7 @@ def end_round(
         }
     ),
 )
-def save_step(
+def record_round_step(
     round_id: PathId,
     stay_id: PathId,
     data: RoundStepRequest,

@@ -5,7 +5,7 @@ from fastapi import APIRouter, Response
 from app.auth.deps import Requires
 from app.auth.permissions import Perm, allows
 from app.auth.scope import patient_or_404, stay_or_404
-from app.core.clock import london_date
+from app.core.clock import midnights_between
 from app.core.concurrency import expected_version
 from app.core.errors import Forbidden, NotFound
 from app.core.params import IfMatch, Now, PathId, etag
@@ -25,7 +25,6 @@ from app.stays.schemas import (
     StayUpdate,
     TransferRequest,
 )
-from app.wards.queries import length_of_stay
 from app.web.idempotency import IdempotentRoute
 
 router = APIRouter(prefix="/stays", tags=["stays"], route_class=IdempotentRoute)
@@ -37,7 +36,7 @@ def _detail(session, stay, now) -> StayDetail:  # noqa: ANN001
     return StayDetail(
         stay=StayPublic.model_validate(stay),
         patient=PatientPublic.model_validate(patient),
-        length_of_stay_midnights=length_of_stay(london_date(stay.admitted_at), london_date(end)),
+        length_of_stay_midnights=midnights_between(stay.admitted_at, end),
         edd_history=[EddChangePublic.model_validate(e) for e in edds],
         locations=[LocationPublic.model_validate(loc) for loc in locations],
     )

@@ -5,7 +5,7 @@
 Reports build what they need on first use; run `refresh` after deploying (so the first person to
 open a year of metrics does not wait for it), from a nightly job if you like, and with --rebuild
 after any change made to stays, ward history, reviews or EDDs by hand in SQL (those bypass the
-marks that keep the stored days true: app.metrics.staleness).
+marks that keep the stored days true: app.metrics.stored.staleness).
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from sqlmodel import Session, select
 from app.config import get_settings
 from app.core.clock import utcnow
 from app.db import make_engine
-from app.metrics import stored_days, ward_days
-from app.metrics.compute import MAX_PERIOD_DAYS
+from app.metrics.rules.period import MAX_PERIOD_DAYS
+from app.metrics.stored import day_rows, ward_days
 from app.models import Ward
 
 metrics_app = typer.Typer(help="Stored metrics figures per ward and day.", no_args_is_help=True)
@@ -47,7 +47,7 @@ def refresh(
             if not ward_days.refresh(session, ward_ids, last - timedelta(days=days - 1), last, now=now):  # type: ignore[arg-type]
                 typer.secho("Another refresh is running: try again when it has finished.", err=True, fg="red")
                 raise typer.Exit(code=1)
-            rows, first, last_kept = stored_days.extent(session)
+            rows, first, last_kept = day_rows.extent(session)
     finally:
         engine.dispose()
     took = time.perf_counter() - started

@@ -1,5 +1,5 @@
 """Reference codes with a meaning of their own in Boardround's rules (the others live only in
-the reference tables). Here, at the bottom, so pure arithmetic (app.metrics.compute) can use them."""
+the reference tables). Here, at the bottom, so pure arithmetic (app.metrics.rules) can use them."""
 
 # Discharge destination: the patient died; counted as a death, never as a discharge.
 DESTINATION_DIED = "79"

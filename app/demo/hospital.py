@@ -34,24 +34,20 @@ from app.discharges.schemas import FailedDischargeCreate, FailedDischargeUpdate
 from app.escalations import service as escalations
 from app.escalations.schemas import EscalationCreate, EscalationStep
 from app.models import (
+    REFERENCE_LISTS,
     Action,
     AuditEvent,
     Bed,
     Criterion,
     DailyReview,
     DelayReason,
-    DelayReasonFamily,
-    DischargeDestination,
     Escalation,
-    EscalationLevel,
     FailedDischarge,
-    FailedDischargeReason,
     Pathway,
     Patient,
     RedDayReason,
     ReviewCriterion,
     Site,
-    StaffRole,
     Stay,
     User,
     UserWard,
@@ -73,19 +69,6 @@ HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
 
 MEETS_RED_REASONS = ("test_not_done", "therapy_not_done", "result_not_actioned", "no_senior_review", "mdt_absent")
-
-
-REFERENCE_MODELS = (
-    Criterion,
-    DelayReason,
-    DelayReasonFamily,
-    DischargeDestination,
-    EscalationLevel,
-    FailedDischargeReason,
-    Pathway,
-    RedDayReason,
-    StaffRole,
-)
 
 
 class DemoExists(Exception):
@@ -430,7 +413,7 @@ class _Builder:
         self.families = dict(session.exec(select(DelayReason.code, DelayReason.family_code)).all())
         # The identity map holds rows weakly: keep the reference lists alive so the services'
         # session.get() look-ups for codes are answered from memory, not by a query each time.
-        self.reference_rows = [row for model in REFERENCE_MODELS for row in session.exec(select(model))]
+        self.reference_rows = [row for entry in REFERENCE_LISTS.values() for row in session.exec(select(entry.model))]
         self.known_codes: dict[str, set[Any]] = {
             "criteria": {r.code for r in self.reference_rows if isinstance(r, Criterion)},
             "delay": {r.code for r in self.reference_rows if isinstance(r, DelayReason) and r.active},

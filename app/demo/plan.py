@@ -14,9 +14,9 @@ import bisect
 import math
 import random
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
-from app.core.clock import LONDON, london_date, london_start_of_day
+from app.core.clock import london_at, london_date, london_start_of_day
 from app.demo import data
 from app.demo.data import WardTemplate
 
@@ -30,7 +30,7 @@ DISCHARGE_HOURS = (0, 0, 0, 0, 0, 0, 0, 0, 1, 4, 7, 10, 11, 12, 12, 12, 11, 9, 7
 
 
 def at_london(day: date, hour: int, minute: int = 0) -> datetime:
-    return datetime.combine(day, time(hour, minute), tzinfo=LONDON).astimezone(UTC)
+    return london_at(day, time(hour, minute))
 
 
 @dataclass

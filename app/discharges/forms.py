@@ -10,11 +10,11 @@ link to it), in the order the fields appear. The list filters below are a GET qu
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from datetime import UTC, date, datetime, time
+from datetime import date, time
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from app.core.clock import LONDON
+from app.core.clock import london_at
 from app.core.types import Code, IsoDate, LongText, clock_time, form_id, iso_date
 from app.core.validation import as_list, field_error
 from app.discharges.queries import Filters
@@ -57,11 +57,6 @@ def _date(text: str, errors: dict[str, str], field: str) -> date | None:
     except ValueError as exc:
         errors[field] = str(exc)
         return None
-
-
-def london_to_utc(day: date, clock: time) -> datetime:
-    """A London wall-clock date and time as an aware UTC datetime (BST or GMT as it was)."""
-    return datetime.combine(day, clock, tzinfo=LONDON).astimezone(UTC)
 
 
 def _required(value: object, message: str) -> str:
@@ -169,13 +164,13 @@ class FailedDischargeForm(BaseModel):
         """The same FailedDischargeCreate the JSON API takes (every field already within its rules)."""
         due = self.follow_up_due_date
         return FailedDischargeCreate(
-            planned_for=london_to_utc(self.planned_date, self.planned_time),
+            planned_for=london_at(self.planned_date, self.planned_time),
             causes=self.causes,
             primary_cause=self.primary_cause or self.causes[0],
             detail=self.detail,
             avoidable=self.avoidable,
             follow_up_owner_role_code=self.follow_up_owner_role,
-            follow_up_due_at=london_to_utc(due, self.follow_up_due_time) if due and self.follow_up_due_time else None,
+            follow_up_due_at=london_at(due, self.follow_up_due_time) if due and self.follow_up_due_time else None,
         )
 
 

@@ -17,7 +17,7 @@ from sqlmodel import Session, col, func, select
 
 from app.core.clock import london_start_of_day
 from app.core.principal import Principal
-from app.discharges.charts import CauseCount
+from app.discharges.causes import CauseCount
 from app.models import Bed, FailedDischarge, FailedDischargeCause, Patient, Stay, User, Ward
 
 LIST_LIMIT = 200
@@ -193,7 +193,7 @@ def failed_discharges(
 
 @dataclass(frozen=True)
 class CauseSummary:
-    counts: list[CauseCount]  # unranked; charts.pareto_rows ranks them
+    counts: list[CauseCount]  # unranked; causes.pareto_rows ranks them
     failed_discharges: int  # failed discharges in the period (each may cite several causes)
     avoidable: int
 

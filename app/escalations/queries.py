@@ -7,11 +7,10 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from app.core.clock import london_date
+from app.core.clock import midnights_between
 from app.core.principal import Principal
 from app.escalations.ladder import Timing, can_act, timing
 from app.models import Bed, DailyReview, Escalation, EscalationEvent, EscalationLevel, Patient, Stay, User, Ward
-from app.wards.queries import length_of_stay
 
 
 @dataclass
@@ -120,5 +119,5 @@ def escalation_page(
         item=item,
         events=list(events),
         reviews=reviews,  # type: ignore[arg-type]
-        los=length_of_stay(london_date(stay.admitted_at), london_date(end)),
+        los=midnights_between(stay.admitted_at, end),
     )

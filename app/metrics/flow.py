@@ -14,8 +14,8 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import and_, case, func
 from sqlmodel import Session, col, select
 
-from app.core.clock import london_date, london_midday, london_start_of_day
-from app.metrics.compute import LONG_STAY_THRESHOLDS
+from app.core.clock import london_date, london_midday, london_start_of_day, midnights_since
+from app.core.long_stay import LONG_STAY_THRESHOLDS
 from app.metrics.queries import counted_discharge
 from app.models import (
     Bed,
@@ -34,9 +34,7 @@ FAILED_DAYS = 7  # "this week": today and the six London days before it
 MEASURES: dict[str, str] = {
     "patients": "In hospital now",
     "nctr": "No criteria to reside at today's review",
-    "los7": "In hospital 7 or more days",
-    "los14": "In hospital 14 or more days",
-    "los21": "In hospital 21 or more days",
+    **{f"los{t}": f"In hospital {t} or more days" for t in LONG_STAY_THRESHOLDS},
     "no_edd": "No expected discharge date",
     "edd_overdue": "Expected discharge date has passed",
     "not_reviewed": "Not reviewed today",
@@ -321,9 +319,7 @@ def flow_patients(
             "nhs_number": patient.nhs_number,
             "mrn": patient.mrn,
             "admitted_at": stay.admitted_at,
-            "length_of_stay": max(
-                0, ((london_date(discharged) if discharged else today) - london_date(stay.admitted_at)).days
-            ),
+            "length_of_stay": midnights_since(stay.admitted_at, london_date(discharged) if discharged else today),
             "expected_discharge_date": stay.expected_discharge_date,
             "reviewed_today": review_id is not None,
             "meets_criteria": None if review_id is None else bool(meets),

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from urllib.parse import urlencode
 
 from app.core.types import DATE_RANGE_MESSAGE, iso_date
-from app.metrics.compute import MAX_PERIOD_DAYS, Period
+from app.metrics.rules.period import MAX_PERIOD_DAYS, Period
 from app.models import Ward
 
 DEFAULT_DAYS = 28

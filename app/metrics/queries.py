@@ -1,6 +1,6 @@
 """Bulk reads for the metrics: a fixed number of queries for any period and any number of wards.
 
-Each loader returns the plain facts of app.metrics.compute, so the computations can be tested on
+Each loader returns the plain facts of app.metrics.rules.facts, so the rules can be tested on
 hand-built data. The queries pick their rows through indexes that do not grow with the years of
 history kept (see _stays_touching), and read tens of thousands of rows as plain tuples.
 """
@@ -18,16 +18,9 @@ from sqlalchemy import String, TypeDecorator, func, or_, type_coerce
 from sqlmodel import Session, col, select
 
 from app.core.principal import Principal
-from app.metrics.compute import (
-    NOT_DISCHARGES,
-    FailedFacts,
-    Location,
-    Period,
-    ReferralFacts,
-    Review,
-    RoundFacts,
-    StayFacts,
-)
+from app.metrics.rules.discharges import NOT_DISCHARGES
+from app.metrics.rules.facts import FailedFacts, Location, ReferralFacts, Review, RoundFacts, StayFacts
+from app.metrics.rules.period import Period
 from app.models import (
     BoardRound,
     DailyReview,

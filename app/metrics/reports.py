@@ -1,4 +1,4 @@
-"""The metrics report for some wards over a period: their stored and live days (app.metrics.ward_days)
+"""The metrics report for some wards over a period: their stored and live days (app.metrics.stored.ward_days)
 and the period's failed discharges and referrals."""
 
 from __future__ import annotations
@@ -8,8 +8,10 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from app.metrics import queries, ward_days
-from app.metrics.compute import Period, Report, build_report
+from app.metrics import queries
+from app.metrics.rules.period import Period
+from app.metrics.rules.report import Report, build_report
+from app.metrics.stored import ward_days
 from app.models import Ward
 from app.reference import labels
 

@@ -18,16 +18,12 @@ from sqlalchemy import and_, func, or_
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from app.core.clock import london_date
-from app.metrics.compute import (
-    LONG_STAY_THRESHOLDS,
-    Period,
-    Review,
-    census_instant,
-    delay_band,
-    discharge_ready_date,
-)
+from app.core.clock import london_date, midnights_since
+from app.core.long_stay import LONG_STAY_THRESHOLDS
 from app.metrics.queries import counted_discharge, review_changes
+from app.metrics.rules.facts import Review
+from app.metrics.rules.period import Period, census_instant
+from app.metrics.rules.readiness import delay_band, discharge_ready_date
 from app.models import DailyReview, Patient, Site, Stay, StayLocation, Ward
 
 # The daily NCTR snapshot -----------------------------------------------------------------------
@@ -114,7 +110,7 @@ def nctr_snapshot(day: date, patients: Iterable[CensusPatient], reasons: Mapping
         if not code:
             no_reason.append(p.stay_id)
         label, family = reasons.get(code, ("No reason recorded" if not code else code, ""))
-        los = (day - london_date(p.admitted_at)).days
+        los = midnights_since(p.admitted_at, day)
         total = totals.setdefault(
             p.site_code, ReasonLine(p.site_code, "ALL", "All patients with no criteria to reside", "")
         )
@@ -255,7 +251,7 @@ class DrdRecord:
 
 def drd_record(stay: DischargedStay) -> DrdRecord:
     admitted, left = london_date(stay.admitted_at), london_date(stay.discharged_at)
-    los = max(0, (left - admitted).days)
+    los = midnights_since(stay.admitted_at, left)
     drd = discharge_ready_date(stay.reviews, up_to=left)
     warnings: list[str] = []
     if stay.last_review is None:

@@ -18,6 +18,7 @@ from app.models.metrics import (
 from app.models.patient import Patient
 from app.models.place import Bed, Site, Ward
 from app.models.reference import (
+    REFERENCE_LISTS,
     Criterion,
     DelayReason,
     DelayReasonFamily,
@@ -26,6 +27,7 @@ from app.models.reference import (
     FailedDischargeReason,
     Pathway,
     RedDayReason,
+    ReferenceList,
     StaffRole,
 )
 from app.models.review import DailyReview, ReviewCriterion
@@ -35,6 +37,7 @@ from app.models.stay import EddChange, Referral, Stay, StayLocation
 from app.models.user import ApiToken, User, UserWard
 
 __all__ = [
+    "REFERENCE_LISTS",
     "Action",
     "AdtMessage",
     "ApiToken",
@@ -69,6 +72,7 @@ __all__ = [
     "PasLocation",
     "Pathway",
     "RedDayReason",
+    "ReferenceList",
     "ReviewCriterion",
     "SignInThrottle",
     "Site",

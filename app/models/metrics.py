@@ -1,9 +1,9 @@
 """Per-ward, per-day metrics figures kept for closed days, and the marks that say which are stale.
 
 A metrics report over a year adds up wards x days of these rows (sums in SQL) instead of re-reading a year of
-stays and reviews (app.metrics.ward_days). Writes that change a closed day's facts (a backdated
+stays and reviews (app.metrics.stored.ward_days). Writes that change a closed day's facts (a backdated
 discharge, a cancelled transfer, a review for an earlier day...) leave a `MetricsStale` mark in
-the same transaction (app.metrics.staleness); the next refresh forgets the rows a mark touches and
+the same transaction (app.metrics.stored.staleness); the next refresh forgets the rows a mark touches and
 builds them again from the facts.
 """
 
@@ -23,7 +23,7 @@ class MetricsDay(SQLModel, table=True):
 
     ward_id: int = Field(foreign_key="ward.id", primary_key=True)
     day: date = Field(primary_key=True)
-    # The 08:00 census (app.metrics.compute.CensusDay).
+    # The 08:00 census (app.metrics.rules.census.CensusDay).
     patients: int = 0
     nctr: int = 0
     los_7: int = 0
@@ -32,14 +32,14 @@ class MetricsDay(SQLModel, table=True):
     with_edd: int = 0
     with_edd_and_ccd: int = 0
     reviewed: int = 0
-    # Discharges and deaths that day (app.metrics.compute.DischargeCounts); the breakdowns are in
+    # Discharges and deaths that day (app.metrics.rules.discharges.DischargeCounts); the breakdowns are in
     # MetricsDayCount, the EDD sums per consultant in MetricsDayEdd.
     discharges: int = 0
     before_midday: int = 0
     deaths: int = 0
     with_drd: int = 0
     bed_days_lost: int = 0
-    # EDD accuracy of the day's discharges (app.metrics.compute.EddSums, all consultants).
+    # EDD accuracy of the day's discharges (app.metrics.rules.discharges.EddSums, all consultants).
     edd_with_edd: int = 0
     edd_met_first: int = 0
     edd_drift_days: int = 0
@@ -119,7 +119,7 @@ class MetricsStale(SQLModel, table=True):
 
 
 class MetricsRefresh(SQLModel, table=True):
-    """One row, locked by each refresh so two never interleave (see app.metrics.ward_days)."""
+    """One row, locked by each refresh so two never interleave (see app.metrics.stored.ward_days)."""
 
     id: int = Field(default=1, primary_key=True)
     refreshed_at: datetime | None = utc_field(nullable=True)

@@ -7,7 +7,7 @@ row carries its validity window and source collection instead of living in an en
 from __future__ import annotations
 
 from datetime import date
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 from sqlmodel import Field, SQLModel
 
@@ -89,3 +89,23 @@ class EscalationLevel(ReferenceBase, table=True):
     name: str = Field(max_length=40, unique=True)
     # Response-time target for this level, editable as data.
     response_target_minutes: int = 240
+
+
+class ReferenceList(NamedTuple):
+    model: type[ReferenceBase]
+    path: str  # its name in the API: /api/v1/reference/{path}
+
+
+# Every reference list, by the name screens read it by (app.reference.rows and labels). The API
+# serves each under its path and the demo loads them all; their rows come from the migrations.
+REFERENCE_LISTS: dict[str, ReferenceList] = {
+    "criteria": ReferenceList(Criterion, "criteria"),
+    "delay_reasons": ReferenceList(DelayReason, "delay-reasons"),
+    "families": ReferenceList(DelayReasonFamily, "delay-reason-families"),
+    "failed_discharge_reasons": ReferenceList(FailedDischargeReason, "failed-discharge-reasons"),
+    "red_day_reasons": ReferenceList(RedDayReason, "red-day-reasons"),
+    "pathways": ReferenceList(Pathway, "pathways"),
+    "roles": ReferenceList(StaffRole, "roles"),
+    "destinations": ReferenceList(DischargeDestination, "discharge-destinations"),
+    "escalation_levels": ReferenceList(EscalationLevel, "escalation-levels"),
+}

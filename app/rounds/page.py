@@ -10,11 +10,11 @@ from sqlmodel import Session, col, select
 
 from app.actions.service import actions_for_stay
 from app.audit.service import last_change
-from app.core.clock import london_date
+from app.core.clock import london_date, midnights_since
 from app.models import AuditEvent, Bed, DailyReview, EddChange, Escalation, Patient, Referral, Stay
 from app.reference import rows
 from app.reviews.service import criteria_for
-from app.wards.queries import age_on, length_of_stay
+from app.wards.queries import age_on
 
 # What a review's conflict lists: the answers, not the bookkeeping columns of a new row.
 REVIEW_ANSWERS = (
@@ -100,7 +100,7 @@ def patient_context(session: Session, stay: Stay, now: datetime) -> dict[str, An
         "bed_label": bed.label if bed else None,
         "patient": patient,
         "age": age_on(patient.date_of_birth, today) if patient else None,
-        "los": length_of_stay(london_date(stay.admitted_at), today),
+        "los": midnights_since(stay.admitted_at, today),
         "today": today,
         "reviewed_today": reviewed_today,
         "last_review": last,

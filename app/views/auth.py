@@ -21,7 +21,7 @@ from app.db import SessionDep, commit
 from app.models import User
 from app.web.forms import FormData
 from app.web.pages import safe_next
-from app.web.templating import london_time, render
+from app.web.templating import render, time_text
 
 router = APIRouter(include_in_schema=False)
 
@@ -124,7 +124,7 @@ def _too_many(refused_by: str | None, seconds: int, now: datetime) -> str:
     where = "from this device" if refused_by == throttle.CLIENT else "for this username"
     message = f"Too many failed sign-in attempts {where}. Try again in {_wait(seconds)}"
     if seconds >= 60:
-        message += f" (after {london_time(now + timedelta(seconds=seconds))})"
+        message += f" (after {time_text(now + timedelta(seconds=seconds))})"
     return message
 
 

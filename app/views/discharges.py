@@ -22,13 +22,14 @@ from app.audit.service import last_change
 from app.auth.deps import Requires
 from app.auth.permissions import Perm, allows
 from app.auth.scope import on_stay_or_404, stay_or_404
-from app.core.clock import LONDON, as_utc, london_date
+from app.core.clock import london_date, london_time
 from app.core.errors import NotFound, StaleVersion
 from app.core.params import Now, PathId
 from app.core.principal import Principal
 from app.db import SessionDep
-from app.discharges import charts, forms, queries, service
+from app.discharges import causes, forms, queries, service
 from app.discharges.schemas import FailedDischargeUpdate
+from app.metrics.present import charts
 from app.models import Bed, FailedDischarge, Patient, Stay, Ward
 from app.reference import labels, rows
 from app.rounds.page import conflict_details
@@ -36,8 +37,7 @@ from app.stays.service import set_edd
 from app.web.form_writes import OUT_OF_DATE, write_form
 from app.web.forms import FormData
 from app.web.htmx import go_to, vary, wants_fragment
-from app.web.templating import london_date as london_date_text
-from app.web.templating import render
+from app.web.templating import date_text, render
 from app.web.urls import path_for
 
 router = APIRouter(include_in_schema=False)
@@ -425,12 +425,12 @@ def mark_follow_up_done(
 
 
 def _hhmm(moment: datetime) -> str:
-    return f"{as_utc(moment).astimezone(LONDON):%H:%M}"
+    return f"{london_time(moment):%H:%M}"
 
 
 def london_iso(moment: datetime | None) -> str:
     """UTC in the database -> London local ISO time with its offset, e.g. 2026-07-01T11:30+01:00."""
-    return as_utc(moment).astimezone(LONDON).isoformat(timespec="minutes") if moment else ""
+    return london_time(moment).isoformat(timespec="minutes") if moment else ""
 
 
 def _cell(value: object) -> str:
@@ -503,7 +503,7 @@ def export_list(request: Request, session: SessionDep, actor: Requires(Perm.READ
 
 def _chart_data(
     request: Request, session: Session, actor: Principal, now: datetime
-) -> tuple[queries.CauseSummary, list[charts.ParetoRow], dict[str, str], dict[str, str], list[Ward]]:
+) -> tuple[queries.CauseSummary, list[causes.ParetoRow], dict[str, str], dict[str, str], list[Ward]]:
     params = dict(request.query_params)
     if "date_from" not in params and "date_to" not in params:
         # First visit: the last four weeks. A submitted blank date means "no limit".
@@ -520,14 +520,14 @@ def _chart_data(
         reasons=reason_labels,
     )
     summary = queries.cause_summary(session, actor, filters, reason_labels)
-    return summary, charts.pareto_rows(summary.counts), values, errors, wards
+    return summary, causes.pareto_rows(summary.counts), values, errors, wards
 
 
 def _period_text(values: Mapping[str, str], wards: list[Ward]) -> str:
     ward = next((w for w in wards if str(w.id) == values.get("ward")), None)
     where = ward.name if ward else ("all your wards" if wards else "no wards")
     start, end = forms.parse_date(values.get("date_from", "")), forms.parse_date(values.get("date_to", ""))
-    show = london_date_text
+    show = date_text
     if start and end:
         when = f"{show(start)} to {show(end)}"
     elif start:

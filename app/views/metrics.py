@@ -26,18 +26,19 @@ from app.auth.permissions import Perm
 from app.auth.scope import ward_by_code_or_404
 from app.core.clock import london_date
 from app.core.errors import NotFound
+from app.core.long_stay import LONG_STAY_THRESHOLDS
 from app.core.params import Now
 from app.core.principal import Principal
 from app.core.types import CodeOrBlank
 from app.db import SessionDep
-from app.metrics import flow, forms, presenters, queries, reports, tables
-from app.metrics.compute import LONG_STAY_THRESHOLDS, Report
+from app.metrics import flow, forms, queries, reports
+from app.metrics.present import presenters, tables
+from app.metrics.rules.report import Report
 from app.models import Ward
 from app.reference import labels
 from app.web.htmx import vary, wants_fragment
 from app.web.sse import StreamTurn, change_stream, watching
-from app.web.templating import london_date as date_text
-from app.web.templating import render
+from app.web.templating import date_text, render
 
 router = APIRouter(include_in_schema=False)
 

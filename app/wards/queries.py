@@ -6,7 +6,8 @@ from datetime import date, datetime, timedelta
 
 from sqlmodel import Session, col, func, select
 
-from app.core.clock import london_date, london_start_of_day
+from app.core.clock import london_start_of_day, midnights_since
+from app.core.long_stay import long_stay_flag
 from app.models import (
     Action,
     Bed,
@@ -29,20 +30,9 @@ from app.wards.schemas import (
     WardPublic,
 )
 
-LONG_STAY_THRESHOLDS = (21, 14, 7)
-
 
 def age_on(dob: date, day: date) -> int:
     return day.year - dob.year - ((day.month, day.day) < (dob.month, dob.day))
-
-
-def length_of_stay(admitted_on: date, today: date) -> int:
-    """Midnights since admission (NHS convention: nights in hospital)."""
-    return max(0, (today - admitted_on).days)
-
-
-def long_stay_flag(los: int) -> int | None:
-    return next((t for t in LONG_STAY_THRESHOLDS if los >= t), None)
 
 
 def initials(given: str, family: str) -> str:
@@ -102,7 +92,7 @@ def ward_board(session: Session, ward: Ward, today: date) -> Board:
 
     by_bed: dict[int | None, list[BoardStay]] = {}
     for stay, patient in stays:
-        los = length_of_stay(london_date(stay.admitted_at), today)
+        los = midnights_since(stay.admitted_at, today)
         review = reviews.get(stay.id)  # type: ignore[arg-type]
         board_stay = BoardStay(
             id=stay.id,

@@ -10,6 +10,8 @@ from fastapi.responses import RedirectResponse, Response
 
 
 def is_htmx(request: Request) -> bool:
+    """A request htmx sent and will swap into the page. A history restore is not one: it needs the
+    whole page (with historyRestoreAsHxRequest off, as in our layout, htmx does not even mark it)."""
     return request.headers.get("hx-request") == "true" and request.headers.get("hx-history-restore-request") != "true"
 
 

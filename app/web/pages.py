@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.auth.sessions import BrowserSession
+from app.web.htmx import is_htmx
 from app.web.templating import render
 
 TITLES = {
@@ -34,10 +35,6 @@ def safe_next(target: str | None) -> str:
     if parts.scheme or parts.netloc:
         return "/"
     return target
-
-
-def is_htmx(request: Request) -> bool:
-    return request.headers.get("hx-request") == "true"
 
 
 def sign_in_redirect(request: Request) -> Response:

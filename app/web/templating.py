@@ -30,7 +30,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from app.config import PROJECT_ROOT
-from app.core.clock import LONDON, as_utc
+from app.core.clock import DAY_NAMES, day_month_year, london_date, london_wall_clock
 from app.patients import nhs_number
 from app.web.navigation import navigation_for
 from app.web.static_files import static_url
@@ -39,41 +39,29 @@ from app.web.urls import path_for as _path_for
 
 TEMPLATES_DIR = PROJECT_ROOT / "templates"
 
-# Fixed English names: strftime's %a and %b follow the process locale.
-_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
-
-def _in_london(moment: datetime) -> datetime:
-    return as_utc(moment).astimezone(LONDON)
-
-
-def _day_month_year(day: date) -> str:
-    return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
-
-
-def london_datetime(moment: datetime | None) -> str:
+def datetime_text(moment: datetime | None) -> str:
     """Aware datetime -> "Mon 23 Nov 2026, 14:05" on the London clock; empty for no value."""
     if not moment:
         return ""
-    local = _in_london(moment)
-    return f"{_DAYS[local.weekday()]} {_day_month_year(local)}, {local:%H:%M}"
+    local = london_wall_clock(moment)
+    return f"{DAY_NAMES[local.weekday()]} {day_month_year(local)}, {local:%H:%M}"
 
 
-def london_time(moment: datetime | None) -> str:
+def time_text(moment: datetime | None) -> str:
     """Aware datetime -> "14:05" on the London clock."""
     if not moment:
         return ""
-    return f"{_in_london(moment):%H:%M}"
+    return f"{london_wall_clock(moment):%H:%M}"
 
 
-def london_date(value: date | datetime | None) -> str:
+def date_text(value: date | datetime | None) -> str:
     """A date as it is, or an aware datetime's London date -> "23 Nov 2026"."""
     if not value:
         return ""
     if isinstance(value, datetime):
-        value = _in_london(value).date()
-    return _day_month_year(value)
+        value = london_date(value)
+    return day_month_year(value)
 
 
 def nhs_number_filter(value: str | None) -> str:
@@ -156,9 +144,9 @@ def build_environment() -> Environment:
     env.globals["static_url"] = static_url
     env.globals["path_for"] = path_for
     env.globals["navigation_for"] = navigation_for
-    env.filters["london_datetime"] = london_datetime
-    env.filters["london_time"] = london_time
-    env.filters["london_date"] = london_date
+    env.filters["london_datetime"] = datetime_text
+    env.filters["london_time"] = time_text
+    env.filters["london_date"] = date_text
     env.filters["nhs_number"] = nhs_number_filter
     env.globals["select_items"] = select_items
     env.globals["nhs"] = nhs

@@ -18,7 +18,6 @@ from app.adt.errors import Invalid
 from app.adt.parser import Location
 from app.core.errors import RuleViolation
 from app.models import AdtMessage, AuditEvent, Bed, BedLabelFrom, PasLocation, Patient, Stay, StayLocation
-from app.stays import service as stays
 from tests import factories
 from tests.adt import messages as msg
 
@@ -668,15 +667,7 @@ def test_a11_removes_a_stay_nothing_else_refers_to(db, feed):
 def test_a11_ends_a_stay_with_clinical_records_as_destination_98(db, feed):
     feed.send(msg.adt("A01"))
     stay = feed.stay()
-    stays.set_edd(
-        db,
-        actor=feed.principal,
-        stay=stay,
-        new_date=date(2026, 3, 12),
-        reason="",
-        expected_version=stay.version,
-        now=NOW,
-    )
+    factories.make_edd(db, feed.principal, stay, date(2026, 3, 12), now=NOW)
     assert feed.send(msg.adt("A11", evn_time="20260310103000"))["code"] == "AA"
     stay = feed.stay()
     assert stay.discharged_at == at("1030") and stay.discharge_destination_code == "98"

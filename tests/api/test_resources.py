@@ -6,6 +6,8 @@ from datetime import timedelta
 
 import pytest
 
+from app.models import REFERENCE_LISTS
+from app.models.reference import ReferenceBase
 from tests import factories
 
 
@@ -219,3 +221,10 @@ def test_reference_lists(api):
     families = {r["family_code"] for r in api.get("/reference/delay-reasons").json()}
     assert families == {"hospital_process", "care_transfer_hub", "interface", "capacity", "wellbeing"}
     assert api.get("/reference/nonsense").status_code == 422
+    for entry in REFERENCE_LISTS.values():
+        assert api.get(f"/reference/{entry.path}").json(), entry.path  # every list is served, and seeded
+
+
+def test_every_reference_table_is_in_the_registry():
+    assert {e.model for e in REFERENCE_LISTS.values()} == set(ReferenceBase.__subclasses__())
+    assert len({e.path for e in REFERENCE_LISTS.values()}) == len(REFERENCE_LISTS)

@@ -137,28 +137,10 @@ def test_only_admins_manage_users(db, browser_as, ward):
 def test_audit_viewer_filters_and_shows_before_after(db, browser_as, ward, nurse_principal, now):
     from datetime import date
 
-    from app.stays.service import set_edd
-
     manager = factories.make_user(db, "ward_manager", wards=[ward])
     stay = factories.make_stay(db, nurse_principal, ward, None)
-    set_edd(
-        db,
-        actor=nurse_principal,
-        stay=stay,
-        new_date=date(2026, 3, 12),
-        reason="",
-        expected_version=stay.version,
-        now=now,
-    )
-    set_edd(
-        db,
-        actor=nurse_principal,
-        stay=stay,
-        new_date=date(2026, 3, 14),
-        reason="Awaiting echo",
-        expected_version=stay.version,
-        now=now,
-    )
+    factories.make_edd(db, nurse_principal, stay, date(2026, 3, 12), now=now)
+    factories.make_edd(db, nurse_principal, stay, date(2026, 3, 14), reason="Awaiting echo", now=now)
     other_ward = factories.make_ward(db, beds=1)
     other_nurse = factories.principal(db, factories.make_user(db, "nurse", wards=[other_ward]))
     factories.make_stay(db, other_nurse, other_ward, None)

@@ -125,6 +125,13 @@ def test_htmx_requests_after_expiry_are_sent_to_sign_in(db, browser):
     assert r.status_code == 401 and r.headers["hx-redirect"] == "/sign-in?next=%2Fwards%2F7%3Ffilter%3Dnctr"
 
 
+def test_a_history_restore_after_expiry_gets_a_plain_redirect(db, browser):
+    # A history restore wants a whole page (app.web.htmx.is_htmx), even if marked as an htmx request.
+    restore = {"HX-Request": "true", "HX-History-Restore-Request": "true", "HX-Current-URL": "http://x/elsewhere"}
+    r = browser.get("/?choose=1", headers=restore)
+    assert r.status_code == 303 and r.headers["location"] == "/sign-in?next=%2F%3Fchoose%3D1"
+
+
 def test_password_reset_ends_existing_sessions(db, browser, nurse_with_password):
     sign_in(browser, "nina")
     assert browser.get("/?choose=1").status_code == 200

@@ -22,9 +22,6 @@ from sqlmodel import Session
 
 from app.core.clock import LONDON, london_date
 from app.models import Stay, Ward
-from app.reviews.schemas import ReviewRequest
-from app.reviews.service import record_review
-from app.stays.service import set_edd
 from tests import factories
 
 PAST_REVIEWER = "Dr Yesterday"
@@ -84,19 +81,11 @@ def record_past_reviews(
             stay = db.get(Stay, stay_id)
             assert stay is not None and stay.ward_id == ward_id, f"stay {stay_id} is not on ward {ward_id}"
             if edd is not None:
-                set_edd(db, actor=actor, stay=stay, new_date=edd, reason="", expected_version=stay.version, now=when)
-            review, _, _ = record_review(
-                db,
-                actor=actor,
-                stay=stay,
-                now=when,
-                data=ReviewRequest(
-                    meets_criteria_to_reside=meets,
-                    delay_reason_code=None if meets else delay_reason_code,
-                    day_status=day_status,
-                    plan=plan,
-                ),
-            )
+                factories.make_edd(db, actor, stay, edd, now=when)
+            review = factories.make_review(
+                db, actor, stay, meets=meets, now=when, day_status=day_status, plan=plan,
+                **({} if meets else {"delay_reason_code": delay_reason_code}),
+            )  # fmt: skip
             recorded.append(
                 PastReview(
                     stay_id=stay_id,

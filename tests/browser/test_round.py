@@ -14,7 +14,7 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import Page, expect
 
-from app.web.templating import london_date as london_date_text
+from app.web.templating import date_text
 from tests.browser.helpers import (
     VIEWPORTS,
     assert_no_axe_violations,
@@ -243,7 +243,7 @@ def test_a_whole_board_round_on_a_tablet(seed_ward, past_reviews, user_with_pass
     row2 = page.locator("#handover tbody tr", has_text=names[s2])
     expect(row2).to_contain_text("Book OT home visit (Therapist")
     expect(row2).to_contain_text("by 15:00")
-    expect(row2).to_contain_text(london_date_text(new_edd))
+    expect(row2).to_contain_text(date_text(new_edd))
     expect(page.locator("#handover tbody tr", has_text=names[s5])).to_contain_text("No criteria to reside")
     expect(page.get_by_role("button", name="Print")).to_be_visible()
 

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from app.core.clock import (
+    LONDON,
+    day_month_year,
     is_before_midday,
     london_date,
     london_midday,
     london_start_of_day,
+    london_text,
+    london_wall_clock,
     midnights_between,
+    midnights_since,
 )
 
 
@@ -71,6 +76,36 @@ def test_length_of_stay_counts_london_midnights():
     assert midnights_between(datetime(2026, 3, 28, 12, tzinfo=UTC), datetime(2026, 3, 30, 10, tzinfo=UTC)) == 2
 
 
+def test_length_of_stay_on_a_london_date():
+    admitted = datetime(2026, 7, 1, 23, 30, tzinfo=UTC)  # 00:30 BST on 2 July
+    assert midnights_since(admitted, date(2026, 7, 2)) == 0
+    assert midnights_since(admitted, date(2026, 7, 9)) == 7
+    assert midnights_since(admitted, date(2026, 7, 1)) == 0  # never negative
+
+
 def test_naive_datetimes_are_refused():
-    with pytest.raises(ValueError, match="naive"):
-        london_date(datetime(2026, 1, 1, 12, 0))
+    for convert in (london_date, london_wall_clock, is_before_midday):
+        with pytest.raises(ValueError, match="naive"):
+            convert(datetime(2026, 1, 1, 12, 0))
+
+
+def test_fast_london_times_agree_with_the_time_zone_database():
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    for hours in range(0, 3 * 366 * 24, 7):  # three years, every seventh hour, both changes each year
+        moment = start + timedelta(hours=hours, minutes=hours % 60)
+        assert london_wall_clock(moment) == moment.astimezone(LONDON).replace(tzinfo=None), moment
+        assert london_date(moment) == moment.astimezone(LONDON).date(), moment
+    for moment in (
+        datetime(2026, 3, 29, 0, 59, tzinfo=UTC),
+        datetime(2026, 3, 29, 1, tzinfo=UTC),
+        datetime(2026, 10, 25, 0, 59, tzinfo=UTC),
+        datetime(2026, 10, 25, 1, tzinfo=UTC),
+    ):
+        assert london_wall_clock(moment) == moment.astimezone(LONDON).replace(tzinfo=None)
+    other_zone = datetime(2026, 7, 1, 23, 30, tzinfo=UTC).astimezone(LONDON)  # an aware time in another zone
+    assert london_date(other_zone) == date(2026, 7, 2)
+
+
+def test_texts_use_english_month_names():
+    assert day_month_year(date(2026, 11, 2)) == "2 Nov 2026"
+    assert london_text(datetime(2026, 7, 1, 13, 5, tzinfo=UTC)) == "14:05 on 1 Jul 2026"

@@ -79,7 +79,9 @@ def test_shape_of_the_hospital(db: Session, demo):
     assert nctr and all(r.delay_reason_code for r in nctr)
     assert db.exec(select(DailyReview).where(DailyReview.day_status == "red")).first() is not None
     assert db.exec(select(func.count()).select_from(EddChange).where(EddChange.reason != "")).one() > 0
-    for fd in db.exec(select(FailedDischarge)):
+    failed = db.exec(select(FailedDischarge)).all()
+    assert failed
+    for fd in failed:
         causes = db.exec(select(FailedDischargeCause).where(FailedDischargeCause.failed_discharge_id == fd.id)).all()
         assert sum(c.is_primary for c in causes) == 1
     rounds = db.exec(select(BoardRound)).all()
@@ -97,7 +99,7 @@ def test_nothing_happens_in_the_future_or_before_the_history(db: Session, demo):
         (Action, Action.created_at),
     ]:
         earliest = db.exec(select(func.min(column)).select_from(model)).one()
-        assert earliest is None or earliest >= start, model
+        assert earliest is not None and earliest >= start, model
     for model, column in [
         (Stay, Stay.admitted_at),
         (Stay, Stay.discharged_at),
@@ -108,7 +110,7 @@ def test_nothing_happens_in_the_future_or_before_the_history(db: Session, demo):
         (FailedDischarge, FailedDischarge.logged_at),
     ]:
         latest = db.exec(select(func.max(column)).select_from(model)).one()
-        assert latest is None or latest <= NOW, model
+        assert latest is not None and latest <= NOW, model
     assert db.exec(select(func.max(DailyReview.review_date))).one() <= london_date(NOW)
 
 
@@ -116,6 +118,7 @@ def test_a_bed_never_holds_two_stays_at_once(db: Session, demo):
     by_bed: dict[int, list[StayLocation]] = {}
     for loc in db.exec(select(StayLocation).where(StayLocation.bed_id.is_not(None))):
         by_bed.setdefault(loc.bed_id, []).append(loc)
+    assert by_bed
     for locations in by_bed.values():
         locations.sort(key=lambda loc: loc.started_at)
         for earlier, later in zip(locations, locations[1:], strict=False):
@@ -172,7 +175,9 @@ def test_users_for_every_role(db: Session, demo):
     nurse_wards = db.exec(select(UserWard.ward_id).where(UserWard.user_id == users["nurse"].id)).all()
     assert len(nurse_wards) == 2
     assert db.exec(select(UserWard).where(UserWard.user_id == users["flow"].id)).first() is None  # site-wide
-    for ward in db.exec(select(Ward)):
+    wards = db.exec(select(Ward)).all()
+    assert wards
+    for ward in wards:
         sponsor = db.get(User, ward.executive_sponsor_id)
         assert sponsor.role_code == "executive_sponsor"
 

@@ -1,4 +1,5 @@
-"""The Pareto ranking and its SVG: pure functions, hand-built numbers."""
+"""The Pareto ranking (app.discharges.causes) and its SVG (app.metrics.present.charts): pure
+functions, hand-built numbers."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import re
 
 import pytest
 
-from app.discharges.charts import CauseCount, Layout, nice_step, pareto_rows, pareto_svg, percent, shorten
+from app.discharges.causes import CauseCount, pareto_rows
+from app.metrics.present.charts import PARETO_FRAME, PARETO_LABEL_CHARS, nice_step, pareto_svg, percent, shorten
 
 
 def hand_built() -> list[CauseCount]:
@@ -62,8 +64,8 @@ def test_svg_is_accessible_and_csp_safe():
 
 def test_svg_bars_fall_and_the_line_climbs_to_100_percent():
     rows = pareto_rows(hand_built())
-    layout = Layout()
-    svg = str(pareto_svg(rows, title="t", description="d", layout=layout))
+    layout = PARETO_FRAME
+    svg = str(pareto_svg(rows, title="t", description="d"))
     heights = [float(h) for h in re.findall(r'<rect class="app-pareto__bar"[^>]* height="([\d.]+)"', svg)]
     assert len(heights) == len(rows)
     assert heights == sorted(heights, reverse=True)
@@ -84,9 +86,9 @@ def test_empty_chart_says_so():
 
 
 def test_long_labels_are_shortened_on_the_axis_only():
-    assert shorten("Short") == "Short"
+    assert shorten("Short", PARETO_LABEL_CHARS) == "Short"
     long = "Reablement slot or rehabilitation bed not available"
-    assert len(shorten(long)) <= 30 and shorten(long).endswith("…")
+    assert len(shorten(long, PARETO_LABEL_CHARS)) <= 30 and shorten(long, PARETO_LABEL_CHARS).endswith("…")
     rows = pareto_rows([CauseCount("x", long, 1, 1)])
     svg = str(pareto_svg(rows, title="t", description="d"))
     assert long in svg  # full label kept in the bar's tooltip title

@@ -13,7 +13,6 @@ from sqlmodel import select
 from app.discharges.schemas import FailedDischargeUpdate
 from app.discharges.service import update_failed_discharge
 from app.models import AuditEvent, EddChange, FailedDischarge, FailedDischargeCause, Patient, Ward
-from app.stays.service import set_edd
 from tests import factories
 from tests.discharges.conftest import log
 
@@ -45,15 +44,7 @@ def form_items(**values) -> list[tuple[str, str]]:  # noqa: ANN003
 
 def test_log_for_a_patient_then_revisit_the_edd(db, browser_as, nurse, stays, nurse_principal, now):
     stay = stays[0]
-    set_edd(
-        db,
-        actor=nurse_principal,
-        stay=stay,
-        new_date=date(2026, 3, 10),
-        reason="",
-        expected_version=stay.version,
-        now=now,
-    )
+    factories.make_edd(db, nurse_principal, stay, date(2026, 3, 10), now=now)
     db.flush()
     browser = browser_as(nurse)
     page = browser.get(f"/stays/{stay.id}/failed-discharges/new")
@@ -216,7 +207,7 @@ def test_stale_edd_shows_who_changed_it_and_keeps_the_typed_values(db, browser_a
     page = browser.get(f"/stays/{stay.id}/edd")
     version = re.search(r'name="stay_version" value="(\d+)"', page.text).group(1)
     doctor = factories.principal(db, factories.make_user(db, "doctor", wards=[ward], display_name="Dr Dee"))
-    set_edd(db, actor=doctor, stay=stay, new_date=date(2026, 3, 11), reason="", expected_version=stay.version, now=now)
+    factories.make_edd(db, doctor, stay, date(2026, 3, 11), now=now)
     db.flush()  # as their commit would
     typed = {"expected_discharge_date": "2026-03-15", "reason": "My typed reason", "stay_version": version}
     r = browser.post(f"/stays/{stay.id}/edd", typed)
@@ -234,15 +225,7 @@ def test_stale_edd_shows_who_changed_it_and_keeps_the_typed_values(db, browser_a
 
 def test_edd_errors(db, browser_as, nurse, stays, nurse_principal, now):
     stay = stays[0]
-    set_edd(
-        db,
-        actor=nurse_principal,
-        stay=stay,
-        new_date=date(2026, 3, 10),
-        reason="",
-        expected_version=stay.version,
-        now=now,
-    )
+    factories.make_edd(db, nurse_principal, stay, date(2026, 3, 10), now=now)
     db.flush()
     browser = browser_as(nurse)
     browser.get(f"/stays/{stay.id}/edd")

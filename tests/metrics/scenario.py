@@ -39,13 +39,11 @@ from app.audit import crud
 from app.core.principal import Principal
 from app.discharges.schemas import FailedDischargeCreate
 from app.discharges.service import log_failed_discharge
-from app.metrics import compute, queries
+from app.metrics import queries
+from app.metrics.rules.discharges import Discharge, discharges_in
+from app.metrics.rules.period import Period
 from app.models import Referral, Stay, Ward
-from app.reviews.schemas import ReviewRequest
-from app.reviews.service import record_review
-from app.rounds.schemas import RoundStart
-from app.rounds.service import end_round, start_round
-from app.stays.service import discharge, set_edd, transfer
+from app.stays.service import discharge, transfer
 from tests import factories
 
 
@@ -54,17 +52,12 @@ def utc(month: int, day: int, hour: int, minute: int = 0, year: int = 2026) -> d
 
 
 def review(db: Session, actor: Principal, stay: Stay, at: datetime, *, meets: bool) -> None:
-    data = (
-        ReviewRequest(meets_criteria_to_reside=True, criteria=["02"], day_status="green")
-        if meets
-        else ReviewRequest(
-            meets_criteria_to_reside=False,
-            delay_reason_code="CAP01",
-            day_status="red",
-            red_day_reason_code="waiting_external",
+    if meets:
+        factories.make_review(db, actor, stay, now=at, criteria=["02"])
+    else:
+        factories.make_review(
+            db, actor, stay, meets=False, now=at, day_status="red", red_day_reason_code="waiting_external"
         )
-    )
-    record_review(db, actor=actor, stay=stay, data=data, now=at)
 
 
 def leave(db: Session, actor: Principal, stay: Stay, at: datetime, destination: str, pathway: int | None) -> Stay:
@@ -72,10 +65,6 @@ def leave(db: Session, actor: Principal, stay: Stay, at: datetime, destination: 
         db, actor=actor, stay=stay, discharged_at=at, destination_code=destination, pathway=pathway,
         expected_version=stay.version, now=at,
     )  # fmt: skip
-
-
-def edd(db: Session, actor: Principal, stay: Stay, at: datetime, new: date, reason: str = "") -> None:
-    set_edd(db, actor=actor, stay=stay, new_date=new, reason=reason, expected_version=stay.version, now=at)
 
 
 @dataclass
@@ -100,7 +89,7 @@ def build_march(db: Session) -> March:
     review(db, actor, s8, utc(3, 20, 11), meets=False)
 
     s1 = admit(a, utc(3, 20, 10), responsible_consultant="Dr Adams", clinical_criteria_for_discharge="Off oxygen")
-    edd(db, actor, s1, utc(3, 20, 10), date(2026, 3, 25))
+    factories.make_edd(db, actor, s1, date(2026, 3, 25), now=utc(3, 20, 10))
     review(db, actor, s1, utc(3, 22, 12), meets=True)
 
     p4 = factories.make_patient(db, actor)
@@ -115,20 +104,20 @@ def build_march(db: Session) -> March:
     review(db, actor, s1, utc(3, 25, 12), meets=False)
 
     s2 = admit(a, utc(3, 25, 9), responsible_consultant="Dr Brown")
-    edd(db, actor, s2, utc(3, 25, 9), date(2026, 3, 30))
+    factories.make_edd(db, actor, s2, date(2026, 3, 30), now=utc(3, 25, 9))
     crud.create(
         db, actor=actor, now=utc(3, 25, 13), ward_id=a.id, patient_id=s8.patient_id,
         row=Referral(stay_id=s8.id, to_service="Social work", sent_on=date(2026, 3, 25), created_by_id=actor.user_id),
     )  # fmt: skip
 
     s5 = admit(a, utc(3, 26, 10), patient=p4, responsible_consultant="Dr Adams")
-    edd(db, actor, s5, utc(3, 26, 10), date(2026, 3, 31))
+    factories.make_edd(db, actor, s5, date(2026, 3, 31), now=utc(3, 26, 10))
     s7 = admit(a, utc(3, 26, 10))
-    board_round = start_round(db, actor=actor, ward=a, data=RoundStart(), now=utc(3, 26, 12))
+    board_round = factories.make_round(db, actor, a, now=utc(3, 26, 12))
     review(db, actor, s1, utc(3, 26, 12, 5), meets=True)
-    edd(db, actor, s1, utc(3, 26, 12, 5), date(2026, 3, 29), "Waiting for oxygen assessment")
+    factories.make_edd(db, actor, s1, date(2026, 3, 29), reason="Waiting for oxygen assessment", now=utc(3, 26, 12, 5))
     review(db, actor, s2, utc(3, 26, 12, 10), meets=True)
-    end_round(db, actor=actor, board_round=board_round, expected_version=board_round.version, now=utc(3, 26, 12, 40))
+    factories.finish_round(db, actor, board_round, now=utc(3, 26, 12, 40))
 
     review(db, actor, s1, utc(3, 27, 12), meets=False)
     transfer(
@@ -158,10 +147,10 @@ def build_march(db: Session) -> March:
     leave(db, actor, s2, utc(3, 29, 11, 30), "19", 0)
 
     s3 = admit(a, utc(3, 30, 8, 30))
-    board_round = start_round(db, actor=actor, ward=a, data=RoundStart(), now=utc(3, 30, 11, 45))
+    board_round = factories.make_round(db, actor, a, now=utc(3, 30, 11, 45))
     review(db, actor, s3, utc(3, 30, 11, 50), meets=False)
     review(db, actor, s5, utc(3, 30, 11, 55), meets=False)
-    end_round(db, actor=actor, board_round=board_round, expected_version=board_round.version, now=utc(3, 30, 12, 15))
+    factories.finish_round(db, actor, board_round, now=utc(3, 30, 12, 15))
     leave(db, actor, s3, utc(3, 30, 15), "54", 3)
     log_failed_discharge(
         db, actor=actor, stay=s8, now=utc(3, 30, 18),
@@ -178,7 +167,7 @@ def build_march(db: Session) -> March:
     return March(a, b, c, actor, stays)
 
 
-def discharges_of(db: Session, wards: list[Ward], period: compute.Period) -> list[compute.Discharge]:
+def discharges_of(db: Session, wards: list[Ward], period: Period) -> list[Discharge]:
     """Each discharge with its worked-out details (the report keeps only their sums)."""
     data = queries.load_metrics_data(db, [w.id for w in wards], period)  # type: ignore[misc]
-    return compute.discharges_in(data.stays, period, data.ward_ids)[0]
+    return discharges_in(data.stays, period, data.ward_ids)[0]

@@ -1,4 +1,4 @@
-"""The metric rules on hand-built facts: no database (app.metrics.compute, returns, tables, charts, forms)."""
+"""The metric rules on hand-built facts: no database (app.metrics.rules, returns, present, forms)."""
 
 from __future__ import annotations
 
@@ -7,19 +7,16 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from app.metrics import charts, compute, forms, returns, tables
-from app.metrics.compute import (
-    FailedFacts,
-    Location,
-    Period,
-    ReferralFacts,
-    Review,
-    RoundFacts,
-    StayFacts,
-    census,
-    delay_band,
-    discharge_ready_date,
-)
+from app.metrics import forms, returns
+from app.metrics.present import charts, tables
+from app.metrics.rules.census import census
+from app.metrics.rules.discharges import DayDischarges, Discharge, discharge_timing, discharges_in, edd_accuracy
+from app.metrics.rules.facts import FailedFacts, Location, ReferralFacts, Review, RoundFacts, StayFacts
+from app.metrics.rules.figures import WardTotals
+from app.metrics.rules.period import Period, census_instant
+from app.metrics.rules.readiness import delay_band, discharge_ready_date
+from app.metrics.rules.report import failed_by_cause, referral_times, round_compliance
+from app.metrics.rules.rounds import round_counts, round_minutes
 
 
 def utc(y: int, m: int, d: int, h: int, mi: int = 0) -> datetime:
@@ -103,7 +100,7 @@ def test_drd_and_nctr_depend_only_on_the_changes_of_answer():
         assert [d.nctr for d in census([facts], period, {1}).get(1, [])] == [
             d.nctr for d in census([reduced], period, {1}).get(1, [])
         ]
-        assert compute.discharges_in([facts], period, {1}) == compute.discharges_in([reduced], period, {1})
+        assert discharges_in([facts], period, {1}) == discharges_in([reduced], period, {1})
 
 
 def test_census_counts_reviews_on_census_days_on_the_ward_of_that_morning():
@@ -127,8 +124,8 @@ def test_london_days_are_23_and_25_hours_long_when_the_clocks_change():
     spring, autumn = Period(date(2026, 3, 29), date(2026, 3, 29)), Period(date(2026, 10, 25), date(2026, 10, 25))
     assert spring.end - spring.start == timedelta(hours=23)
     assert autumn.end - autumn.start == timedelta(hours=25)
-    assert compute.census_instant(date(2026, 3, 29)) == utc(2026, 3, 29, 7)  # 08:00 BST
-    assert compute.census_instant(date(2026, 10, 25)) == utc(2026, 10, 25, 8)  # 08:00 GMT
+    assert census_instant(date(2026, 3, 29)) == utc(2026, 3, 29, 7)  # 08:00 BST
+    assert census_instant(date(2026, 10, 25)) == utc(2026, 10, 25, 8)  # 08:00 GMT
 
 
 def test_census_uses_eight_oclock_london_either_side_of_the_autumn_change():
@@ -185,14 +182,14 @@ def test_before_midday_on_both_change_days():
         StayFacts(4, utc(2026, 10, 23, 9), utc(2026, 10, 25, 12, 30), 1),  # 12:30 GMT
         StayFacts(5, utc(2026, 10, 23, 9), utc(2026, 10, 24, 10, 30), 1),  # 11:30 BST, the day before
     ]
-    found, _ = compute.discharges_in(stays, Period(date(2026, 3, 1), date(2026, 10, 31)), None)
+    found, _ = discharges_in(stays, Period(date(2026, 3, 1), date(2026, 10, 31)), None)
     assert {d.stay_id: d.before_midday for d in found} == {1: True, 2: False, 3: True, 4: False, 5: True}
     assert {d.stay_id: d.discharge_date for d in found}[5] == date(2026, 10, 24)
 
 
 def test_a_discharge_at_ten_past_midnight_bst_is_that_london_day():
     stay = StayFacts(1, utc(2026, 6, 1, 9), utc(2026, 6, 2, 23, 10), 1)  # 00:10 BST on 3 June
-    found, _ = compute.discharges_in([stay], Period(date(2026, 6, 3), date(2026, 6, 3)), None)
+    found, _ = discharges_in([stay], Period(date(2026, 6, 3), date(2026, 6, 3)), None)
     assert found[0].discharge_date == date(2026, 6, 3) and found[0].length_of_stay == 2
 
 
@@ -202,29 +199,24 @@ def test_deaths_are_counted_apart_and_scope_applies():
         StayFacts(2, utc(2026, 3, 1, 9), utc(2026, 3, 3, 9), 2, destination_code="19"),
     ]
     period = Period(date(2026, 3, 3), date(2026, 3, 3))
-    assert compute.discharges_in(stays, period, {1}) == ([], 1)
-    found, deaths = compute.discharges_in(stays, period, None)
+    assert discharges_in(stays, period, {1}) == ([], 1)
+    found, deaths = discharges_in(stays, period, None)
     assert [d.stay_id for d in found] == [2] and deaths == 1
 
 
 def test_weekend_rate():
-    days = [
-        compute.DayDischarges(date(2026, 3, 2) + timedelta(days=i), n, 0)
-        for i, n in enumerate([10, 10, 10, 10, 10, 6, 3])
-    ]
-    timing = compute.discharge_timing(days)
+    days = [DayDischarges(date(2026, 3, 2) + timedelta(days=i), n, 0) for i, n in enumerate([10, 10, 10, 10, 10, 6, 3])]
+    timing = discharge_timing(days)
     assert timing.weekend_daily == 4.5 and timing.weekday_daily == 10
     assert timing.weekend_rate_percent == pytest.approx(45.0)
-    assert compute.discharge_timing([]).weekend_rate_percent is None
+    assert discharge_timing([]).weekend_rate_percent is None
 
 
 def test_edd_accuracy_uses_the_first_edd():
-    def discharge(stay_id: int, left: date, first: date | None, changes: int) -> compute.Discharge:
-        return compute.Discharge(
-            stay_id, 1, utc(2026, 3, 9, 9), left, True, 3, None, "19", "Dr X", None, None, first, changes
-        )
+    def discharge(stay_id: int, left: date, first: date | None, changes: int) -> Discharge:
+        return Discharge(stay_id, 1, utc(2026, 3, 9, 9), left, True, 3, None, "19", "Dr X", None, None, first, changes)
 
-    rows = compute.edd_accuracy(
+    rows = edd_accuracy(
         [discharge(1, date(2026, 3, 9), date(2026, 3, 10), 2), discharge(2, date(2026, 3, 12), date(2026, 3, 10), 0),
          discharge(3, date(2026, 3, 9), None, 0)],
         lambda d: d.consultant,
@@ -245,9 +237,9 @@ def test_failed_discharges_count_each_cause_once_and_only_in_the_period():
         FailedFacts(3, 3, 1, utc(2026, 3, 8, 0, 30), (("transport", True),)),  # 8 March GMT: outside
         FailedFacts(4, 4, 2, utc(2026, 3, 3, 10), (("transport", True),)),  # ward 2: out of scope
     ]
-    total, causes = compute.failed_by_cause(failed, period, {1}, {"transport": "Transport"})
+    total, causes = failed_by_cause(failed, period, {1}, {"transport": "Transport"})
     assert total == 2
-    assert [(c.code, c.label, c.failed_discharges, c.as_primary) for c in causes] == [
+    assert [(c.code, c.label, c.count, c.primary) for c in causes] == [
         ("transport", "Transport", 2, 1),
         ("medicines", "medicines", 1, 0),
     ]
@@ -262,7 +254,7 @@ def test_referral_times():
         ReferralFacts(4, 1, 1, "Hub", date(2026, 3, 15), date(2026, 3, 25)),  # decided after: waiting at the end
         ReferralFacts(5, 1, 1, "", date(2026, 3, 15), None),  # still waiting, no service named
     ]
-    rows = {r.service: r for r in compute.referral_times(refs, period, {1})}
+    rows = {r.service: r for r in referral_times(refs, period, {1})}
     assert (rows["Hub"].decided, rows["Hub"].mean_days, rows["Hub"].median_days, rows["Hub"].longest_days) == (
         2,
         5,
@@ -282,12 +274,12 @@ def test_round_compliance_uses_the_london_clock():
         RoundFacts(4, 1, utc(2026, 3, 31, 11, 0), utc(2026, 3, 31, 11, 30)),  # the day after the period
         RoundFacts(5, 2, utc(2026, 3, 28, 11, 0), utc(2026, 3, 28, 11, 30)),  # another ward
     ]
-    counts = compute.round_counts(rounds, period, {1})
+    counts = round_counts(rounds, period, {1})
     assert [c.started for c in counts[1]] == [1, 1, 1]
-    totals = compute.WardTotals()
+    totals = WardTotals()
     for day in counts[1]:
         totals.rounds.merge(day)
-    (row,) = compute.round_compliance({1: totals}, {1: "Ash"})
+    (row,) = round_compliance({1: totals}, {1: "Ash"})
     assert (row.rounds, row.started_before_deadline, row.median_minutes) == (3, 2, 25)
     assert row.reviewed_percent is None  # no patient-days
 
@@ -295,7 +287,7 @@ def test_round_compliance_uses_the_london_clock():
 def test_round_lengths_are_whole_minutes_half_up():
     def length(seconds: int) -> int:
         start = utc(2026, 3, 2, 12)
-        return compute.round_minutes(RoundFacts(1, 1, start, start + timedelta(seconds=seconds)))
+        return round_minutes(RoundFacts(1, 1, start, start + timedelta(seconds=seconds)))
 
     assert [length(s) for s in (0, 29, 30, 89, 90, 2400)] == [0, 0, 1, 1, 2, 40]
 
@@ -410,16 +402,3 @@ def test_filter_defaults_and_errors():
     assert "400 days" in errors["date_from"]
     _, _, errors = forms.parse_filter({"ward": "NOPE"}, [], today)
     assert errors == {"ward": "Select a ward from the list"}
-
-
-def test_fast_london_dates_agree_with_the_time_zone_database():
-    from app.core.clock import LONDON
-
-    start = utc(2024, 1, 1, 0)
-    for hours in range(0, 3 * 366 * 24, 7):  # three years, every seventh hour, both changes each year
-        moment = start + timedelta(hours=hours, minutes=hours % 60)
-        assert compute.london_wall_clock(moment) == moment.astimezone(LONDON).replace(tzinfo=None), moment
-    for moment in (utc(2026, 3, 29, 0, 59), utc(2026, 3, 29, 1), utc(2026, 10, 25, 0, 59), utc(2026, 10, 25, 1)):
-        assert compute.london_wall_clock(moment) == moment.astimezone(LONDON).replace(tzinfo=None)
-    other_zone = utc(2026, 7, 1, 23, 30).astimezone(LONDON)  # an aware time in another zone
-    assert compute.london_day(other_zone) == date(2026, 7, 2)

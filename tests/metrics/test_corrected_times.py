@@ -17,7 +17,7 @@ from sqlmodel import select
 
 from app.core.clock import utcnow
 from app.metrics import reports, returns
-from app.metrics.compute import Period
+from app.metrics.rules.period import Period
 from app.models import MetricsDay, MetricsStale, StayLocation
 from app.stays.service import correct_discharged_stay, transfer
 from tests import factories

@@ -8,8 +8,10 @@ import pytest
 
 from app.adt.corrections import cancel_admission
 from app.core.clock import london_date
-from app.metrics import compute, flow, reports, returns
-from app.metrics.compute import Period, StayFacts
+from app.metrics import flow, reports, returns
+from app.metrics.rules.discharges import discharges_in
+from app.metrics.rules.facts import StayFacts
+from app.metrics.rules.period import Period
 from app.models import Stay
 from tests import factories
 from tests.metrics.scenario import discharges_of, leave, review
@@ -66,6 +68,6 @@ def test_cancelled_admission_is_neither_discharge_nor_death():
         StayFacts(n, left - timedelta(days=2), left, 1, destination_code=code)
         for n, code in enumerate(("19", "79", "98"), start=1)
     ]
-    found, deaths = compute.discharges_in(stays, Period(date(2026, 3, 3), date(2026, 3, 3)), None)
+    found, deaths = discharges_in(stays, Period(date(2026, 3, 3), date(2026, 3, 3)), None)
     assert [d.stay_id for d in found] == [1]  # home; 79 is a death; 98 is neither
     assert deaths == 1

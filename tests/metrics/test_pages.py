@@ -35,17 +35,7 @@ def hospital(db, now):
     long_a = admit(a, beds_a[0], 8, "Longstay")  # 8 midnights: 7+
     review(db, actor, long_a, now, meets=False)
     new_a = admit(a, beds_a[1], 1, "Newcomer")  # not reviewed today, EDD yesterday: passed
-    from app.stays.service import set_edd
-
-    set_edd(
-        db,
-        actor=actor,
-        stay=new_a,
-        new_date=date(2026, 3, 9),
-        reason="",
-        expected_version=new_a.version,
-        now=now - timedelta(days=1),
-    )
+    factories.make_edd(db, actor, new_a, date(2026, 3, 9), now=now - timedelta(days=1))
     gone_a = admit(a, beds_a[2], 2, "Gonehome")
     review(db, actor, gone_a, now - timedelta(hours=2), meets=False)
     leave(db, actor, gone_a, now - timedelta(hours=1), "19", 0)  # 10:00 GMT: before midday
@@ -186,10 +176,11 @@ def test_flow_stream_announces_changes_on_any_ward_in_scope(db, backend, browser
     nurse = factories.make_user(db, "nurse", wards=[b])
     api = api_as(nurse)
     lines: list[str] = []
+    content_types: list[str] = []  # checked here: an assert in the thread would not fail the test
 
     def listen() -> None:
         with browser.client.stream("GET", "/flow/events", timeout=10) as response:
-            assert response.headers["content-type"].startswith("text/event-stream")
+            content_types.append(response.headers["content-type"])
             for line in response.iter_lines():
                 lines.append(line)
                 if line.startswith("data:"):
@@ -204,6 +195,7 @@ def test_flow_stream_announces_changes_on_any_ward_in_scope(db, backend, browser
     r = api.put(f"/stays/{stay.id}/edd", json={"expected_discharge_date": "2026-03-20", "version": stay.version})
     assert r.status_code == 200, r.text
     thread.join(timeout=5)
+    assert content_types and content_types[0].startswith("text/event-stream")
     assert "event: flow-changed" in lines
     data = json.loads(next(line for line in lines if line.startswith("data:"))[5:])
     assert data == {"ward_id": b.id, "stay_id": stay.id, "kind": "stay"}

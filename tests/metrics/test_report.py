@@ -11,8 +11,8 @@ from datetime import date
 import pytest
 
 from app.metrics import queries, reports
-from app.metrics.compute import Period
-from app.metrics.tables import metric_tables
+from app.metrics.present.tables import metric_tables
+from app.metrics.rules.period import Period
 from tests.metrics.scenario import build_march, discharges_of
 
 MARCH = Period(date(2026, 3, 23), date(2026, 3, 31))
@@ -114,7 +114,7 @@ def test_pathways_and_destinations(report):
 
 def test_failed_discharges_by_cause(report):
     assert report.failed_total == 2
-    assert [(c.code, c.failed_discharges, c.as_primary) for c in report.failed_causes] == [
+    assert [(c.code, c.count, c.primary) for c in report.failed_causes] == [
         ("transport", 2, 2),
         ("medicines", 1, 0),
     ]

@@ -8,7 +8,7 @@ import io
 import pytest
 
 from app.metrics import returns
-from app.metrics.compute import Period
+from app.metrics.rules.period import Period
 from tests import factories
 from tests.metrics.scenario import build_march
 

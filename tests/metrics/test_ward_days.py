@@ -12,12 +12,19 @@ from sqlmodel import select
 
 from app.adt.corrections import cancel_admission, cancel_transfer, reopen
 from app.core.clock import london_date, utcnow
-from app.metrics import compute, reports, ward_days
-from app.metrics.compute import DischargeCounts, Period, median_of_counts
+from app.metrics import reports
+from app.metrics.rules.discharges import (
+    Discharge,
+    DischargeCounts,
+    edd_accuracy,
+    edd_accuracy_of,
+    length_of_stay_of,
+    median_of_counts,
+)
+from app.metrics.rules.period import Period
+from app.metrics.stored import ward_days
 from app.models import MetricsDay, MetricsStale
-from app.rounds.schemas import RoundStart
-from app.rounds.service import end_round, start_round
-from app.stays.service import correct_discharged_stay, set_edd, transfer, update_stay
+from app.stays.service import correct_discharged_stay, transfer, update_stay
 from tests import factories
 from tests.metrics.scenario import build_march, review, utc
 
@@ -93,8 +100,7 @@ def late_changes():
 
     def criteria_for_discharge_on_a_long_stay(db, m):
         s8 = m.stays["S8"]  # in hospital since 1 March; the census counts "EDD and CCD" by today's CCD
-        set_edd(db, actor=m.actor, stay=s8, new_date=date(2026, 4, 2), reason="", expected_version=s8.version,
-                now=utc(3, 10, 12))  # fmt: skip
+        factories.make_edd(db, m.actor, s8, date(2026, 4, 2), now=utc(3, 10, 12))
         return lambda: update_stay(
             db, actor=m.actor, stay=s8, changes={"clinical_criteria_for_discharge": "Walking with a frame"},
             expected_version=s8.version, now=utcnow(),
@@ -105,8 +111,7 @@ def late_changes():
 
     def cancelled_transfer(db, m):
         stay = factories.make_stay(db, m.actor, m.a, None, admitted_at=utc(3, 24, 9), now=utc(3, 24, 9))
-        set_edd(db, actor=m.actor, stay=stay, new_date=date(2026, 3, 27), reason="", expected_version=stay.version,
-                now=utc(3, 24, 9))  # fmt: skip
+        factories.make_edd(db, m.actor, stay, date(2026, 3, 27), now=utc(3, 24, 9))
         transfer(db, actor=m.actor, stay=stay, ward_id=m.b.id, bed_id=None, at=utc(3, 26, 10),
                  expected_version=stay.version, now=utc(3, 26, 10))  # fmt: skip
         db.flush()
@@ -118,11 +123,9 @@ def late_changes():
         return lambda: cancel_admission(db, actor=m.actor, stay=stay, at=utcnow(), now=utcnow())
 
     def round_left_open_and_ended_later(db, m):
-        board_round = start_round(db, actor=m.actor, ward=m.b, data=RoundStart(), now=utc(3, 27, 11, 45))
+        board_round = factories.make_round(db, m.actor, m.b, now=utc(3, 27, 11, 45))
         db.flush()
-        return lambda: end_round(
-            db, actor=m.actor, board_round=board_round, expected_version=board_round.version, now=utc(3, 28, 9)
-        )
+        return lambda: factories.finish_round(db, m.actor, board_round, now=utc(3, 28, 9))
 
     def admission_sent_late(db, m):
         return lambda: factories.make_stay(db, m.actor, m.b, None, admitted_at=utc(3, 10, 9), now=utcnow())
@@ -160,8 +163,7 @@ def test_writes_for_today_leave_no_marks(db, march):
     now = utcnow()
     stay = factories.make_stay(db, march.actor, march.a, None, admitted_at=now - timedelta(hours=1), now=now)
     review(db, march.actor, stay, now, meets=False)
-    set_edd(db, actor=march.actor, stay=stay, new_date=london_date(now) + timedelta(days=2), reason="",
-            expected_version=stay.version, now=now)  # fmt: skip
+    factories.make_edd(db, march.actor, stay, london_date(now) + timedelta(days=2), now=now)
     transfer(db, actor=march.actor, stay=stay, ward_id=march.b.id, bed_id=None, at=now, expected_version=stay.version,
              now=now)  # fmt: skip
     db.flush()
@@ -208,9 +210,9 @@ def test_median_of_a_histogram_is_the_median_of_its_values(values):
 
 
 def test_discharge_counts_add_up_in_any_grouping():
-    def discharge(i: int, los: int, delay: int | None, pathway: int | None, edd: date | None) -> compute.Discharge:
+    def discharge(i: int, los: int, delay: int | None, pathway: int | None, edd: date | None) -> Discharge:
         day = date(2026, 3, 1 + i)
-        return compute.Discharge(
+        return Discharge(
             i, 1, utc(3, 1 + i, 10), day, i % 2 == 0, los, pathway, "19" if i % 3 else None, f"Dr {i % 2}",
             None if delay is None else day - timedelta(days=delay), delay, edd, i % 3,
         )  # fmt: skip
@@ -222,12 +224,12 @@ def test_discharge_counts_add_up_in_any_grouping():
     for chunk in (items[:5], items[5:6], items[6:]):
         parts.merge(DischargeCounts.of(chunk))
     assert parts == whole
-    assert compute.length_of_stay_of(whole).median == statistics.median(d.length_of_stay for d in items)
-    assert compute.edd_accuracy_of(whole.edd) == compute.edd_accuracy(items, lambda d: d.consultant)
+    assert length_of_stay_of(whole).median == statistics.median(d.length_of_stay for d in items)
+    assert edd_accuracy_of(whole.edd) == edd_accuracy(items, lambda d: d.consultant)
 
 
 def test_whole_months_between_two_days():
-    from app.metrics.stored_days import full_months
+    from app.metrics.stored.day_rows import full_months
 
     assert full_months(date(2026, 3, 1), date(2026, 3, 31)) == [date(2026, 3, 1)]
     assert full_months(date(2026, 3, 2), date(2026, 3, 31)) == []

@@ -27,9 +27,10 @@ def test_nhs_number_and_hospital_number_are_each_unique(db, actor):
     with pytest.raises(Conflict) as info:
         factories.make_patient(db, actor, mrn=ada.mrn)
     assert info.value.field == "mrn" and info.value.detail == {"patient_id": ada.id}
-    # No NHS number (not every patient has one yet): only the hospital number is checked.
-    nameless = factories.make_patient(db, actor, nhs_number=None)
-    assert nameless.nhs_number is None
+    # No NHS number (not every patient has one yet): only the hospital number is checked, so two
+    # patients without one are two patients.
+    first, second = (factories.make_patient(db, actor, nhs_number=None) for _ in range(2))
+    assert first.id != second.id and first.nhs_number is None and second.nhs_number is None
 
 
 def test_an_update_may_keep_its_own_nhs_number_but_not_take_anothers(db, actor):

@@ -6,9 +6,6 @@ from datetime import date, timedelta
 
 import pytest
 
-from app.reviews.schemas import ReviewRequest
-from app.reviews.service import record_review
-from app.stays.service import set_edd
 from tests import factories
 
 
@@ -28,27 +25,9 @@ def ward_with_patients(db, ward, nurse_principal, now):
     ]
     yesterday = now - timedelta(days=1)
     for stay in stays:
-        set_edd(
-            db,
-            actor=nurse_principal,
-            stay=stay,
-            new_date=date(2026, 3, 12),
-            reason="",
-            expected_version=stay.version,
-            now=yesterday,
-        )
-        record_review(
-            db,
-            actor=nurse_principal,
-            stay=stay,
-            now=yesterday,
-            data=ReviewRequest(
-                meets_criteria_to_reside=False,
-                delay_reason_code="CAP01",
-                day_status="red",
-                red_day_reason_code="waiting_external",
-                pathway=1,
-                plan="Awaiting reablement",
-            ),
-        )
+        factories.make_edd(db, nurse_principal, stay, date(2026, 3, 12), now=yesterday)
+        factories.make_review(
+            db, nurse_principal, stay, meets=False, now=yesterday, day_status="red",
+            red_day_reason_code="waiting_external", pathway=1, plan="Awaiting reablement",
+        )  # fmt: skip
     return stays

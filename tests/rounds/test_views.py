@@ -9,7 +9,6 @@ from datetime import date
 from sqlmodel import select
 
 from app.models import Action, AuditEvent, BoardRound, BoardRoundEntry, DailyReview, Escalation, Referral
-from app.stays.service import set_edd
 from tests import factories
 
 
@@ -165,15 +164,7 @@ def test_conflict_says_who_changed_what_and_lets_the_user_reapply(
     page = browser.get(f"/stays/{stay.id}")
     values = step_form(page.text) | {"plan": "My careful plan"}
     doctor = factories.principal(db, factories.make_user(db, "doctor", wards=[ward], display_name="Dr Dee"))
-    set_edd(
-        db,
-        actor=doctor,
-        stay=stay,
-        new_date=date(2026, 3, 11),
-        reason="Improving fast",
-        expected_version=stay.version,
-        now=now,
-    )
+    factories.make_edd(db, doctor, stay, date(2026, 3, 11), reason="Improving fast", now=now)
     db.flush()  # as their commit would
     r = browser.post(f"/stays/{stay.id}", values)
     assert r.status_code == 409

@@ -23,8 +23,6 @@ import pytest
 from fastapi.routing import iter_route_contexts
 from sqlmodel import Session, func, select
 
-from app.actions.schemas import ActionCreate
-from app.actions.service import create_action
 from app.audit import crud
 from app.auth.permissions import Perm, allows
 from app.core.types import MAX_ID
@@ -52,10 +50,6 @@ from app.models import (
     UserWard,
     Ward,
 )
-from app.reviews.schemas import ReviewRequest
-from app.reviews.service import record_review
-from app.rounds.schemas import RoundStart
-from app.rounds.service import start_round
 from app.stays.service import discharge
 from tests import factories
 from tests.dbs import settings_for
@@ -363,14 +357,9 @@ def _side(db: Session, tag: str, now) -> tuple[Ids, list[str]]:  # noqa: ANN001
         db, actor=setup, stay=gone, discharged_at=now - timedelta(days=5), destination_code="19", pathway=0,
         expected_version=gone.version, now=now - timedelta(days=5),
     )  # fmt: skip
-    record_review(
-        db, actor=setup, stay=stay, data=ReviewRequest(meets_criteria_to_reside=True, day_status="green"),
-        now=now - timedelta(days=1),
-    )  # fmt: skip
-    board_round = start_round(db, actor=setup, ward=main, data=RoundStart(), now=now - timedelta(minutes=30))
-    action = create_action(
-        db, actor=setup, stay=stay, data=ActionCreate(description="Chase echo", owner_role_code="nurse"), now=now
-    )
+    factories.make_review(db, setup, stay, now=now - timedelta(days=1))
+    board_round = factories.make_round(db, setup, main, now=now - timedelta(minutes=30))
+    action = factories.make_action(db, setup, stay, description="Chase echo", now=now)
     fd, _ = log_failed_discharge(
         db, actor=setup, stay=stay, now=now,
         data=FailedDischargeCreate(

@@ -105,7 +105,8 @@ def test_discharged_bed_can_be_reused(db, ward, actor, now):
         expected_version=stay.version,
         now=now,
     )
-    factories.make_stay(db, actor, ward, bed, admitted_at=now)
+    again = factories.make_stay(db, actor, ward, bed, admitted_at=now)
+    assert again.bed_id == bed.id and again.discharged_at is None
 
 
 def test_a_patient_has_one_current_stay(db, ward, actor):

@@ -4,11 +4,6 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from app.actions.schemas import ActionCreate
-from app.actions.service import create_action
-from app.reviews.schemas import ReviewRequest
-from app.reviews.service import record_review
-from app.stays.service import set_edd
 from tests import factories
 
 
@@ -17,25 +12,11 @@ def fill(db, ward, actor, now, n):
     stays = []
     for i in range(n):
         stay = factories.make_stay(db, actor, ward, beds[i], admitted_at=now - timedelta(days=i * 3, hours=1))
-        record_review(
-            db,
-            actor=actor,
-            stay=stay,
-            data=ReviewRequest(
-                meets_criteria_to_reside=i % 2 == 0,
-                criteria=["02"] if i % 2 == 0 else [],
-                delay_reason_code=None if i % 2 == 0 else "CAP01",
-                day_status="green",
-            ),
-            now=now,
-        )
-        create_action(
-            db,
-            actor=actor,
-            stay=stay,
-            data=ActionCreate(description="Book transport", owner_role_code="nurse"),
-            now=now,
-        )
+        if i % 2 == 0:
+            factories.make_review(db, actor, stay, criteria=["02"], now=now)
+        else:
+            factories.make_review(db, actor, stay, meets=False, now=now)  # delay reason CAP01
+        factories.make_action(db, actor, stay, description="Book transport", now=now)
         stays.append(stay)
     return stays
 
@@ -66,15 +47,7 @@ def test_board_lists_every_bed_with_flags(db, api, ward, nurse_principal, now):
     beds = factories.beds_of(db, ward)
     beds[5].is_open = False
     stays = fill(db, ward, nurse_principal, now, 3)
-    set_edd(
-        db,
-        actor=nurse_principal,
-        stay=stays[2],
-        new_date=date(2026, 3, 5),
-        reason="",
-        expected_version=stays[2].version,
-        now=now,
-    )
+    factories.make_edd(db, nurse_principal, stays[2], date(2026, 3, 5), now=now)
     unbedded = factories.make_stay(db, nurse_principal, ward, None, admitted_at=now - timedelta(days=21))
     db.flush()
     board = api.get(f"/wards/{ward.id}/board").json()

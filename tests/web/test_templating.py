@@ -23,7 +23,7 @@ from starlette.requests import Request
 from app.config import PROJECT_ROOT
 from app.main import create_app
 from app.web.static_files import IMMUTABLE, SHORT, STATIC_DIR, mount_static, static_url
-from app.web.templating import env, london_date, london_datetime, london_time, nhs_number_filter, render
+from app.web.templating import date_text, datetime_text, env, nhs_number_filter, render, time_text
 from tests.dbs import settings_for
 
 TEMPLATES_DIR = PROJECT_ROOT / "templates"
@@ -249,19 +249,19 @@ def test_render_block_is_a_fragment() -> None:
     ],
 )
 def test_london_datetime_and_time(moment: datetime, when: str, time: str) -> None:
-    assert london_datetime(moment) == when
-    assert london_time(moment) == time
+    assert datetime_text(moment) == when
+    assert time_text(moment) == time
 
 
 def test_london_date() -> None:
-    assert london_date(date(2026, 11, 23)) == "23 Nov 2026"
-    assert london_date(datetime(2026, 7, 1, 23, 30, tzinfo=UTC)) == "2 Jul 2026"
-    assert london_date(datetime(2026, 1, 10, 23, 30, tzinfo=UTC)) == "10 Jan 2026"
+    assert date_text(date(2026, 11, 23)) == "23 Nov 2026"
+    assert date_text(datetime(2026, 7, 1, 23, 30, tzinfo=UTC)) == "2 Jul 2026"
+    assert date_text(datetime(2026, 1, 10, 23, 30, tzinfo=UTC)) == "10 Jan 2026"
 
 
 def test_filters_refuse_naive_datetimes() -> None:
     with pytest.raises(ValueError, match="naive"):
-        london_time(datetime(2026, 7, 1, 11, 30))
+        time_text(datetime(2026, 7, 1, 11, 30))
 
 
 def test_filters_render_nothing_for_missing_values() -> None:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.metrics import charts
-from app.metrics.compute import LONG_STAY_THRESHOLDS, Report
+from app.core.long_stay import LONG_STAY_THRESHOLDS
 from app.metrics.flow import BOARD_FILTERS, FlowRow
+from app.metrics.present import charts
+from app.metrics.rules.report import Report
 
 # (measure, column header, what the number counts: completes "<n> ... on <ward>")
 COLUMNS: tuple[tuple[str, str, str], ...] = (
@@ -146,7 +147,7 @@ def metric_charts(report: Report) -> dict[str, object]:
         ),
         "failed-discharges": charts.bars(
             [c.label for c in report.failed_causes],
-            [c.failed_discharges for c in report.failed_causes],
+            [c.count for c in report.failed_causes],
             chart_id="chart-failed-discharges",
             title="Failed discharges by cause",
             description=f"{report.failed_total} failed discharges"

@@ -1,8 +1,10 @@
-"""Server-rendered SVG charts: no JavaScript, no inline style attributes (the CSP forbids them).
+"""The one SVG chart kit: columns, lines and bars for the metrics page, and the Pareto chart of
+failed-discharge causes. Server-rendered, no JavaScript, no inline style attributes (the CSP's
+style-src 'self' forbids them).
 
-Colours and strokes are SVG presentation attributes; sizes scale with the `app-chart__svg` CSS
-class. Every chart carries role="img", a <title> and a <desc> that says what it shows in words;
-the page puts the same numbers in a table next to it, with a CSV download.
+Colours and strokes are SVG presentation attributes; sizes scale with the chart's CSS class.
+Every chart carries role="img", a <title> and a <desc> that says what it shows in words; the page
+puts the same numbers in a table next to it, with a CSV download.
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ from datetime import date
 
 from markupsafe import Markup, escape
 
+from app.core.clock import day_month
+from app.discharges.causes import ParetoRow
+
 # NHS identity colours, chosen to stay distinguishable for common colour-vision deficiencies.
 BLUE = "#005eb8"
 DARK_BLUE = "#003087"
@@ -21,12 +26,11 @@ AQUA = "#00a499"
 WARM_YELLOW = "#ffb81c"
 PURPLE = "#330072"
 DARK_PINK = "#7c2855"
-GRID = "#d8dde0"
-AXIS = "#4c6272"
-TEXT = "#212b32"
-REFERENCE = "#768692"
+GRID = "#d8dde0"  # NHS grey 4
+AXIS = "#4c6272"  # NHS grey 1
+TEXT = "#212b32"  # NHS black
+REFERENCE = "#768692"  # NHS grey 2
 PALETTE = (BLUE, WARM_YELLOW, PURPLE, AQUA, DARK_PINK, DARK_BLUE)
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 @dataclass(frozen=True)
@@ -59,23 +63,32 @@ class Frame:
 
 
 def _n(value: float) -> str:
+    """Coordinates with at most one decimal place, no trailing zeros."""
     text = f"{value:.1f}"
     return text[:-2] if text.endswith(".0") else text
+
+
+def _round_step(raw: float, factors: Sequence[float]) -> float:
+    """The smallest factor x 10^n at least `raw`."""
+    magnitude = 10 ** math.floor(math.log10(raw))
+    return next(factor * magnitude for factor in factors if factor * magnitude >= raw)
 
 
 def nice_max(value: float, ticks: int = 5) -> tuple[float, float]:
     """(axis maximum, step) with a round step (1, 2, 2.5, 5 x 10^n) and at most `ticks` steps."""
     if value <= 0:
         return 1.0, 1.0
-    raw = value / ticks
-    magnitude = 10 ** math.floor(math.log10(raw))
-    for factor in (1, 2, 2.5, 5, 10):
-        step = factor * magnitude
-        if step >= raw:
-            break
+    step = _round_step(value / ticks, (1, 2, 2.5, 5, 10))
     if step < 1 and value >= 1:
         step = 1
     return step * math.ceil(value / step - 1e-9), step
+
+
+def nice_step(maximum: int, max_ticks: int = 5) -> int:
+    """A whole axis step (1, 2, 5, 10, 20, 50...) giving at most `max_ticks` intervals: for counts."""
+    if maximum <= max_ticks:
+        return 1
+    return int(_round_step(maximum / max_ticks, (1, 2, 5, 10)))
 
 
 def number(value: float) -> str:
@@ -83,16 +96,23 @@ def number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:.1f}"
 
 
-def day_label(day: date) -> str:
-    return f"{day.day} {_MONTHS[day.month - 1]}"
+def percent(value: float) -> str:
+    """33.333 -> "33.3%"."""
+    return f"{value:.1f}%"
 
 
-def _open(chart_id: str, frame: Frame, title: str, description: str) -> list[str]:
+def shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _open(
+    chart_id: str, frame: Frame, title: str, description: str, *, css_class: str = "app-chart__svg", font_size: int = 12
+) -> list[str]:
     cid = escape(chart_id)
     return [
-        f'<svg xmlns="http://www.w3.org/2000/svg" id="{cid}" class="app-chart__svg" viewBox="0 0 {frame.width} '
+        f'<svg xmlns="http://www.w3.org/2000/svg" id="{cid}" class="{css_class}" viewBox="0 0 {frame.width} '
         f'{frame.height}" width="{frame.width}" height="{frame.height}" role="img" aria-labelledby="{cid}-title '
-        f'{cid}-desc" font-size="12" fill="{TEXT}">',
+        f'{cid}-desc" font-size="{font_size}" fill="{TEXT}">',
         f'<title id="{cid}-title">{escape(title)}</title>',
         f'<desc id="{cid}-desc">{escape(description)}</desc>',
     ]
@@ -143,7 +163,7 @@ def _x_labels(parts: list[str], frame: Frame, days: Sequence[date], centre: call
             f'<line x1="{_n(x)}" y1="{_n(frame.baseline)}" x2="{_n(x)}" y2="{_n(frame.baseline + 4)}" stroke="{AXIS}" />'
         )
         parts.append(
-            f'<text x="{_n(x)}" y="{_n(frame.baseline + 18)}" text-anchor="middle">{day_label(days[i])}</text>'
+            f'<text x="{_n(x)}" y="{_n(frame.baseline + 18)}" text-anchor="middle">{day_month(days[i])}</text>'
         )
 
 
@@ -179,7 +199,7 @@ def stacked_columns(
             height = f.plot_height * value / top
             parts.append(
                 f'<rect x="{_n(x)}" y="{_n(y_top)}" width="{_n(width)}" height="{_n(height)}" fill="{s.colour}">'
-                f"<title>{day_label(day)}: {escape(s.name)} {number(value)}</title></rect>"
+                f"<title>{day_month(day)}: {escape(s.name)} {number(value)}</title></rect>"
             )
             stacked += value
     parts.append("</g>")
@@ -236,7 +256,7 @@ def lines(
                     y = f.baseline - f.plot_height * value / top
                     parts.append(
                         f'<circle cx="{_n(x_of(i))}" cy="{_n(y)}" r="3" fill="{s.colour}">'
-                        f"<title>{day_label(days[i])}: {escape(s.name)} {number(value)}{unit}</title></circle>"
+                        f"<title>{day_month(days[i])}: {escape(s.name)} {number(value)}{unit}</title></circle>"
                     )
     _x_labels(parts, f, days, x_of)
     parts.append("</svg>")
@@ -272,7 +292,7 @@ def bars(
     for i, (label, v) in enumerate(zip(labels, values, strict=True)):
         y = f.top + i * row + 4
         width = f.plot_width * (v or 0) / top
-        short = label if len(label) <= label_width // 7 else label[: label_width // 7 - 1].rstrip() + "…"
+        short = shorten(label, label_width // 7)
         parts.append(
             f'<text x="{f.left - 8}" y="{_n(y + 10)}" text-anchor="end" dominant-baseline="middle">{escape(short)}</text>'
         )
@@ -286,4 +306,108 @@ def bars(
     parts.append(f'<path d="M{f.left} {f.top}V{_n(f.baseline)}" fill="none" stroke="{AXIS}" />')
     parts.append(f'<line x1="{f.left}" y1="{_n(f.baseline)}" x2="{_n(right)}" y2="{_n(f.baseline)}" stroke="{AXIS}" />')
     parts.append("</svg>")
+    return Markup("".join(parts))  # noqa: S704 (every text value above is escaped)
+
+
+# The Pareto chart of failed-discharge causes ------------------------------------------------------
+
+PARETO_FRAME = Frame(height=440, left=100, right=64, top=24, bottom=170)  # left: the first slanted label
+PARETO_LABEL_CHARS = 30
+PARETO_LABEL_ANGLE = -55  # steep enough that long cause names fit under their bars
+
+
+def pareto_svg(
+    rows: Sequence[ParetoRow],
+    *,
+    title: str,
+    description: str,
+    chart_id: str = "pareto-chart",
+    frame: Frame = PARETO_FRAME,
+) -> Markup:
+    """Bars of counts (left axis) sorted high to low, with the cumulative % line (right axis)."""
+    g = frame
+    parts = _open(chart_id, g, title, description, css_class="app-pareto__svg", font_size=13)
+    if not rows:
+        parts.append(
+            f'<text x="{g.width / 2:.0f}" y="{g.top + g.plot_height / 2:.0f}" text-anchor="middle">'
+            "No failed discharges in this period</text></svg>"
+        )
+        return Markup("".join(parts))  # noqa: S704 (every text value above is escaped)
+
+    top_count = max(r.count for r in rows)
+    step = nice_step(top_count)
+    axis_max = step * math.ceil(top_count / step)
+
+    def y_count(value: float) -> float:
+        return g.baseline - g.plot_height * value / axis_max
+
+    def y_percent(value: float) -> float:
+        return g.baseline - g.plot_height * value / 100
+
+    right_edge = g.left + g.plot_width
+    # Grid and left axis (counts).
+    parts.append('<g class="app-pareto__grid">')
+    for tick in range(0, axis_max + 1, step):
+        y = _n(y_count(tick))
+        parts.append(f'<line x1="{g.left}" y1="{y}" x2="{right_edge}" y2="{y}" stroke="{GRID}" />')
+        parts.append(f'<text x="{g.left - 8}" y="{y}" text-anchor="end" dominant-baseline="middle">{tick}</text>')
+    parts.append("</g>")
+    # Right axis (cumulative %).
+    parts.append('<g class="app-pareto__percent-axis">')
+    for tick in range(0, 101, 20):
+        y = _n(y_percent(tick))
+        parts.append(f'<line x1="{right_edge}" y1="{y}" x2="{right_edge + 5}" y2="{y}" stroke="{AXIS}" />')
+        parts.append(f'<text x="{right_edge + 8}" y="{y}" dominant-baseline="middle">{tick}%</text>')
+    parts.append("</g>")
+    # The 80% reference line (the "vital few" in Pareto analysis).
+    y80 = _n(y_percent(80))
+    parts.append(
+        f'<line class="app-pareto__reference" x1="{g.left}" y1="{y80}" x2="{right_edge}" y2="{y80}" '
+        f'stroke="{REFERENCE}" stroke-dasharray="6 4" />'
+    )
+    # Axes.
+    parts.append(f'<path d="M{g.left} {g.top}V{g.baseline}H{right_edge}V{g.top}" fill="none" stroke="{AXIS}" />')
+    parts.append(
+        f'<text transform="translate(16 {g.top + g.plot_height / 2:.0f}) rotate(-90)" text-anchor="middle">'
+        "Failed discharges citing the cause</text>"
+    )
+    parts.append(
+        f'<text transform="translate({g.width - 12} {g.top + g.plot_height / 2:.0f}) rotate(90)" '
+        'text-anchor="middle">Cumulative % of causes</text>'
+    )
+
+    band = g.plot_width / len(rows)
+    bar_width = band * 0.7
+    points: list[tuple[float, float]] = []
+    parts.append('<g class="app-pareto__bars">')
+    for i, row in enumerate(rows):
+        x = g.left + i * band + (band - bar_width) / 2
+        y = y_count(row.count)
+        centre = g.left + i * band + band / 2
+        tooltip = f"{row.label}: {row.count} ({percent(row.percent)}), cumulative {percent(row.cumulative_percent)}"
+        parts.append(
+            f'<rect class="app-pareto__bar" x="{_n(x)}" y="{_n(y)}" width="{_n(bar_width)}" '
+            f'height="{_n(g.baseline - y)}" fill="{BLUE}"><title>{escape(tooltip)}</title></rect>'
+        )
+        parts.append(f'<text x="{_n(centre)}" y="{_n(y - 4)}" text-anchor="middle">{row.count}</text>')
+        parts.append(
+            f'<text transform="translate({_n(centre + 4)} {g.baseline + 12}) rotate({PARETO_LABEL_ANGLE})" '
+            'text-anchor="end" font-size="12">'
+            f"{escape(shorten(row.label, PARETO_LABEL_CHARS))}</text>"
+        )
+        points.append((centre, y_percent(row.cumulative_percent)))
+    parts.append("</g>")
+    # Cumulative line with a marker per cause.
+    polyline = " ".join(f"{_n(x)},{_n(y)}" for x, y in points)
+    parts.append(
+        f'<polyline class="app-pareto__line" points="{polyline}" fill="none" stroke="{PURPLE}" '
+        'stroke-width="2.5" stroke-linejoin="round" />'
+    )
+    parts.append('<g class="app-pareto__markers">')
+    for (x, y), row in zip(points, rows, strict=True):
+        parts.append(
+            f'<circle cx="{_n(x)}" cy="{_n(y)}" r="4" fill="{PURPLE}">'
+            f"<title>{escape(row.label)}: cumulative {percent(row.cumulative_percent)}</title></circle>"
+        )
+    parts.append("</g></svg>")
     return Markup("".join(parts))  # noqa: S704 (every text value above is escaped)

@@ -2,11 +2,11 @@
 
 A report over a year for every ward would otherwise re-read a year of stays and reviews on every
 request; instead the database adds up the stored rows of its wards and closed days (whole months
-from their monthly sums: app.metrics.stored_days), and only the days not yet closed (today) are
+from their monthly sums: app.metrics.stored.day_rows), and only the days not yet closed (today) are
 worked out from the facts, by the same code that builds the rows.
 
 Stored rows stay true because every write that changes a closed day leaves a mark in its own
-transaction (app.metrics.staleness). A refresh, under a one-row lock so two never interleave:
+transaction (app.metrics.stored.staleness). A refresh, under a one-row lock so two never interleave:
 
 1. reads the marks, works out the ward-days each one touches, builds again those that were stored
    (and their months' sums) and deletes the marks it read, all in one transaction (only those
@@ -33,9 +33,11 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 
 from app.core.clock import london_date, utcnow
-from app.metrics import queries, stored_days
-from app.metrics.compute import Figures, Period, WardDay, london_day, ward_days
-from app.metrics.stored_days import Span
+from app.metrics import queries
+from app.metrics.rules.figures import Figures, WardDay, ward_days
+from app.metrics.rules.period import Period
+from app.metrics.stored import day_rows
+from app.metrics.stored.day_rows import Span
 from app.models import MetricsRefresh, MetricsStale, Stay, StayLocation
 
 log = logging.getLogger("boardround.metrics")
@@ -58,7 +60,7 @@ def _spans(session: Session, marks: Sequence[Any]) -> list[Span]:
     stay_marks: dict[int, datetime] = {}
     for _id, stay_id, ward_id, from_at, to_at in marks:
         if ward_id is not None:
-            spans.append(Span(ward_id, london_day(from_at), None if to_at is None else london_day(to_at)))
+            spans.append(Span(ward_id, london_date(from_at), None if to_at is None else london_date(to_at)))
         elif stay_id is not None:
             seen = stay_marks.get(stay_id)
             stay_marks[stay_id] = from_at if seen is None else min(seen, from_at)
@@ -72,8 +74,8 @@ def _spans(session: Session, marks: Sequence[Any]) -> list[Span]:
                 queries.fast_utc(StayLocation.ended_at),
             ).where(col(StayLocation.stay_id).in_(chunk)),
         ):  # fmt: skip
-            first = max(london_day(stay_marks[stay_id]), london_day(started_at))
-            last = None if ended_at is None else london_day(ended_at)
+            first = max(london_date(stay_marks[stay_id]), london_date(started_at))
+            last = None if ended_at is None else london_date(ended_at)
             if last is None or last >= first:
                 spans.append(Span(ward_id, first, last))
         for stay_id, ward_id, discharged_at in queries.plain_rows(
@@ -82,8 +84,8 @@ def _spans(session: Session, marks: Sequence[Any]) -> list[Span]:
                 col(Stay.id).in_(chunk), col(Stay.discharged_at).is_not(None)
             ),
         ):
-            day = london_day(discharged_at)
-            if day >= london_day(stay_marks[stay_id]):
+            day = london_date(discharged_at)
+            if day >= london_date(stay_marks[stay_id]):
                 spans.append(Span(ward_id, day, day))
     return spans
 
@@ -128,10 +130,10 @@ def _renew_stale(session: Session, now: datetime) -> None:
     if not marks:
         return
     spans = _merged(_spans(session, marks))
-    stored, summed = stored_days.stored_in(session, spans), stored_days.summed_in(session, spans)
-    stored_days.delete_spans(session, spans)
+    stored, summed = day_rows.stored_in(session, spans), day_rows.summed_in(session, spans)
+    day_rows.delete_spans(session, spans)
     _build(session, stored, now, commit=False)
-    stored_days.roll_up_months(session, summed)
+    day_rows.roll_up_months(session, summed)
     ids = [m[0] for m in marks]
     for i in range(0, len(ids), 1000):
         session.execute(delete(MetricsStale).where(col(MetricsStale.id).in_(ids[i : i + 1000])))
@@ -148,10 +150,10 @@ def _build(session: Session, todo: dict[date, set[int]], now: datetime, *, commi
         period = Period(chunk[0], chunk[-1])
         built = _work_out(session, wards, period)
         spans = [Span(w, period.date_from, period.date_to) for w in wards]
-        summed = stored_days.summed_in(session, spans)
-        stored_days.delete_spans(session, spans)
-        stored_days.store(session, built, now)
-        stored_days.roll_up_months(session, summed)
+        summed = day_rows.summed_in(session, spans)
+        day_rows.delete_spans(session, spans)
+        day_rows.store(session, built, now)
+        day_rows.roll_up_months(session, summed)
         if commit:
             session.commit()
             _lock(session, now)
@@ -182,8 +184,8 @@ def refresh(
         session.commit()
         if ward_ids and first <= last:
             _lock(session, now)
-            _build(session, stored_days.missing(session, ward_ids, first, last), now, commit=True)
-            stored_days.roll_up(session, ward_ids, first, last)
+            _build(session, day_rows.missing(session, ward_ids, first, last), now, commit=True)
+            day_rows.roll_up(session, ward_ids, first, last)
             session.commit()
     except OperationalError as exc:
         session.rollback()
@@ -196,7 +198,7 @@ def forget_all(session: Session, *, now: datetime | None = None) -> None:
     """Drop every stored row (after a hand-made SQL fix to the facts): the next refresh builds
     them again. Commits."""
     _lock(session, now or utcnow())
-    stored_days.delete_all(session)
+    day_rows.delete_all(session)
     session.execute(delete(MetricsStale))
     session.commit()
 
@@ -212,10 +214,10 @@ def figures(
     if not (use_stored and scope and period.date_from <= last_stored):
         return _live(session, scope, period, period.date_from)
     # Nothing stale and nothing missing: no refresh, so no lock and no write for a page view.
-    if not stored_days.complete(session, scope, period.date_from, last_stored) or _any_marks(session):
+    if not day_rows.complete(session, scope, period.date_from, last_stored) or _any_marks(session):
         if not refresh(session, scope, period.date_from, last_stored, now=now):
             return _live(session, scope, period, period.date_from)
-    out = stored_days.sums(session, scope, period, last_stored)
+    out = day_rows.sums(session, scope, period, last_stored)
     if last_stored < period.date_to:
         out.add(_live(session, scope, period, last_stored + timedelta(days=1)))
     return out

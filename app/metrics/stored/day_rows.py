@@ -1,7 +1,7 @@
 """The tables of stored metrics days (app.models.metrics): writing a ward's day, deleting ward-days,
 summing whole calendar months, and having the database add up the rows a report needs.
 
-Which days to build and when, and keeping them true, is app.metrics.ward_days.
+Which days to build and when, and keeping them true, is app.metrics.stored.ward_days.
 """
 
 from __future__ import annotations
@@ -16,7 +16,11 @@ from sqlalchemy import Date, and_, delete, func, insert, literal, or_, union_all
 from sqlmodel import Session, col, select
 
 from app.metrics import queries
-from app.metrics.compute import CensusDay, EddSums, Figures, Period, RoundCounts, WardDay, WardTotals
+from app.metrics.rules.census import CensusDay
+from app.metrics.rules.discharges import EddSums
+from app.metrics.rules.figures import Figures, WardDay, WardTotals
+from app.metrics.rules.period import Period
+from app.metrics.rules.rounds import RoundCounts
 from app.models import MetricsDay, MetricsDayCount, MetricsDayEdd, MetricsMonthCount, MetricsMonthEdd
 
 

@@ -12,11 +12,13 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
-from app.metrics.compute import DELAY_BANDS, DIED, LONG_STAY_THRESHOLDS, Report
+from app.core.clock import DAY_NAMES, day_month_year
+from app.core.long_stay import LONG_STAY_THRESHOLDS
+from app.metrics.rules.discharges import DIED
+from app.metrics.rules.readiness import DELAY_BANDS
+from app.metrics.rules.report import Report
 
 Kind = Literal["text", "int", "num", "pct", "date", "auto"]  # auto: whole numbers stay whole
-DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,7 @@ def show(value: Any, kind: Kind) -> str:
     if kind == "num":
         return f"{value:.1f}"
     if kind == "date":
-        return f"{value.day} {MONTHS[value.month - 1]} {value.year}" if isinstance(value, date) else str(value)
+        return day_month_year(value) if isinstance(value, date) else str(value)
     if kind == "int":
         return f"{value:,}"
     return str(value)
@@ -99,7 +101,10 @@ def metric_tables(report: Report) -> dict[str, Table]:
                 Column("Before midday"),
                 Column("% before midday", "pct"),
             ),
-            [[d.day, DAYS[d.day.weekday()], d.discharges, d.before_midday, d.before_midday_percent] for d in r.by_day],
+            [
+                [d.day, DAY_NAMES[d.day.weekday()], d.discharges, d.before_midday, d.before_midday_percent]
+                for d in r.by_day
+            ],
             ["Total", "", r.timing.discharges, r.timing.before_midday, r.timing.before_midday_percent],
         )
     )
@@ -224,10 +229,7 @@ def metric_tables(report: Report) -> dict[str, Table]:
                 Column("As the main cause"),
                 Column("% of failed discharges", "pct"),
             ),
-            [
-                [c.label, c.failed_discharges, c.as_primary, _pct(c.failed_discharges, r.failed_total)]
-                for c in r.failed_causes
-            ],
+            [[c.label, c.count, c.primary, _pct(c.count, r.failed_total)] for c in r.failed_causes],
             ["Failed discharges", r.failed_total, None, None],
         )
     )
