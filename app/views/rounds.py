@@ -166,7 +166,7 @@ def show_step(
     return _step_page(request, session, board_round, stay, ward, now)
 
 
-@router.post("/rounds/{round_id}/stays/{stay_id}", name="save_step")
+@router.post("/rounds/{round_id}/stays/{stay_id}", name="save_round_step")
 def save_step(
     request: Request,
     round_id: PathId,
