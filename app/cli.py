@@ -1,5 +1,5 @@
-"""`boardround` command line: migrations, the demo hospital, the server, users, API tokens, the PAS
-feed and the stored metrics days.
+"""`boardround` command line: migrations, the demo hospital, setting up a real hospital from a file,
+the ward list import, the server, users, API tokens, the PAS feed and the stored metrics days.
 
 Every write commits once at the end of its command and carries an audit record whose actor is
 `cli:<operating-system user>`.
@@ -27,6 +27,8 @@ from app import session_hooks
 from app.auth.tokens import issue_token, revoke_token
 from app.commands.adt import adt_app
 from app.commands.metrics import metrics_app
+from app.commands.setup import setup
+from app.commands.ward import ward_app
 from app.config import PROJECT_ROOT, get_settings
 from app.core.clock import utcnow
 from app.core.errors import DomainError, NotFound
@@ -372,6 +374,8 @@ def token_revoke(token_id: Annotated[int, typer.Argument(help="Token id (shown w
 
 app.add_typer(adt_app, name="adt", help="The PAS feed: HL7 v2 ADT over MLLP, files and location maps.")
 app.add_typer(metrics_app, name="metrics", help="Stored metrics figures per ward and day: refresh or rebuild.")
+app.command("setup")(setup)
+app.add_typer(ward_app, name="ward", help="One ward: import the PAS ward list (CSV).")
 
 
 if __name__ == "__main__":  # pragma: no cover

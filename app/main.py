@@ -19,6 +19,7 @@ from app.api.reference import router as reference_router
 from app.api.reviews import router as reviews_router
 from app.api.rounds import router as rounds_router
 from app.api.stays import router as stays_router
+from app.api.ward_list import router as ward_list_router
 from app.api.wards import router as wards_router
 from app.auth.sessions import SessionMiddleware
 from app.config import Settings, get_settings
@@ -53,6 +54,7 @@ def api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX)
     for sub in (
         wards_router,
+        ward_list_router,
         patients_router,
         stays_router,
         reviews_router,

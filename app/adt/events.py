@@ -2,6 +2,10 @@
 
 Changes go through the patient and stay services, or app.adt.corrections for the cancel
 events; nothing here commits. The rules for out-of-order and cancel events are in docs/adt.md.
+
+Manual admissions and the feed never make two stays for one patient: a visit the PAS names for
+the first time (A01, or the A02/A03 of a visit never seen) adopts the patient's current stay that
+was admitted by hand (no PAS visit number) instead of admitting them again (docs/adt.md).
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from app.adt import errors as codes
 from app.adt import mapping, parser
@@ -18,6 +22,7 @@ from app.adt.corrections import cancel_admission, cancel_transfer, previous_loca
 from app.adt.errors import Invalid
 from app.adt.matching import find_patient, same_patient, stay_of_visit, upsert_patient
 from app.adt.parser import Adt, VisitFacts
+from app.audit import service as audit
 from app.core.principal import Principal
 from app.models import Patient, Stay, StayLocation
 from app.stays import service as stays
@@ -110,9 +115,51 @@ def _admit(
     )
 
 
-def _late_admit(session: Session, adt: Adt, visit: VisitFacts, *, actor: Principal, now: datetime) -> Stay:
-    """A02/A03 for a visit we never saw: create the stay from the full PID and PV1, if they
-    carry enough (a mapped PV1-3 and the PV1-44 admit time); otherwise AE."""
+def _manual_stay(session: Session, patient: Patient) -> Stay | None:
+    """The patient's current stay if it was admitted by hand (it has no PAS visit number)."""
+    return session.exec(
+        select(Stay).where(
+            Stay.patient_id == patient.id,
+            col(Stay.discharged_at).is_(None),
+            col(Stay.pas_visit_number).is_(None),
+        )
+    ).first()
+
+
+def _adopt(session: Session, stay: Stay, visit: VisitFacts, *, actor: Principal, now: datetime) -> None:
+    """The PAS visit takes over a stay admitted by hand: it keeps its id, history, reviews and
+    admission time (the PAS's is in the audit event, to correct by hand if they differ)."""
+    stay.pas_visit_number = visit.visit_number
+    stay.updated_at = now
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="adopt_manual_stay",
+        entity=stay,
+        at=now,
+        before={"pas_visit_number": None},
+        after={
+            "pas_visit_number": visit.visit_number,
+            "pas_admitted_at": visit.admitted_at.isoformat() if visit.admitted_at else None,
+        },
+        ward_id=stay.ward_id,
+        patient_id=stay.patient_id,
+    )
+
+
+def _late_admit(session: Session, adt: Adt, visit: VisitFacts, *, actor: Principal, now: datetime) -> tuple[Stay, bool]:
+    """A02/A03 for a visit we never saw: the patient's stay admitted by hand, adopted (True), or a
+    stay created from the full PID and PV1, if they carry enough (a mapped PV1-3 and the PV1-44
+    admit time); otherwise AE."""
+    patient_facts = adt.patient
+    if patient_facts is not None and patient_facts.identified:
+        known = find_patient(session, patient_facts)
+        manual = _manual_stay(session, known) if known is not None else None
+        if manual is not None:
+            upsert_patient(session, patient_facts, actor=actor, now=now, update=True)
+            _adopt(session, manual, visit, actor=actor, now=now)
+            return manual, True
     if visit.location is None or visit.admitted_at is None:
         missing = "PV1-3 assigned location" if visit.location is None else "PV1-44 admit time"
         raise Invalid(
@@ -122,7 +169,7 @@ def _late_admit(session: Session, adt: Adt, visit: VisitFacts, *, actor: Princip
         )
     place = mapping.resolve(session, visit.location)
     patient = upsert_patient(session, adt.patient, actor=actor, now=now, update=True)
-    return _admit(session, patient, visit, place, admitted_at=visit.admitted_at, actor=actor, now=now)
+    return _admit(session, patient, visit, place, admitted_at=visit.admitted_at, actor=actor, now=now), False
 
 
 def _effect(
@@ -166,6 +213,12 @@ def _a01_admit(session: Session, adt: Adt, *, actor: Principal, now: datetime) -
         moved = _move(session, stay, place, at=adt.event_at or now, actor=actor, now=now)
         _consultant(session, stay, visit, actor=actor, now=now)
         return _effect("already admitted" + (": moved to the PAS location" if moved else ": no change"), stay)
+    manual = _manual_stay(session, patient)
+    if manual is not None:
+        _adopt(session, manual, visit, actor=actor, now=now)
+        moved = _move(session, manual, place, at=adt.event_at or now, actor=actor, now=now)
+        _consultant(session, manual, visit, actor=actor, now=now)
+        return _effect("manual admission adopted" + (": moved to the PAS location" if moved else ""), manual)
     admitted_at = visit.admitted_at or adt.event_at or now
     stay = _admit(session, patient, visit, place, admitted_at=admitted_at, actor=actor, now=now)
     return _effect("admitted", stay)
@@ -177,8 +230,12 @@ def _a02_transfer(session: Session, adt: Adt, *, actor: Principal, now: datetime
     assert place is not None
     stay = stay_of_visit(session, visit.visit_number)
     if stay is None:
-        stay = _late_admit(session, adt, visit, actor=actor, now=now)
-        return _effect("admitted at the new location (visit first seen on A02)", stay)
+        stay, adopted = _late_admit(session, adt, visit, actor=actor, now=now)
+        if not adopted:
+            return _effect("admitted at the new location (visit first seen on A02)", stay)
+        moved = _move(session, stay, place, at=adt.event_at or now, actor=actor, now=now)
+        _consultant(session, stay, visit, actor=actor, now=now)
+        return _effect("manual admission adopted (visit first seen on A02)" + (": transferred" if moved else ""), stay)
     same_patient(session, stay, adt.patient)
     if stay.discharged_at is not None:
         if (adt.event_at or now) <= stay.discharged_at:
@@ -195,10 +252,10 @@ def _a02_transfer(session: Session, adt: Adt, *, actor: Principal, now: datetime
 def _a03_discharge(session: Session, adt: Adt, *, actor: Principal, now: datetime) -> Effect:
     visit = _visit(adt)
     stay = stay_of_visit(session, visit.visit_number)
-    created = False
+    created = adopted = False
     if stay is None:
-        stay = _late_admit(session, adt, visit, actor=actor, now=now)
-        created = True
+        stay, adopted = _late_admit(session, adt, visit, actor=actor, now=now)
+        created = not adopted
     else:
         same_patient(session, stay, adt.patient)
     if stay.discharged_at is not None:
@@ -214,6 +271,8 @@ def _a03_discharge(session: Session, adt: Adt, *, actor: Principal, now: datetim
         expected_version=stay.version,
         now=now,
     )
+    if adopted:
+        return _effect("manual admission adopted and discharged (visit first seen on A03)", stay)
     return _effect("admitted and discharged (visit first seen on A03)" if created else "discharged", stay)
 
 

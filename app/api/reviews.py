@@ -38,7 +38,12 @@ def record_review(
     response: Response,
 ):
     """Record today's (Europe/London) review. Recording again the same day replaces it: send the
-    `version` of today's review you saw (428 without it, 409 if someone changed it since)."""
+    `version` of today's review you saw (428 without it, 409 if someone changed it since).
+
+    A late entry for a missed day: `review_date` an earlier day (up to 7 days back, not before
+    the admission, a day with no review yet) and `late_entry_reason`; senior roles only
+    (docs/permissions.md). The discharge-ready date follows it, and the stored metrics days it
+    changes are rebuilt."""
     stay = stay_or_404(session, actor, stay_id)
     review, criteria, created = service.record_review(session, actor=actor, stay=stay, data=data, now=now)
     commit(session)

@@ -16,18 +16,21 @@ from app.core.principal import Principal
 def create(
     session: Session,
     *,
-    actor: Principal,
+    actor: Principal | None,
     row: SQLModel,
     now: datetime,
     ward_id: int | None,
     patient_id: int | None,
     extra: dict[str, Any] | None = None,
+    actor_name: str | None = None,
 ) -> SQLModel:
+    """`actor` None with `actor_name`: the command line (`cli:<user>`), which acts as no account."""
     session.add(row)
     session.flush()
     audit.record(
         session,
         actor=actor,
+        actor_name=actor_name,
         action="create",
         entity=row,
         at=now,
@@ -41,7 +44,7 @@ def create(
 def update(
     session: Session,
     *,
-    actor: Principal,
+    actor: Principal | None,
     row: SQLModel,
     changes: dict[str, Any],
     expected_version: int,
@@ -50,6 +53,7 @@ def update(
     patient_id: int | None,
     present: Callable[[], Any],
     action: str = "update",
+    actor_name: str | None = None,
 ) -> SQLModel:
     check_version(session, row, expected_version, present)
     before = audit.snapshot(row)
@@ -61,6 +65,7 @@ def update(
     audit.record_change(
         session,
         actor=actor,
+        actor_name=actor_name,
         action=action,
         entity=row,
         before=before,

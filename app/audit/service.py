@@ -108,6 +108,7 @@ def record_change(
     patient_id: int | None,
     extra: dict[str, Any] | None = None,
     only_if_changed: bool = False,
+    actor_name: str | None = None,
 ) -> AuditEvent | None:
     """Audit an update: the fields that differ between `before` (a snapshot) and the row now."""
     old, new = changed(before, snapshot(entity))
@@ -123,6 +124,7 @@ def record_change(
         after=new | (extra or {}),
         ward_id=ward_id,
         patient_id=patient_id,
+        actor_name=actor_name,
     )
 
 

@@ -12,11 +12,15 @@ from enum import StrEnum
 
 class Perm(StrEnum):
     READ_WARD = "ward:read"  # boards, patients, stays, reviews on the user's wards
-    MANAGE_WARD = "ward:manage"  # create wards and beds, open and close beds
+    SETUP_HOSPITAL = "hospital:setup"  # create and rename sites
+    MANAGE_WARD = "ward:manage"  # create wards and beds, relabel, reorder and retire beds
+    MANAGE_BED_STATE = "bed:state"  # open, close, awaiting cleaning, reserve
     WRITE_PATIENT = "patient:write"  # register and update demographics
     MANAGE_STAY = "stay:manage"  # admit, transfer, discharge
+    IMPORT_WARD_LIST = "ward_list:import"  # admit, move and discharge from the PAS ward list (CSV)
     CORRECT_STAY = "stay:correct"  # audited correction of a discharged stay
     WRITE_CLINICAL = "clinical:write"  # daily review, EDD, CCD, pathway, plan, actions
+    LATE_REVIEW = "review:late"  # record a missed day's review afterwards, with a reason
     RUN_ROUND = "round:run"  # start, step through and end a board round
     LOG_FAILED_DISCHARGE = "failed_discharge:write"
     RAISE_ESCALATION = "escalation:raise"
@@ -35,9 +39,11 @@ _CLINICAL_TEAM = {
     Perm.RAISE_ESCALATION,
 }
 
+# Senior decision makers may fill in a missed day's review: the doctor who made the decision, the
+# ward manager (nurse in charge) and the discharge team who keep the discharge-ready dates.
 MATRIX: dict[str, frozenset[Perm]] = {
-    "nurse": frozenset(_CLINICAL_TEAM | {Perm.WRITE_PATIENT, Perm.MANAGE_STAY}),
-    "doctor": frozenset(_CLINICAL_TEAM),
+    "nurse": frozenset(_CLINICAL_TEAM | {Perm.WRITE_PATIENT, Perm.MANAGE_STAY, Perm.MANAGE_BED_STATE}),
+    "doctor": frozenset(_CLINICAL_TEAM | {Perm.LATE_REVIEW}),
     "therapist": frozenset(_CLINICAL_TEAM),
     "social_worker": frozenset(_CLINICAL_TEAM),
     "ward_manager": frozenset(
@@ -47,6 +53,9 @@ MATRIX: dict[str, frozenset[Perm]] = {
             Perm.MANAGE_STAY,
             Perm.CORRECT_STAY,
             Perm.MANAGE_WARD,
+            Perm.MANAGE_BED_STATE,
+            Perm.IMPORT_WARD_LIST,
+            Perm.LATE_REVIEW,
             Perm.ACT_ESCALATION,
             Perm.READ_SITE,
             Perm.READ_AUDIT,
@@ -59,13 +68,18 @@ MATRIX: dict[str, frozenset[Perm]] = {
             Perm.MANAGE_STAY,
             Perm.CORRECT_STAY,
             Perm.MANAGE_WARD,
+            Perm.MANAGE_BED_STATE,
+            Perm.IMPORT_WARD_LIST,
+            Perm.LATE_REVIEW,
             Perm.ACT_ESCALATION,
             Perm.READ_SITE,
         }
     ),
     # Sponsors see their wards' patients for context and act on escalations, nothing clinical.
     "executive_sponsor": frozenset({Perm.READ_WARD, Perm.ACT_ESCALATION, Perm.READ_SITE}),
-    "admin": frozenset({Perm.READ_WARD, Perm.MANAGE_WARD, Perm.READ_SITE, Perm.READ_AUDIT, Perm.MANAGE_USERS}),
+    "admin": frozenset(
+        {Perm.READ_WARD, Perm.SETUP_HOSPITAL, Perm.MANAGE_WARD, Perm.READ_SITE, Perm.READ_AUDIT, Perm.MANAGE_USERS}
+    ),
     "integration": frozenset({Perm.READ_WARD, Perm.WRITE_PATIENT, Perm.MANAGE_STAY, Perm.SUBMIT_HL7}),
 }
 

@@ -9,11 +9,15 @@ from app.auth.permissions import MATRIX, Perm
 
 DESCRIPTIONS = {
     Perm.READ_WARD: "See ward boards, patients, stays, reviews, actions, escalations on the wards in scope",
-    Perm.MANAGE_WARD: "Create wards and beds; open, close and relabel beds",
+    Perm.SETUP_HOSPITAL: "Create and rename sites (setting up the hospital)",
+    Perm.MANAGE_WARD: "Create wards (site-wide roles) and beds; relabel, reorder and retire beds",
+    Perm.MANAGE_BED_STATE: "Open and close beds (with a reason), mark them awaiting cleaning, reserve them",
     Perm.WRITE_PATIENT: "Register patients and correct demographics",
     Perm.MANAGE_STAY: "Admit, transfer and discharge",
+    Perm.IMPORT_WARD_LIST: "Import the PAS ward list (CSV): preview, then admit, move and discharge",
     Perm.CORRECT_STAY: "Correct a discharged stay (with a reason; audited)",
     Perm.WRITE_CLINICAL: "Record the daily criteria-to-reside review, EDD, CCD, pathway, plan and actions",
+    Perm.LATE_REVIEW: "Record a missed day's review afterwards (a late entry, with a reason; audited)",
     Perm.RUN_ROUND: "Start, run and end the midday board round",
     Perm.LOG_FAILED_DISCHARGE: "Log failed discharges and their follow-up",
     Perm.RAISE_ESCALATION: "Escalate a blocker",
@@ -25,6 +29,18 @@ DESCRIPTIONS = {
 }
 
 SITE_WIDE = {"flow_coordinator", "admin", "integration"}
+
+# Day-one tasks and the permission each needs (docs/setup.md says how to do them).
+TASKS = [
+    ("Set up the hospital: sites", Perm.SETUP_HOSPITAL, "administrators; or `boardround setup FILE`"),
+    ("Set up wards", Perm.MANAGE_WARD, "site-wide roles create them; ward managers edit their own"),
+    ("Add, relabel, reorder and retire beds", Perm.MANAGE_WARD, "ward managers on their wards"),
+    ("Admit, transfer and discharge", Perm.MANAGE_STAY, "ward staff on their wards; flow coordinators site-wide"),
+    ("Correct a wrong admission or discharge time", Perm.CORRECT_STAY, "after discharge, with a reason"),
+    ("Import the PAS ward list", Perm.IMPORT_WARD_LIST, "ward managers their wards; flow coordinators any ward"),
+    ("Manage bed states", Perm.MANAGE_BED_STATE, "nurses and ward managers their wards; flow site-wide"),
+    ("Record a missed day's review", Perm.LATE_REVIEW, "senior roles, up to 7 days back, with a reason"),
+]
 
 
 def render_markdown() -> str:
@@ -54,6 +70,16 @@ def render_markdown() -> str:
     for perm in Perm:
         marks = " | ".join("yes" if perm in MATRIX[role] else "" for role in roles)
         lines.append(f"| `{perm.value}` | {DESCRIPTIONS[perm]} | {marks} |")
+    lines += [
+        "",
+        "## Day-one tasks",
+        "",
+        "| Task | Permission | Who |",
+        "|---|---|---|",
+    ]
+    for task, perm, note in TASKS:
+        who = ", ".join(role for role in roles if perm in MATRIX[role] and role != "integration")
+        lines.append(f"| {task} | `{perm.value}` | {who} ({note}) |")
     lines += [
         "",
         "Anyone signed in may read the reference lists (criteria, delay reasons, pathways...).",

@@ -196,6 +196,9 @@ BedLabel = bounded_text(20, required=True)
 Mrn = bounded_text(20, required=True)
 ActionText = bounded_text(1000, required=True)
 Specialty = bounded_text(100)
+SiteCode = bounded_text(10, required=True)  # ODS site code
+StateCode = bounded_text(20, required=True)  # a bed state
+Note = bounded_text(500)
 CodeOrBlank = bounded_text(40)
 FormCode = Annotated[Code | None, BeforeValidator(_blank_is_none)]
 

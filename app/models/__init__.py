@@ -16,9 +16,11 @@ from app.models.metrics import (
     MetricsStale,
 )
 from app.models.patient import Patient
-from app.models.place import Bed, Site, Ward
+from app.models.place import Bed, BedStatePeriod, Site, Ward
 from app.models.reference import (
     REFERENCE_LISTS,
+    BedClosureReason,
+    BedState,
     Criterion,
     DelayReason,
     DelayReasonFamily,
@@ -28,6 +30,7 @@ from app.models.reference import (
     Pathway,
     RedDayReason,
     ReferenceList,
+    ReferralService,
     StaffRole,
 )
 from app.models.review import DailyReview, ReviewCriterion
@@ -44,10 +47,14 @@ __all__ = [
     "AuditEvent",
     "BedLabelFrom",
     "Bed",
+    "BedClosureReason",
+    "BedState",
+    "BedStatePeriod",
     "BoardRound",
     "BoardRoundAttendee",
     "BoardRoundEntry",
     "Referral",
+    "ReferralService",
     "Criterion",
     "DailyReview",
     "DelayReason",

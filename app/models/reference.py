@@ -91,6 +91,29 @@ class EscalationLevel(ReferenceBase, table=True):
     response_target_minutes: int = 240
 
 
+class BedState(ReferenceBase, table=True):
+    """What a bed is doing for the flow team: open, closed, awaiting cleaning, reserved."""
+
+    code: str = Field(primary_key=True, max_length=20)
+
+    OPEN: ClassVar[str] = "open"
+    CLOSED: ClassVar[str] = "closed"
+    CLEANING: ClassVar[str] = "cleaning"
+    RESERVED: ClassVar[str] = "reserved"
+
+
+class BedClosureReason(ReferenceBase, table=True):
+    """Why a bed is closed (infection control, staffing, estates...)."""
+
+    code: str = Field(primary_key=True, max_length=40)
+
+
+class ReferralService(ReferenceBase, table=True):
+    """Services a discharge referral goes to (care transfer hub, reablement, Hospital at Home...)."""
+
+    code: str = Field(primary_key=True, max_length=40)
+
+
 class ReferenceList(NamedTuple):
     model: type[ReferenceBase]
     path: str  # its name in the API: /api/v1/reference/{path}
@@ -108,4 +131,7 @@ REFERENCE_LISTS: dict[str, ReferenceList] = {
     "roles": ReferenceList(StaffRole, "roles"),
     "destinations": ReferenceList(DischargeDestination, "discharge-destinations"),
     "escalation_levels": ReferenceList(EscalationLevel, "escalation-levels"),
+    "referral_services": ReferenceList(ReferralService, "referral-services"),
+    "bed_states": ReferenceList(BedState, "bed-states"),
+    "bed_closure_reasons": ReferenceList(BedClosureReason, "bed-closure-reasons"),
 }

@@ -28,6 +28,8 @@ class DailyReview(Timestamped, Versioned, table=True):
     plan: str = Field(default="", max_length=4000)
     reviewed_by_id: int = Field(foreign_key="user.id")
     reviewed_at: datetime = utc_field()
+    # A late entry: a review recorded after its day (reviewed_at is then a later day), and why.
+    late_entry_reason: str = Field(default="", max_length=1000, sa_column_kwargs={"server_default": ""})
 
 
 class ReviewCriterion(SQLModel, table=True):

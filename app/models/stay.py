@@ -58,6 +58,9 @@ class Stay(Timestamped, Versioned, table=True):
 class StayLocation(Timestamped, table=True):
     """Where a stay was, and when: transfers keep the ward/bed history."""
 
+    # A bed's history: when its last patient left (the board), its occupied time (bed times).
+    __table_args__ = (Index("ix_staylocation_bed_id_ended_at", "bed_id", "ended_at"),)
+
     id: int | None = Field(default=None, primary_key=True)
     stay_id: int = Field(foreign_key="stay.id", index=True)
     ward_id: int = Field(foreign_key="ward.id", index=True)

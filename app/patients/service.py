@@ -73,6 +73,23 @@ DETAILS_DIFFER = (
 )
 
 
+def match(session: Session, *, actor: Principal, data: PatientCreate) -> Patient | None:
+    """The hospital's record for these identifiers when every detail agrees with it; None when the
+    hospital has never seen either identifier; otherwise a 409 that names no record and no field
+    (DETAILS_DIFFER)."""
+    conditions = [Patient.mrn == data.mrn]
+    if data.nhs_number:
+        conditions.append(Patient.nhs_number == data.nhs_number)
+    found = list(session.exec(select(Patient).where(or_(*conditions)).limit(2)))
+    if not found:
+        return None
+    if len(found) == 1 and _same_person(found[0], data):
+        return found[0]
+    # A run of these from one user is someone guessing: worth seeing (the user, never the details).
+    log.warning("admission refused: details did not match the record (user %s)", actor.user_id)
+    raise Conflict(DETAILS_DIFFER, field="patient")
+
+
 def match_or_register(session: Session, *, actor: Principal, data: PatientCreate, now: datetime) -> Patient:
     """The patient to admit, named by the identifiers ward staff hold rather than by our ids.
 
@@ -81,17 +98,10 @@ def match_or_register(session: Session, *, actor: Principal, data: PatientCreate
     sent, so the answer (which shows the patient) holds nothing the caller did not already know.
     Anything else is a 409 that names no record and no field.
     """
-    conditions = [Patient.mrn == data.mrn]
-    if data.nhs_number:
-        conditions.append(Patient.nhs_number == data.nhs_number)
-    found = list(session.exec(select(Patient).where(or_(*conditions)).limit(2)))
-    if not found:
+    found = match(session, actor=actor, data=data)
+    if found is None:
         return create_patient(session, actor=actor, data=data, now=now, looked_up=True)
-    if len(found) == 1 and _same_person(found[0], data):
-        return found[0]
-    # A run of these from one user is someone guessing: worth seeing (the user, never the details).
-    log.warning("admission refused: details did not match the record (user %s)", actor.user_id)
-    raise Conflict(DETAILS_DIFFER, field="patient")
+    return found
 
 
 def create_patient(

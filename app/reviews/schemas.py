@@ -5,7 +5,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from app.core.types import Code, LongText, PathwayNumber, Version
+from app.core.types import Code, IsoDate, LongText, PathwayNumber, Reason, Version
 
 
 class ReviewAnswers(BaseModel):
@@ -33,12 +33,17 @@ class ReviewAnswers(BaseModel):
 
 
 class ReviewRequest(ReviewAnswers):
-    """Today's review for one stay. Replacing one already recorded today needs its version."""
+    """Today's review for one stay. Replacing one already recorded today needs its version. With
+    `review_date` an earlier day, a late entry for a day that was missed (senior roles, with
+    `late_entry_reason`)."""
 
     version: Version | None = Field(
         default=None,
         description="The version of today's review you saw: required to replace it (428 without, 409 if stale)",
     )
+    # A late entry: the earlier day (Europe/London) the review is for, and why it is late.
+    review_date: IsoDate | None = None
+    late_entry_reason: Reason = ""
 
 
 class ReviewPublic(BaseModel):
@@ -56,4 +61,5 @@ class ReviewPublic(BaseModel):
     plan: str
     reviewed_by_id: int
     reviewed_at: datetime
+    late_entry_reason: str = ""
     version: int

@@ -9,8 +9,9 @@ from sqlmodel import Session, col, delete, select
 
 from app.audit import service as audit
 from app.audit.versions import check_version
+from app.auth.permissions import Perm, allows
 from app.core.clock import london_date
-from app.core.errors import Conflict, PreconditionRequired, RuleViolation
+from app.core.errors import Conflict, Forbidden, PreconditionRequired, RuleViolation
 from app.core.principal import Principal
 from app.models import (
     Criterion,
@@ -25,6 +26,8 @@ from app.reviews.schemas import ReviewPublic, ReviewRequest
 
 # Recorded when the team says "meets criteria" without naming one (Data Dictionary code 12).
 CRITERION_NOT_RECORDED = "12"
+# How far back a missed day's review may be filled in (a long weekend, a week of leave).
+LATE_ENTRY_DAYS = 7
 
 
 def criteria_for(session: Session, review_ids: list[int]) -> dict[int, list[str]]:
@@ -88,6 +91,27 @@ def discharge_ready_date(session: Session, stay_id: int, as_of: date) -> date | 
     return drd
 
 
+def _review_day(actor: Principal, stay: Stay, data: ReviewRequest, today: date) -> date:
+    """The day the review is for: today, or an earlier day as a late entry, which only senior roles
+    record, with a reason, up to LATE_ENTRY_DAYS back and not before the admission."""
+    day = data.review_date or today
+    if day > today:
+        raise RuleViolation("A review cannot be recorded for a day still to come", field="review_date")
+    if day == today:
+        if data.late_entry_reason:
+            raise RuleViolation("A late-entry reason is only given for an earlier day", field="late_entry_reason")
+        return day
+    if not allows(actor.role, Perm.LATE_REVIEW):
+        raise Forbidden("Only senior roles record a review for an earlier day (a late entry)")
+    if day < london_date(stay.admitted_at):
+        raise RuleViolation("That day is before the patient was admitted", field="review_date")
+    if (today - day).days > LATE_ENTRY_DAYS:
+        raise RuleViolation(f"A late entry can be at most {LATE_ENTRY_DAYS} days back", field="review_date")
+    if not data.late_entry_reason:
+        raise RuleViolation("Say why this review is recorded late", field="late_entry_reason")
+    return day
+
+
 def record_review(
     session: Session,
     *,
@@ -96,14 +120,19 @@ def record_review(
     data: ReviewRequest,
     now: datetime,
 ) -> tuple[DailyReview, list[str], bool]:
-    """Record today's review. Returns (review, criteria, created)."""
+    """Record today's review, or a late entry for an earlier day (`data.review_date`). Returns
+    (review, criteria, created). Recording today's again replaces it; an earlier day that already
+    has a review is refused (409): a late entry fills a missed day, it does not rewrite one."""
     if stay.discharged_at is not None:
         raise Conflict("This stay has ended: it cannot be reviewed", field="stay")
-    criteria = _validate_codes(session, data)
     today = london_date(now)
+    day = _review_day(actor, stay, data, today)
+    criteria = _validate_codes(session, data)
     review = session.exec(
-        select(DailyReview).where(DailyReview.stay_id == stay.id, DailyReview.review_date == today)
+        select(DailyReview).where(DailyReview.stay_id == stay.id, DailyReview.review_date == day)
     ).first()
+    if review is not None and day < today:
+        raise Conflict("That day already has a review: a late entry is only for a missed day", field="review_date")
     values = {
         "meets_criteria_to_reside": data.meets_criteria_to_reside,
         "delay_reason_code": data.delay_reason_code if not data.meets_criteria_to_reside else None,
@@ -113,10 +142,11 @@ def record_review(
         "plan": data.plan,
         "reviewed_by_id": actor.user_id,
         "reviewed_at": now,
+        "late_entry_reason": data.late_entry_reason,
     }
     created = review is None
     if review is None:
-        review = DailyReview(stay_id=stay.id, review_date=today, created_at=now, updated_at=now, **values)
+        review = DailyReview(stay_id=stay.id, review_date=day, created_at=now, updated_at=now, **values)
         session.add(review)
         session.flush()
         before = None
@@ -142,7 +172,7 @@ def record_review(
         audit.record(
             session,
             actor=actor,
-            action="record_review",
+            action="late_review" if day < today else "record_review",
             entity=review,
             at=now,
             after=after,
@@ -176,8 +206,19 @@ def _update_stay_from_review(
     now: datetime,
 ) -> None:
     before = {"discharge_ready_date": stay.discharge_ready_date, "pathway": stay.pathway}
+    # A late entry for an earlier day moves the DRD back when it starts the current NCTR run.
     stay.discharge_ready_date = discharge_ready_date(session, stay.id, today)  # type: ignore[arg-type]
-    if review.pathway is not None:
+    later = (
+        review.review_date < today
+        and session.exec(
+            select(DailyReview.id).where(
+                DailyReview.stay_id == stay.id,
+                DailyReview.review_date > review.review_date,
+                col(DailyReview.pathway).is_not(None),
+            )
+        ).first()
+    )
+    if review.pathway is not None and not later:  # a late entry's pathway does not undo a later day's
         stay.pathway = review.pathway
     after = {"discharge_ready_date": stay.discharge_ready_date, "pathway": stay.pathway}
     if before != after:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
@@ -139,6 +140,37 @@ class StayDetail(BaseModel):
     length_of_stay_midnights: int
     edd_history: list[EddChangePublic]
     locations: list[LocationPublic]
+
+
+WardListAction = Literal["admit", "move", "update", "unchanged", "discharge", "not_on_list", "refuse"]
+
+
+class WardListRow(BaseModel):
+    """One line of the ward list (or one patient on the ward who is not on it), and what
+    applying the list does about it."""
+
+    line: int | None  # in the file (the header is line 1); None: on the ward, not in the file
+    bed: str  # as written in the file, or the bed the patient is in
+    nhs_number: str | None
+    mrn: str
+    name: str
+    action: WardListAction
+    detail: str  # what will happen, or why not
+    stay_id: int | None = None
+
+
+class WardListPreview(BaseModel):
+    ward_id: int
+    ward_code: str
+    pas_feed: bool  # the PAS feed also admits to this ward (docs/adt.md)
+    discharge_missing: bool
+    rows: list[WardListRow]
+    counts: dict[str, int]
+    notes: list[str]
+    # Send it back to apply exactly this: if the ward or the file has changed since, apply is
+    # refused (409) with the new preview.
+    plan: str
+    applied: bool = False
 
 
 class ReferralCreate(BaseModel):

@@ -25,6 +25,7 @@ from app.models import (
 )
 from app.stays import ward_history
 from app.stays.schemas import StayPublic
+from app.wards import bed_states
 
 # Clocks on tablets and the PAS drift a little; beyond this a time "in the future" is an error.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -101,6 +102,8 @@ def _place(
     bed = session.get(Bed, bed_id)
     if bed is None or bed.ward_id != ward_id:
         raise RuleViolation("That bed is not on this ward", field="bed_id")
+    if bed.retired_at is not None:
+        raise RuleViolation("That bed has been retired", field="bed_id")
     if not bed.is_open:
         raise RuleViolation("That bed is closed", field="bed_id")
     if current is None:
@@ -166,6 +169,8 @@ def admit(
         ward_id=ward.id,
         patient_id=patient.id,
     )
+    if bed is not None:
+        bed_states.on_arrival(session, actor=actor, bed=bed, at=admitted_at, now=now)
     if expected_discharge_date is not None:
         _apply_edd(session, actor=actor, stay=stay, new_date=expected_discharge_date, reason="", now=now)
     return stay
@@ -221,6 +226,8 @@ def transfer(
         ward_id=ward.id,
         patient_id=stay.patient_id,
     )
+    if bed is not None:
+        bed_states.on_arrival(session, actor=actor, bed=bed, at=at, now=now)
     if from_ward != ward.id:
         # Also visible in the old ward's audit view.
         audit.record(

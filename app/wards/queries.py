@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlmodel import Session, col, func, select
 
@@ -11,22 +11,29 @@ from app.core.long_stay import long_stay_flag
 from app.models import (
     Action,
     Bed,
+    BedState,
+    BedStatePeriod,
     DailyReview,
     Escalation,
     FailedDischarge,
+    PasLocation,
     Patient,
     ReviewCriterion,
     Stay,
+    StayLocation,
     Ward,
 )
 from app.wards.schemas import (
+    BedAvailability,
     BedPublic,
+    BedStatePublic,
     Board,
     BoardCounts,
     BoardPatient,
     BoardReview,
     BoardRow,
     BoardStay,
+    WardBeds,
     WardPublic,
 )
 
@@ -66,8 +73,34 @@ def _open_counts(session: Session, ward_id: int, since: datetime) -> dict[int, t
     return {stay_id: (actions, escalations, failed) for stay_id, actions, escalations, failed in rows}
 
 
+def has_pas_feed(session: Session, ward_id: int) -> bool:
+    """Whether the PAS feed is mapped to this ward (a location map row names it: docs/adt.md)."""
+    return session.exec(select(PasLocation.id).where(PasLocation.ward_id == ward_id).limit(1)).first() is not None
+
+
+def _beds_with_state(session: Session, ward_id: int) -> list[tuple[Bed, BedStatePeriod | None, datetime | None]]:
+    """The ward's beds in order (retired ones left out), each with its current state and when its
+    last patient left, in one query."""
+    last_left = (
+        select(func.max(StayLocation.ended_at)).where(StayLocation.bed_id == Bed.id).correlate(Bed).scalar_subquery()
+    )
+    return list(
+        session.exec(
+            select(Bed, BedStatePeriod, last_left)
+            .outerjoin(
+                BedStatePeriod,
+                (col(BedStatePeriod.bed_id) == Bed.id) & col(BedStatePeriod.ended_at).is_(None),
+            )
+            .where(Bed.ward_id == ward_id, col(Bed.retired_at).is_(None))
+            .order_by(Bed.sort_order, Bed.label)
+        ).all()
+    )
+
+
 def ward_board(session: Session, ward: Ward, today: date) -> Board:
-    beds = list(session.exec(select(Bed).where(Bed.ward_id == ward.id).order_by(Bed.sort_order, Bed.label)))
+    bed_rows = _beds_with_state(session, ward.id)  # type: ignore[arg-type]
+    beds = [bed for bed, _, _ in bed_rows]
+    pas_feed = has_pas_feed(session, ward.id)  # type: ignore[arg-type]
     stays = session.exec(
         select(Stay, Patient)
         .join(Patient, col(Patient.id) == Stay.patient_id)
@@ -130,22 +163,35 @@ def ward_board(session: Session, ward: Ward, today: date) -> Board:
             open_actions=counts.get(stay.id, (0, 0, 0))[0],  # type: ignore[arg-type]
             open_escalations=counts.get(stay.id, (0, 0, 0))[1],  # type: ignore[arg-type]
             failed_discharges_7d=counts.get(stay.id, (0, 0, 0))[2],  # type: ignore[arg-type]
+            awaiting_pas=pas_feed and stay.pas_visit_number is None,
         )
         by_bed.setdefault(stay.bed_id, []).append(board_stay)
 
     rows: list[BoardRow] = []
     bed_ids = {b.id for b in beds}
-    for bed in beds:
+    for bed, period, last_left in bed_rows:
         occupants = by_bed.get(bed.id, [])
-        rows.append(BoardRow(bed=BedPublic.model_validate(bed), stay=occupants[0] if occupants else None))
+        rows.append(
+            BoardRow(
+                bed=BedPublic.model_validate(bed),
+                stay=occupants[0] if occupants else None,
+                bed_state=BedStatePublic.model_validate(period) if period is not None else None,
+                empty_since=None if occupants else _utc(last_left),
+            )
+        )
     for bed_id, occupants in by_bed.items():
         if bed_id not in bed_ids:
             rows.extend(BoardRow(bed=None, stay=s) for s in occupants)
 
     all_stays = [r.stay for r in rows if r.stay]
+    empty = [r.bed for r in rows if r.bed and not r.stay]
     counts = BoardCounts(
         beds_open=sum(1 for b in beds if b.is_open),
         beds_occupied=sum(1 for r in rows if r.bed and r.stay),
+        beds_available=sum(1 for b in empty if b.state_code == BedState.OPEN),
+        beds_cleaning=sum(1 for b in beds if b.state_code == BedState.CLEANING),
+        beds_reserved=sum(1 for b in beds if b.state_code == BedState.RESERVED),
+        beds_closed=sum(1 for b in beds if not b.is_open),
         patients=len(all_stays),
         reviewed_today=sum(1 for s in all_stays if s.review_today),
         not_meeting_criteria=sum(
@@ -156,4 +202,60 @@ def ward_board(session: Session, ward: Ward, today: date) -> Board:
         long_stay_14=sum(1 for s in all_stays if s.length_of_stay_midnights >= 14),
         long_stay_21=sum(1 for s in all_stays if s.length_of_stay_midnights >= 21),
     )
-    return Board(ward=WardPublic.model_validate(ward), today=today, rows=rows, counts=counts)
+    return Board(ward=WardPublic.model_validate(ward), pas_feed=pas_feed, today=today, rows=rows, counts=counts)
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    """A time read through an aggregate (SQLite gives it back without its zone: stored UTC)."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
+
+
+def bed_availability(session: Session, wards: list[Ward], today: date) -> BedAvailability:
+    """Beds available now and expected to free today, per ward, in two queries at any size."""
+    ids = [w.id for w in wards]
+    empty = col(Stay.id).is_(None)
+    counts: dict[int, dict[str, int]] = {w.id: {} for w in wards}  # type: ignore[misc]
+    for ward_id, state, is_empty, n in session.exec(
+        select(Bed.ward_id, Bed.state_code, empty, func.count())
+        .outerjoin(Stay, (col(Stay.bed_id) == Bed.id) & col(Stay.discharged_at).is_(None))
+        .where(col(Bed.ward_id).in_(ids), col(Bed.retired_at).is_(None))
+        .group_by(Bed.ward_id, Bed.state_code, empty)
+    ):
+        ward = counts[ward_id]
+        ward["beds"] = ward.get("beds", 0) + n
+        key = state if state != BedState.OPEN else "available"
+        if not is_empty:
+            ward["occupied"] = ward.get("occupied", 0) + n
+            key = "reserved" if state == BedState.RESERVED else ""
+        if key:
+            ward[key] = ward.get(key, 0) + n
+    latest_meets = (
+        select(DailyReview.meets_criteria_to_reside)
+        .where(DailyReview.stay_id == Stay.id, DailyReview.review_date <= today)
+        .order_by(col(DailyReview.review_date).desc())
+        .limit(1)
+        .correlate(Stay)
+        .scalar_subquery()
+    )
+    for ward_id, n in session.exec(
+        select(Stay.ward_id, func.count())
+        .where(
+            col(Stay.ward_id).in_(ids),
+            col(Stay.discharged_at).is_(None),
+            Stay.expected_discharge_date == today,
+            latest_meets.is_(False),
+        )
+        .group_by(Stay.ward_id)
+    ):
+        counts[ward_id]["expected_to_free_today"] = n
+    fields = ("beds", "occupied", "available", "cleaning", "reserved", "closed", "expected_to_free_today")
+    rows = [
+        WardBeds(ward_id=w.id, ward_code=w.code, ward_name=w.name, **{f: counts[w.id].get(f, 0) for f in fields})  # type: ignore[arg-type, index]
+        for w in wards
+    ]
+    total = WardBeds(
+        ward_id=0, ward_code="", ward_name="All wards", **{f: sum(getattr(r, f) for r in rows) for f in fields}
+    )
+    return BedAvailability(today=today, wards=rows, total=total)

@@ -4,7 +4,42 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict
 
-from app.core.types import BedLabel, Id, Label, PartialUpdate, SortOrder, Specialty, Version, WardCode
+from app.core.types import (
+    BedLabel,
+    Code,
+    Id,
+    Label,
+    Note,
+    PartialUpdate,
+    ShortText,
+    SiteCode,
+    SortOrder,
+    Specialty,
+    StateCode,
+    Version,
+    WardCode,
+)
+
+
+class SiteCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: SiteCode
+    name: Label
+
+
+class SiteUpdate(PartialUpdate):
+    name: Label | None = None
+    version: Version | None = None
+
+
+class SitePublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    code: str
+    name: str
+    version: int
 
 
 class WardCreate(BaseModel):
@@ -50,10 +85,16 @@ class BedCreate(BaseModel):
 
 
 class BedUpdate(PartialUpdate):
+    """Relabel, reorder, open or close (`is_open`; a closure recorded this way has the reason
+    "other": PUT /beds/{id}/state records one), change its kind, or retire it (`retired`: true;
+    refused while a patient is in it) and bring it back (`retired`: false). Ids never change, so
+    the bed's history stays with it."""
+
     label: BedLabel | None = None
     sort_order: SortOrder | None = None
     is_open: bool | None = None
     is_escalation: bool | None = None
+    retired: bool | None = None
     version: Version | None = None
 
 
@@ -66,7 +107,60 @@ class BedPublic(BaseModel):
     sort_order: int
     is_open: bool
     is_escalation: bool
+    state_code: str
+    retired_at: datetime | None
     version: int
+
+
+class BedStateChange(BaseModel):
+    """Set a bed's state: `open`; `closed` with a `closure_reason_code`; `cleaning` (awaiting
+    cleaning); `reserved` for an expected admission (`reserved_for` who, `reserved_from` where)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    state_code: StateCode
+    closure_reason_code: Code | None = None
+    note: Note = ""
+    reserved_for: ShortText = ""
+    reserved_from: ShortText = ""
+    version: Version | None = None
+
+
+class BedStatePublic(BaseModel):
+    """The bed's current state: since when, and its details."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    state_code: str
+    started_at: datetime
+    closure_reason_code: str | None
+    note: str
+    reserved_for: str
+    reserved_from: str
+
+
+class BedWithState(BaseModel):
+    bed: BedPublic
+    state: BedStatePublic | None
+
+
+class BedTimes(BaseModel):
+    """Minutes a bed spent in each condition within the period asked for."""
+
+    bed_id: int
+    label: str
+    occupied_minutes: int
+    empty_minutes: int  # open, with nobody in it (reserved and cleaning time not included)
+    cleaning_minutes: int
+    reserved_minutes: int
+    closed_minutes: int
+
+
+class WardBedTimes(BaseModel):
+    ward_id: int
+    date_from: date
+    date_to: date
+    beds: list[BedTimes]
 
 
 class BoardReview(BaseModel):
@@ -107,16 +201,25 @@ class BoardStay(BaseModel):
     open_actions: int
     open_escalations: int
     failed_discharges_7d: int
+    # Admitted by hand on a ward the PAS feeds: the PAS admission (A01) will adopt this stay.
+    awaiting_pas: bool = False
 
 
 class BoardRow(BaseModel):
     bed: BedPublic | None  # None for a patient on the ward without a bed (e.g. outlier, chair)
     stay: BoardStay | None
+    bed_state: BedStatePublic | None = None  # the bed's state, since when, reason or reservation
+    # An empty bed: when its last patient left (None if none ever has).
+    empty_since: datetime | None = None
 
 
 class BoardCounts(BaseModel):
     beds_open: int
     beds_occupied: int
+    beds_available: int = 0  # open, empty, not reserved and not awaiting cleaning
+    beds_cleaning: int = 0
+    beds_reserved: int = 0
+    beds_closed: int = 0
     patients: int
     reviewed_today: int
     not_meeting_criteria: int
@@ -128,6 +231,30 @@ class BoardCounts(BaseModel):
 
 class Board(BaseModel):
     ward: WardPublic
+    pas_feed: bool = False  # the PAS feed is mapped to this ward (docs/adt.md)
     today: date
     rows: list[BoardRow]
     counts: BoardCounts
+
+
+class WardBeds(BaseModel):
+    """A ward's beds now, for the flow team (retired beds left out)."""
+
+    ward_id: int
+    ward_code: str
+    ward_name: str
+    beds: int
+    occupied: int
+    available: int  # open, empty, not reserved and not awaiting cleaning: a patient can come now
+    cleaning: int  # empty and awaiting cleaning
+    reserved: int  # reserved for an expected admission (empty or not)
+    closed: int
+    # Patients whose expected discharge date is today and whose latest review found no criteria
+    # to reside: the beds expected to free today.
+    expected_to_free_today: int
+
+
+class BedAvailability(BaseModel):
+    today: date
+    wards: list[WardBeds]
+    total: WardBeds

@@ -18,6 +18,8 @@ from app.adt.errors import Invalid
 from app.adt.parser import Location
 from app.core.errors import RuleViolation
 from app.models import AdtMessage, AuditEvent, Bed, BedLabelFrom, PasLocation, Patient, Stay, StayLocation
+from app.stays import service as stays
+from app.wards.queries import ward_board
 from tests import factories
 from tests.adt import messages as msg
 
@@ -807,3 +809,62 @@ def test_purge_clears_old_text_then_old_rows(db, feed):
         1,
         1,
     )
+
+
+# -- manual admissions on a ward the PAS feeds -------------------------------------------------
+
+
+def _admitted_by_hand(db, feed, ward, bed_label: str | None) -> Stay:
+    """A ward manager admits the patient the next messages are about, before the PAS says so."""
+    manager = factories.principal(db, factories.make_user(db, "ward_manager", wards=[ward]))
+    patient = factories.make_patient(
+        db, manager, nhs_number=msg.NHS, mrn=msg.MRN, family_name="Smith", given_name="Ann",
+        date_of_birth=date(1940, 5, 17),
+    )  # fmt: skip
+    bed = feed.bed(ward, bed_label) if bed_label else None
+    return stays.admit(
+        db, actor=manager, patient=patient, ward_id=ward.id, bed_id=bed.id if bed else None,
+        admitted_at=at("0915"), now=at("0920"),
+    )  # fmt: skip
+
+
+def test_a01_adopts_the_stay_admitted_by_hand_instead_of_a_second_one(db, feed):
+    add_mapping(db, point_of_care="W1", pas_bed=None, ward_code="W1", bed_label=None)
+    manual = _admitted_by_hand(db, feed, feed.ward1, "B02")
+    board = ward_board(db, feed.ward1, NOW.date())
+    waiting = [row.stay.awaiting_pas for row in board.rows if row.stay]
+    assert board.pas_feed is True and waiting == [True]  # flagged: the PAS has not admitted them yet
+    ack = feed.send(msg.adt("A01", control="ADOPT-1", location="W1^^B01"))
+    assert ack["code"] == "AA", ack
+    assert db.exec(select(func.count()).select_from(Stay)).one() == 1
+    db.expire_all()
+    stay = db.get(Stay, manual.id)
+    # The PAS's visit number, bed and consultant; the ward's admission time and history kept.
+    assert stay.pas_visit_number == "V0001" and stay.bed_id == feed.bed(feed.ward1, "B01").id
+    assert stay.admitted_at == at("0915") and stay.responsible_consultant == "DR MARK JONES"
+    assert [(w, b) for w, b, _, _ in feed.locations(stay)] == [("W1", "B02"), ("W1", "B01")]
+    adopted = db.exec(select(AuditEvent).where(AuditEvent.action == "adopt_manual_stay")).one()
+    assert adopted.after == {"pas_visit_number": "V0001", "pas_admitted_at": "2026-03-10T09:00:00+00:00"}
+    assert adopted.actor_id == feed.account.id
+    hl7 = db.exec(select(AuditEvent).where(AuditEvent.action == "hl7_a01")).one()
+    assert hl7.after["effect"] == "manual admission adopted: moved to the PAS location"
+    assert [row.stay.awaiting_pas for row in ward_board(db, feed.ward1, NOW.date()).rows if row.stay] == [False]
+    # The same A01 again is the visit it now knows.
+    assert feed.send(msg.adt("A01", control="ADOPT-2", location="W1^^B01"))["code"] == "AA"
+    assert db.exec(select(func.count()).select_from(Stay)).one() == 1
+
+
+def test_a03_for_a_visit_never_seen_discharges_the_stay_admitted_by_hand(db, feed):
+    manual = _admitted_by_hand(db, feed, feed.ward2, None)
+    ack = feed.send(msg.adt("A03", control="ADOPT-3", location="W2^^B03", discharge="20260310103000"))
+    assert ack["code"] == "AA", ack
+    db.expire_all()
+    stay = db.get(Stay, manual.id)
+    assert stay.pas_visit_number == "V0001" and stay.discharged_at == at("1030")
+    assert db.exec(select(func.count()).select_from(Stay)).one() == 1
+
+
+def test_a_stay_from_the_feed_is_never_adopted(db, feed):
+    feed.send(msg.adt("A01"))
+    ack = feed.send(msg.adt("A01", visit="V0009", location="W2^^B01"))
+    assert ack["code"] == "AE" and "already in hospital" in ack["text"]

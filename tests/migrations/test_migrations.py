@@ -70,3 +70,42 @@ def test_down_and_up_again_with_data_in_the_database(fresh_engine):
     migrate(fresh_engine)
     migrate(fresh_engine, "base", down=True)
     assert set(inspect(fresh_engine).get_table_names()) <= {"alembic_version"}
+
+
+def test_beds_get_their_state_and_first_period(fresh_engine):
+    """6bedf10a1100: beds closed before states existed are closed (reason "other"); every bed gets
+    one current period from its creation."""
+    migrate(fresh_engine, "ba16ea5bbe93")
+    with fresh_engine.begin() as conn:
+        conn.execute(text("INSERT INTO site (code, name, created_at, updated_at) VALUES ('RM1', 'M', :t, :t)"),
+                     {"t": "2026-01-01 00:00:00"})  # fmt: skip
+        conn.execute(
+            text(
+                "INSERT INTO ward (site_id, code, name, specialty, is_active, version, created_at, updated_at)"
+                " SELECT id, 'WM1', 'W', '', :yes, 1, :t, :t FROM site"
+            ),
+            {"t": "2026-01-01 00:00:00", "yes": True},
+        )
+        for label, is_open in (("B1", True), ("B2", False)):
+            conn.execute(
+                text(
+                    "INSERT INTO bed (ward_id, label, sort_order, is_open, is_escalation, version, created_at,"
+                    " updated_at) SELECT id, :label, 0, :open, :no, 1, :t, :t FROM ward"
+                ),
+                {"label": label, "open": is_open, "no": False, "t": "2026-01-02 08:00:00"},
+            )
+    migrate(fresh_engine)
+    with fresh_engine.connect() as conn:
+        beds = conn.execute(text("SELECT label, state_code FROM bed ORDER BY label")).all()
+        periods = conn.execute(
+            text(
+                "SELECT b.label, p.state_code, p.closure_reason_code, p.ended_at FROM bedstateperiod p"
+                " JOIN bed b ON b.id = p.bed_id ORDER BY b.label"
+            )
+        ).all()
+        assert conn.execute(text("SELECT version FROM site")).scalar() == 1
+    assert [tuple(b) for b in beds] == [("B1", "open"), ("B2", "closed")]
+    assert [tuple(p) for p in periods] == [("B1", "open", None, None), ("B2", "closed", "other", None)]
+    migrate(fresh_engine, "ba16ea5bbe93", down=True)
+    with fresh_engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM bed")).scalar() == 2

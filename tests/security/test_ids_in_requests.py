@@ -35,6 +35,7 @@ from app.models import (
     Action,
     AuditEvent,
     Bed,
+    BedStatePeriod,
     BoardRound,
     BoardRoundEntry,
     DailyReview,
@@ -69,6 +70,8 @@ class Probe:
 
 SITE_WIDE_ONLY = "site-wide roles only"  # no ward-scoped role gets past the permission check
 NO_IDS = "takes no record ids"
+# A CSV body and a plan from a preview: tests/stays/test_ward_list.py sends another ward's id.
+WARD_LIST = "the ward list: scope tested in tests/stays/test_ward_list.py"
 
 
 def _form_step(ids: Ids) -> dict:
@@ -88,6 +91,10 @@ def _fd_form(ids: Ids) -> dict:
 PROBES: dict[tuple[str, str], Probe | str] = {
     # JSON API --------------------------------------------------------------------------------
     ("POST", "/api/v1/wards"): SITE_WIDE_ONLY,
+    ("POST", "/api/v1/sites"): SITE_WIDE_ONLY,
+    ("POST", "/api/v1/wards/{ward_id}/ward-list/preview"): WARD_LIST,
+    ("POST", "/api/v1/wards/{ward_id}/ward-list/apply"): WARD_LIST,
+    ("PATCH", "/api/v1/sites/{site_id}"): SITE_WIDE_ONLY,
     ("PATCH", "/api/v1/wards/{ward_id}"): Probe(
         lambda i: (
             f"/api/v1/wards/{i['ward_id']}",
@@ -100,6 +107,10 @@ PROBES: dict[tuple[str, str], Probe | str] = {
     ),
     ("PATCH", "/api/v1/beds/{bed_id}"): Probe(
         lambda i: (f"/api/v1/beds/{i['bed_id']}", {"is_open": False, "version": i["bed_version"]}), (("bed_id",),)
+    ),
+    ("PUT", "/api/v1/beds/{bed_id}/state"): Probe(
+        lambda i: (f"/api/v1/beds/{i['bed_id']}/state", {"state_code": "cleaning", "version": i["bed_version"]}),
+        (("bed_id",),),
     ),
     # Identifiers, not ids: clashes with other wards' patients are tested in tests/stays/test_admission_scope.py.
     ("POST", "/api/v1/patients"): NO_IDS,
@@ -425,7 +436,7 @@ def world(db, now) -> World:
 
 _COUNTED = (
     AuditEvent, Patient, Stay, StayLocation, EddChange, Ward, Bed, UserWard, Action, FailedDischarge, Escalation,
-    EscalationEvent, BoardRound, BoardRoundEntry, DailyReview, Referral,
+    EscalationEvent, BoardRound, BoardRoundEntry, DailyReview, Referral, BedStatePeriod,
 )  # fmt: skip
 _VERSIONED = {
     "ward_id": Ward, "quiet_ward_id": Ward, "bed_id": Bed, "quiet_bed_id": Bed, "stay_id": Stay,
