@@ -39,6 +39,7 @@ from app.models import (
     FailedDischarge,
     Patient,
     Referral,
+    Site,
     Stay,
     User,
     Ward,
@@ -81,10 +82,16 @@ def _todays_review(db: Session, ids: Ids, user: User, now) -> Ids:  # noqa: ANN0
 
 WRITES: dict[tuple[str, str], Versioned | str] = {
     # JSON API --------------------------------------------------------------------------------
+    ("POST", "/api/v1/sites"): CREATES,
+    ("PATCH", "/api/v1/sites/{site_id}"): Versioned("version", Site, "site_id"),
     ("POST", "/api/v1/wards"): CREATES,
     ("PATCH", "/api/v1/wards/{ward_id}"): Versioned("version", Ward, "ward_id"),
     ("POST", "/api/v1/wards/{ward_id}/beds"): CREATES,
     ("PATCH", "/api/v1/beds/{bed_id}"): Versioned("version", Bed, "bed_id"),
+    ("PUT", "/api/v1/beds/{bed_id}/state"): Versioned("version", Bed, "bed_id"),
+    ("POST", "/api/v1/wards/{ward_id}/ward-list/preview"): NOT_A_WRITE,
+    ("POST", "/api/v1/wards/{ward_id}/ward-list/apply"): "applies what its preview showed, by the preview's "
+    "plan token: 409 with the new preview if the ward changed since (tests/stays/test_ward_list.py)",
     ("POST", "/api/v1/patients"): CREATES,
     ("POST", "/api/v1/patients/search"): NOT_A_WRITE,
     ("PATCH", "/api/v1/patients/{patient_id}"): Versioned("version", Patient, "former_patient_id"),
@@ -149,6 +156,10 @@ ALSO: dict[tuple[str, str], Versioned] = {
 
 # Requests PROBES does not make (routes only site-wide roles may use there).
 EXTRA: dict[tuple[str, str], Callable[[Ids], tuple[str, dict]]] = {
+    ("PATCH", "/api/v1/sites/{site_id}"): lambda i: (
+        f"/api/v1/sites/{i['site_id']}",
+        {"name": "Renamed Site", "version": 1},
+    ),
     ("POST", "/admin/users/{user_id}"): lambda i: (
         f"/admin/users/{i['sponsor_id']}",
         {
@@ -183,7 +194,7 @@ def world(db, now) -> tuple[Ids, dict[str, User]]:
     ids, _ = _side(db, "HOME", now)
     wards = [db.get(Ward, ids["ward_id"]), db.get(Ward, ids["quiet_ward_id"])]
     users = {role: factories.make_user(db, role, wards=wards if role != "admin" else []) for role in ROLES}
-    return ids, users
+    return ids | {"site_id": wards[0].site_id}, users
 
 
 def _request(key: tuple[str, str], ids: Ids) -> tuple[str, dict]:
