@@ -8,8 +8,8 @@ from datetime import date, timedelta
 import pytest
 from sqlmodel import select
 
-from app.metrics import ward_days
-from app.models import AuditEvent, MetricsDay, MetricsStale, Stay
+from app.metrics.stored import ward_days
+from app.models import AuditEvent, DailyReview, MetricsDay, MetricsStale, Stay
 from app.reviews.schemas import ReviewRequest
 from app.reviews.service import record_review
 from tests import factories
@@ -63,7 +63,12 @@ def test_a_doctor_fills_in_the_weekend_and_the_drd_moves_back(db, api_as, stay, 
 
 
 def test_a_late_entrys_pathway_does_not_undo_a_later_days(db, stay, doctor, nurse_principal, now):
-    record_review(db, actor=nurse_principal, stay=stay, now=now, data=ReviewRequest(**NCTR, pathway=1))
+    today = db.exec(
+        select(DailyReview).where(DailyReview.stay_id == stay.id, DailyReview.review_date == now.date())
+    ).one()
+    record_review(
+        db, actor=nurse_principal, stay=stay, now=now, data=ReviewRequest(**NCTR, pathway=1, version=today.version)
+    )
     record_review(db, actor=factories.principal(db, doctor), stay=stay, now=now,
                   data=ReviewRequest(**NCTR, pathway=3, review_date=SUNDAY, late_entry_reason="Missed"))  # fmt: skip
     assert stay.pathway == 1 and stay.discharge_ready_date == SUNDAY

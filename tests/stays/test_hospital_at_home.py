@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from app.metrics.compute import Period
-
 from app.audit import crud
 from app.metrics.reports import metrics_report
+from app.metrics.rules.period import Period
 from app.models import Referral
 from app.stays.service import discharge
 from tests import factories
