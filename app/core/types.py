@@ -134,6 +134,19 @@ FormTime = Annotated[ClockTime | None, BeforeValidator(_blank_is_none)]
 
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 Version = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+
+def _form_version(value: object) -> object:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    number = form_id(value)
+    if number is None:
+        raise ValueError("Enter a version number")
+    return number
+
+
+# A version from a form's hidden field: ASCII digits only, as form_id reads ids ("1.0" is not 1).
+FormVersion = Annotated[Version, BeforeValidator(_form_version)]
 SortOrder = Annotated[int, Field(ge=-MAX_INT32 - 1, le=MAX_INT32)]  # an INTEGER column
 PathwayNumber = Annotated[int, Field(ge=0, le=3)]
 

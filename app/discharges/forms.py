@@ -1,48 +1,46 @@
 """Failed-discharge forms: HTML strings in, the API's schemas out, NHS-style messages.
 
-Dates and times are typed as Europe/London wall-clock values and stored as UTC; they, and
-ids, follow the shared input rules of app.core.types (ISO dates from 1900 to 2100). Each parser
-returns (data or None, errors); errors map a form field name (also its element id, so the
-NHS error summary can link to it) to one message, in the order the fields appear.
+`FailedDischargeForm` and `EddForm` are pydantic schemas read by app.web.form_writes like every
+other form. Dates and times are typed as Europe/London wall-clock values and stored as UTC; they,
+and ids, follow the shared input rules of app.core.types (ISO dates from 1900 to 2100). Each
+message is against the form field it is about (also its element id, so the NHS error summary can
+link to it), in the order the fields appear. The list filters below are a GET query string.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
-from datetime import date, datetime, time
-from typing import Any
+from datetime import date, time
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from app.core.clock import london_at
-from app.core.types import clock_time, form_id, iso_date
-from app.core.validation import as_list, field_errors
+from app.core.types import Code, IsoDate, LongText, clock_time, form_id, iso_date
+from app.core.validation import as_list, field_error
 from app.discharges.queries import Filters
 from app.discharges.schemas import FailedDischargeCreate
+from app.stays.schemas import EddRequest
 
 DETAIL_MAX = 4000
-REASON_MAX = 1000
+MAX_CAUSES = 16
 
 # Schema (and service) field -> the form field to show the message against.
 FORM_FIELD = {
     "planned_for": "planned_date",
-    "causes": "causes",
-    "primary_cause": "primary_cause",
-    "detail": "detail",
-    "avoidable": "avoidable",
     "follow_up_owner_role_code": "follow_up_owner_role",
     "follow_up_due_at": "follow_up_due_date",
-    "expected_discharge_date": "expected_discharge_date",
-    "reason": "reason",
 }
 
 
-def _text(form: Mapping[str, Any], name: str) -> str:
-    value = form.get(name, "")
-    if isinstance(value, list):  # a repeated single-value field: keep the last, as browsers do
+def _single(value: object) -> object:
+    """A repeated single-value field: keep the last, as browsers do."""
+    if isinstance(value, list):
         value = value[-1] if value else ""
-    return str(value).replace("\x00", "").strip()
+    return value
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(_single(value)).replace("\x00", "").strip()
 
 
 def parse_date(value: str) -> date | None:
@@ -61,117 +59,143 @@ def _date(text: str, errors: dict[str, str], field: str) -> date | None:
         return None
 
 
-def parse_time(value: str) -> time | None:
-    try:
-        return clock_time(value)
-    except ValueError:
-        return None
+def _required(value: object, message: str) -> str:
+    text = _text(value)
+    if not text:
+        raise ValueError(message)
+    return text
 
 
-def _date_and_time(
-    form: Mapping[str, Any], prefix: str, errors: dict[str, str], *, required: bool, what: str
-) -> datetime | None:
-    day_text, time_text = _text(form, f"{prefix}_date"), _text(form, f"{prefix}_time")
-    if not day_text and not time_text and not required:
-        return None
-    day = _date(day_text, errors, f"{prefix}_date") if day_text else None
-    clock = parse_time(time_text) if time_text else None
-    if not day_text:
-        errors[f"{prefix}_date"] = f"Enter the date {what}"
-    if not time_text:
-        errors[f"{prefix}_time"] = f"Enter the time {what}"
-    elif clock is None:
-        errors[f"{prefix}_time"] = "Enter a real time, like 14:30"
-    if day is None or clock is None:
-        return None
-    return london_at(day, clock)
+class FailedDischargeForm(BaseModel):
+    """The log form. Validation context: `reasons` (cause codes) and `roles` (who may own a
+    follow-up), so a code from outside the lists is a field message rather than a refusal."""
 
+    model_config = ConfigDict(extra="ignore")
 
-def parse_failed_discharge(
-    form: Mapping[str, Any], *, reasons: Collection[str], roles: Collection[str]
-) -> tuple[FailedDischargeCreate | None, dict[str, str]]:
-    """Validate the log form; build the same FailedDischargeCreate the JSON API takes."""
-    errors: dict[str, str] = {}
-    planned_for = _date_and_time(form, "planned", errors, required=True, what="the patient was due to go home")
+    planned_date: date = Field(None, validate_default=True)
+    planned_time: time = Field(None, validate_default=True)
+    causes: list[Code] = Field(None, validate_default=True)
+    primary_cause: Code | None = Field(None, validate_default=True)
+    detail: LongText = ""
+    avoidable: bool = Field(None, validate_default=True)
+    follow_up_owner_role: Code | None = None
+    follow_up_due_date: date | None = None
+    follow_up_due_time: time | None = Field(None, validate_default=True)
 
-    ticked = list(dict.fromkeys(str(c).strip() for c in as_list(form.get("causes")) if str(c).strip()))
-    primary = _text(form, "primary_cause")
-    if not ticked:
-        errors["causes"] = "Select at least one cause"
-    elif any(code not in reasons for code in ticked):
-        errors["causes"] = "Select causes from the list"
-    elif len(ticked) > 16:
-        errors["causes"] = "Select 16 causes or fewer"
-    if ticked and not primary and len(ticked) == 1:
-        primary = ticked[0]  # one cause: it is the main one
-    if "causes" not in errors:
+    @field_validator("planned_date", mode="before")
+    @classmethod
+    def _planned_date(cls, value: object) -> date:
+        return iso_date(_required(value, "Enter the date the patient was due to go home"))
+
+    @field_validator("planned_time", mode="before")
+    @classmethod
+    def _planned_time(cls, value: object) -> time:
+        return clock_time(_required(value, "Enter the time the patient was due to go home"))
+
+    @field_validator("causes", mode="before")
+    @classmethod
+    def _causes(cls, value: object, info: ValidationInfo) -> list[str]:
+        ticked = list(dict.fromkeys(t for t in (_text(c) for c in as_list(value)) if t))
+        if not ticked:
+            raise ValueError("Select at least one cause")
+        if any(code not in (info.context or {}).get("reasons", ()) for code in ticked):
+            raise ValueError("Select causes from the list")
+        if len(ticked) > MAX_CAUSES:
+            raise ValueError(f"Select {MAX_CAUSES} causes or fewer")
+        return ticked
+
+    @field_validator("primary_cause", mode="before")
+    @classmethod
+    def _primary_cause(cls, value: object, info: ValidationInfo) -> str | None:
+        ticked = info.data.get("causes")
+        primary = _text(value)
+        if ticked is None:
+            return primary or None  # the causes have their own message; this one waits for them
+        if not primary and len(ticked) == 1:
+            return ticked[0]  # one cause: it is the main one
         if not primary:
-            errors["primary_cause"] = "Select which cause was the main one"
-        elif primary not in ticked:
-            errors["primary_cause"] = "The main cause must be one of the causes you ticked"
+            raise ValueError("Select which cause was the main one")
+        if primary not in ticked:
+            raise ValueError("The main cause must be one of the causes you ticked")
+        return primary
 
-    detail = _text(form, "detail")
-    if len(detail) > DETAIL_MAX:
-        errors["detail"] = f"Detail must be {DETAIL_MAX} characters or fewer"
+    @field_validator("detail", mode="before")
+    @classmethod
+    def _detail(cls, value: object) -> str:
+        detail = _text(value)
+        if len(detail) > DETAIL_MAX:
+            raise ValueError(f"Detail must be {DETAIL_MAX} characters or fewer")
+        return detail
 
-    avoidable = _text(form, "avoidable")
-    if avoidable not in ("yes", "no"):
-        errors["avoidable"] = "Select yes if the failed discharge could have been avoided"
+    @field_validator("avoidable", mode="before")
+    @classmethod
+    def _avoidable(cls, value: object) -> bool:
+        answer = _text(value)
+        if answer not in ("yes", "no"):
+            raise ValueError("Select yes if the failed discharge could have been avoided")
+        return answer == "yes"
 
-    owner = _text(form, "follow_up_owner_role") or None
-    if owner is not None and owner not in roles:
-        errors["follow_up_owner_role"] = "Choose a role from the list"
-    due_at = _date_and_time(form, "follow_up_due", errors, required=False, what="the follow-up is due")
+    @field_validator("follow_up_owner_role", mode="before")
+    @classmethod
+    def _owner(cls, value: object, info: ValidationInfo) -> str | None:
+        owner = _text(value) or None
+        if owner is not None and owner not in (info.context or {}).get("roles", ()):
+            raise ValueError("Choose a role from the list")
+        return owner
 
-    if errors or planned_for is None:  # a required moment missing is always an error too
-        return None, errors
-    try:
-        data = FailedDischargeCreate(
-            planned_for=planned_for,
-            causes=ticked,
-            primary_cause=primary,
-            detail=detail,
-            avoidable=avoidable == "yes",
-            follow_up_owner_role_code=owner,
-            follow_up_due_at=due_at,
+    @field_validator("follow_up_due_date", mode="before")
+    @classmethod
+    def _due_date(cls, value: object) -> date | None:
+        text = _text(value)
+        return iso_date(text) if text else None
+
+    @field_validator("follow_up_due_time", mode="before")
+    @classmethod
+    def _due_time(cls, value: object, info: ValidationInfo) -> time | None:
+        text = _text(value)
+        day_given = "follow_up_due_date" not in info.data or info.data["follow_up_due_date"] is not None
+        if text and not day_given:
+            raise field_error("follow_up_due_date", "Enter the date the follow-up is due")
+        if not text and day_given and "follow_up_due_date" in info.data:
+            raise ValueError("Enter the time the follow-up is due")
+        return clock_time(text) if text else None
+
+    def to_create(self) -> FailedDischargeCreate:
+        """The same FailedDischargeCreate the JSON API takes (every field already within its rules)."""
+        due = self.follow_up_due_date
+        return FailedDischargeCreate(
+            planned_for=london_at(self.planned_date, self.planned_time),
+            causes=self.causes,
+            primary_cause=self.primary_cause or self.causes[0],
+            detail=self.detail,
+            avoidable=self.avoidable,
+            follow_up_owner_role_code=self.follow_up_owner_role,
+            follow_up_due_at=london_at(due, self.follow_up_due_time) if due and self.follow_up_due_time else None,
         )
-    except ValidationError as exc:
-        return None, {FORM_FIELD.get(k, k): v for k, v in field_errors(exc).items()}
-    return data, {}
+
+
+class EddForm(EddRequest):
+    """The API's EDD body as the revisit page posts it (its version travels as `stay_version`)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    expected_discharge_date: IsoDate = Field(None, validate_default=True)
+
+    @field_validator("expected_discharge_date", mode="before")
+    @classmethod
+    def _given(cls, value: object) -> object:
+        return _required(value, "Enter the expected discharge date")
+
+    @field_validator("reason", mode="before")
+    @classmethod
+    def _reason(cls, value: object) -> object:
+        reason = _text(value)
+        if len(reason) > 1000:
+            raise ValueError("Reason must be 1000 characters or fewer")
+        return reason
 
 
 parse_id = form_id
-
-
-def parse_stay_id(form: Mapping[str, Any]) -> int | None:
-    return parse_id(_text(form, "stay_id"))
-
-
-parse_version = parse_id
-
-
-@dataclass(frozen=True)
-class EddForm:
-    expected_discharge_date: date
-    reason: str
-    stay_version: int
-
-
-def parse_edd(form: Mapping[str, Any]) -> tuple[EddForm | None, dict[str, str]]:
-    errors: dict[str, str] = {}
-    day_text = _text(form, "expected_discharge_date")
-    day = _date(day_text, errors, "expected_discharge_date") if day_text else None
-    if not day_text:
-        errors["expected_discharge_date"] = "Enter the expected discharge date"
-    reason = _text(form, "reason")
-    if len(reason) > REASON_MAX:
-        errors["reason"] = f"Reason must be {REASON_MAX} characters or fewer"
-    version = parse_version(form.get("stay_version"))
-    if version is None:
-        errors["form"] = "The form was incomplete: reload the page and try again"
-    if errors or day is None or version is None:  # each None has its error
-        return None, errors
-    return EddForm(expected_discharge_date=day, reason=reason, stay_version=version), {}
 
 
 # List and chart filters (GET query strings) -------------------------------------------------

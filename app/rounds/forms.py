@@ -19,8 +19,8 @@ from app.core.types import (
     FormCode,
     FormDate,
     FormTime,
+    FormVersion,
     PathwayNumber,
-    Version,
 )
 from app.rounds.schemas import RoundStepRequest
 
@@ -46,8 +46,8 @@ class PatientStepForm(BaseModel):
 
     # The versions the form was drawn at. Both hidden fields are always there; a blank review
     # version means there was no review today when the form was drawn.
-    stay_version: Version
-    review_version: Annotated[Version | None, BeforeValidator(_blank_none)]
+    stay_version: FormVersion
+    review_version: Annotated[FormVersion | None, BeforeValidator(_blank_none)]
     # 1. Criteria to reside today
     meets: Literal["yes", "no"]
     criteria: Annotated[list[Code], BeforeValidator(_as_list), Field(max_length=12)] = []

@@ -7,8 +7,10 @@ from pydantic import BaseModel, ConfigDict, model_validator
 
 from app.core.types import (
     Code,
+    FormDate,
     Id,
     IsoDate,
+    Label,
     LongText,
     PartialUpdate,
     PathwayNumber,
@@ -18,6 +20,7 @@ from app.core.types import (
     UtcMoment,
     Version,
 )
+from app.core.validation import field_error
 from app.patients.schemas import PatientCreate, PatientPublic
 
 PathwayCode = int  # validated against the pathway table by the service
@@ -168,3 +171,31 @@ class WardListPreview(BaseModel):
     # refused (409) with the new preview.
     plan: str
     applied: bool = False
+
+
+class ReferralCreate(BaseModel):
+    """A referral made for the discharge (care transfer hub, therapy, social work...)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    to_service: Label
+    sent_on: IsoDate
+    decision_on: FormDate = None
+    decision: Reason = ""
+
+    @model_validator(mode="after")
+    def _decided_after_sent(self) -> ReferralCreate:
+        if self.decision_on and self.decision_on < self.sent_on:
+            raise field_error("decision_on", DECISION_BEFORE_SENT)
+        return self
+
+
+class ReferralDecision(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    decision_on: FormDate = None
+    decision: Reason = ""
+    version: Version | None = None
+
+
+DECISION_BEFORE_SENT = "The decision cannot be before the referral was sent"

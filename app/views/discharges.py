@@ -23,10 +23,10 @@ from app.auth.deps import CanLogFailedDischarge, CanReadWard, CanWriteClinical
 from app.auth.permissions import Perm, allows
 from app.auth.scope import on_stay_or_404, stay_or_404
 from app.core.clock import london_date, london_time
-from app.core.errors import Conflict, DomainError, NotFound, StaleVersion
+from app.core.errors import NotFound, StaleVersion
 from app.core.params import Now, PathId
 from app.core.principal import Principal
-from app.db import SessionDep, commit
+from app.db import SessionDep
 from app.discharges import causes, forms, queries, service
 from app.discharges.schemas import FailedDischargeUpdate
 from app.metrics.present import charts
@@ -34,9 +34,11 @@ from app.models import Bed, FailedDischarge, Patient, Stay, Ward
 from app.reference import labels, rows
 from app.rounds.page import conflict_details
 from app.stays.service import set_edd
+from app.web.form_writes import OUT_OF_DATE, write_form
 from app.web.forms import FormData
 from app.web.htmx import go_to, vary, wants_fragment
 from app.web.templating import date_text, render
+from app.web.urls import path_for
 
 router = APIRouter(include_in_schema=False)
 
@@ -120,44 +122,33 @@ def _record(
     `standalone`: the form where the patient is chosen first; errors re-render that form.
     """
     shown = None if standalone else stay
-    reasons = labels(session, "failed_discharge_reasons")
-    roles = {r.code for r in _owner_roles(session)}
-    data, errors = forms.parse_failed_discharge(form, reasons=reasons, roles=roles)
-    errors = (stay_errors or {}) | errors
-    if data is None or errors or stay is None:
+
+    def again(errors: dict[str, str], status: int) -> Response:
         return _log_page(
-            request,
-            session,
-            actor,
-            now,
-            stay=shown,
-            values=form,
-            errors=errors,
-            ward_filter=ward_filter,
-            status_code=422,
-        )
-    try:
-        fd, _ = service.log_failed_discharge(session, actor=actor, stay=stay, data=data, now=now)
-        commit(session)
-    except Conflict:
-        raise  # a clash at commit: the shared handler answers 409
-    except DomainError as exc:
-        session.rollback()
-        field = forms.FORM_FIELD.get(exc.field or "", "form")
-        return _log_page(
-            request,
-            session,
-            actor,
-            now,
-            stay=shown,
-            values=form,
-            errors={field: exc.message},
-            ward_filter=ward_filter,
-            status_code=422,
-        )
-    if stay.discharged_at is not None or not allows(actor.role, Perm.WRITE_CLINICAL):
-        return go_to(request, f"/stays/{stay.id}", message="Failed discharge logged")
-    return go_to(request, f"/stays/{stay.id}/edd?failed_discharge={fd.id}", message="Failed discharge logged")
+            request, session, actor, now, stay=shown, values=form, errors=errors, ward_filter=ward_filter,
+            status_code=status,
+        )  # fmt: skip
+
+    def log(data: forms.FailedDischargeForm, _: int) -> FailedDischarge:
+        assert stay is not None  # a missing patient is one of stay_errors: no save
+        fd, _causes = service.log_failed_discharge(session, actor=actor, stay=stay, data=data.to_create(), now=now)
+        return fd
+
+    def done(fd: FailedDischarge) -> Response:
+        assert stay is not None
+        if stay.discharged_at is not None or not allows(actor.role, Perm.WRITE_CLINICAL):
+            return go_to(request, path_for(request, "show_patient", stay_id=stay.id), message="Failed discharge logged")
+        edd = path_for(request, "revisit_edd", {"failed_discharge": fd.id}, stay_id=stay.id)
+        return go_to(request, edd, message="Failed discharge logged")
+
+    context = {
+        "reasons": labels(session, "failed_discharge_reasons"),
+        "roles": {r.code for r in _owner_roles(session)},
+    }
+    return write_form(
+        session, form, forms.FailedDischargeForm, log, done=done, again=again, fields=forms.FORM_FIELD,
+        errors=stay_errors, context=context,
+    )  # fmt: skip
 
 
 @router.get("/stays/{stay_id}/failed-discharges/new", name="failed_discharge_form_for_stay")
@@ -194,7 +185,7 @@ def log_choosing_patient(
     ward_filter = forms.parse_id(form.get("ward"))
     if ward_filter is not None and not actor.can_access_ward(ward_filter):
         ward_filter = None
-    stay_id = forms.parse_stay_id(form)
+    stay_id = forms.parse_id(form.get("stay_id"))
     stay: Stay | None = None
     stay_errors: dict[str, str] = {}
     try:
@@ -247,7 +238,7 @@ def _failed_for(session: Session, stay: Stay, raw: object) -> FailedDischarge | 
 def revisit_edd(request: Request, stay_id: PathId, session: SessionDep, actor: CanWriteClinical, now: Now) -> Response:
     stay = stay_or_404(session, actor, stay_id)
     if stay.discharged_at is not None:
-        return RedirectResponse(f"/stays/{stay.id}", status_code=303)
+        return RedirectResponse(path_for(request, "show_patient", stay_id=stay.id), status_code=303)
     failed = _failed_for(session, stay, request.query_params.get("failed_discharge"))
     reason = ""
     if failed is not None:
@@ -275,57 +266,49 @@ def save_edd(
     stay = stay_or_404(session, actor, stay_id)
     failed = _failed_for(session, stay, form.get("failed_discharge"))
     values = dict(form)
-    data, errors = forms.parse_edd(form)
+    refused: dict[str, str] = {}
     if failed is None and str(form.get("failed_discharge") or "").strip():
         # Our page only ever sends this patient's failed discharge: anything else (another
         # ward's, a missing one) is refused alike, and the save does not go ahead.
-        data, errors = None, errors | {"form": "The form was incomplete: reload the page and try again"}
+        refused = {"form": OUT_OF_DATE}
         values["failed_discharge"] = ""
-    if data is None:
-        if "form" in errors:
-            values["stay_version"] = stay.version
-        return _edd_page(request, session, stay, values=values, errors=errors, failed=failed, status_code=422)
     before = stay.expected_discharge_date
-    try:
-        set_edd(
+
+    def again(errors: dict[str, str], status: int) -> Response:
+        if "form" in errors:
+            values["stay_version"] = stay.version  # reloaded: the form is drawn again at this version
+        return _edd_page(request, session, stay, values=values, errors=errors, failed=failed, status_code=status)
+
+    def stale(_: StaleVersion) -> Response:
+        # Keep what they typed; the new version lets them save it knowingly.
+        values["stay_version"] = stay.version
+        conflict = conflict_details(session, stay)
+        return _edd_page(request, session, stay, values=values, conflict=conflict, failed=failed, status_code=409)
+
+    def done(_: Stay) -> Response:
+        changed = stay.expected_discharge_date != before
+        message = "Expected discharge date changed" if changed else "Expected discharge date kept"
+        return go_to(request, path_for(request, "show_patient", stay_id=stay.id), message=message)
+
+    return write_form(
+        session,
+        form,
+        forms.EddForm,
+        lambda data, drawn_at: set_edd(
             session,
             actor=actor,
             stay=stay,
             new_date=data.expected_discharge_date,
             reason=data.reason,
-            expected_version=data.stay_version,
+            expected_version=drawn_at,
             now=now,
-        )
-        commit(session)
-    except StaleVersion:
-        session.rollback()
-        session.refresh(stay)
-        # Keep what they typed; the new version lets them save it knowingly.
-        values["stay_version"] = stay.version
-        return _edd_page(
-            request,
-            session,
-            stay,
-            values=values,
-            conflict=conflict_details(session, stay),
-            failed=failed,
-            status_code=409,
-        )
-    except DomainError as exc:
-        session.rollback()
-        field = forms.FORM_FIELD.get(exc.field or "", "form")
-        return _edd_page(
-            request,
-            session,
-            stay,
-            values=values,
-            errors={field: exc.message},
-            failed=failed,
-            status_code=409 if isinstance(exc, Conflict) else 422,
-        )
-    changed = stay.expected_discharge_date != before
-    message = "Expected discharge date changed" if changed else "Expected discharge date kept"
-    return go_to(request, f"/stays/{stay.id}", message=message)
+        ),  # fmt: skip
+        version="stay_version",
+        done=done,
+        again=again,
+        stale=stale,
+        errors=refused,
+    )
 
 
 # The list, its follow-ups and its export -------------------------------------------------
@@ -408,35 +391,33 @@ def mark_follow_up_done(
 ) -> Response:
     fd, stay = on_stay_or_404(session, actor, FailedDischarge, fd_id, "failed discharge")
     back = _safe_back(form.get("back"))
-    version = forms.parse_version(form.get("version"))
-    if version is None:
-        message = "The form was incomplete: reload the page and try again"
-        return _list_page(request, session, actor, now, message=message, status_code=422)
-    try:
-        service.update_failed_discharge(
-            session,
-            actor=actor,
-            fd=fd,
-            stay=stay,
-            data=FailedDischargeUpdate(follow_up_done=True, version=version),
-            expected_version=version,
-            now=now,
-        )
-        commit(session)
-    except StaleVersion:
-        session.rollback()
+
+    def again(errors: dict[str, str], status: int) -> Response:
+        return _list_page(request, session, actor, now, message=next(iter(errors.values())), status_code=status)
+
+    def stale(_: StaleVersion) -> Response:
         event = last_change(session, "faileddischarge", fd.id)
         who = f"{event.actor_name} changed it at {_hhmm(event.occurred_at)}" if event else "Someone else changed it"
-        return _list_page(
-            request,
-            session,
-            actor,
-            now,
-            status_code=409,
-            message=f"{who} while you had this page open. Check the follow-up below, then try again.",
-        )
-    url = "/failed-discharges?" + "&".join(p for p in (back, f"done={fd.id}") if p)
-    return go_to(request, url, message="Follow-up marked done")
+        message = f"{who} while you had this page open. Check the follow-up below, then try again."
+        return _list_page(request, session, actor, now, status_code=409, message=message)
+
+    def done(_: FailedDischarge) -> Response:
+        url = path_for(request, "failed_discharge_list", "&".join(p for p in (back, f"done={fd.id}") if p))
+        return go_to(request, url, message="Follow-up marked done")
+
+    return write_form(
+        session,
+        form,
+        FailedDischargeUpdate,
+        lambda data, drawn_at: service.update_failed_discharge(
+            session, actor=actor, fd=fd, stay=stay, data=data, expected_version=drawn_at, now=now
+        ),
+        version="version",
+        values={"follow_up_done": True},
+        done=done,
+        again=again,
+        stale=stale,
+    )
 
 
 def _hhmm(moment: datetime) -> str:

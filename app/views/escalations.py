@@ -2,34 +2,34 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict
 from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 
 from app.auth.deps import CanActEscalation, CanRaiseEscalation, CanReadWard
 from app.auth.permissions import Perm, allows
 from app.auth.scope import on_stay_or_404, stay_or_404
-from app.core.clock import LONDON
-from app.core.errors import DomainError, StaleVersion
+from app.core.errors import StaleVersion
 from app.core.params import Now, PathId
 from app.core.principal import Principal
-from app.core.types import Code, FormDate, Id, RequiredText
-from app.core.validation import validate
-from app.db import SessionDep, commit
+from app.core.types import Id
+from app.db import SessionDep
 from app.escalations import queries, service
-from app.escalations.schemas import EscalationCreate, EscalationStep
+from app.escalations.forms import RaiseForm
+from app.escalations.schemas import EscalationStep
 from app.models import Escalation, Stay, Ward
 from app.reference import labels, rows
 from app.rounds.page import patient_context
+from app.web.form_writes import write_form
 from app.web.forms import FormData
 from app.web.htmx import go_to, vary, wants_fragment
 from app.web.sse import StreamTurn, change_stream, watching
 from app.web.templating import render
+from app.web.urls import path_for
 
 router = APIRouter(include_in_schema=False)
 Status = Annotated[str, Query(max_length=10, pattern="^(open|resolved)$")]
@@ -139,6 +139,14 @@ def show_escalation(request: Request, esc_id: PathId, session: SessionDep, actor
     return _detail(request, session, actor, esc, stay, now)
 
 
+DONE = {
+    "acknowledge": "Acknowledged",
+    "note": "Note added",
+    "escalate": "Escalated to the next level",
+    "resolve": "Resolved",
+}
+
+
 @router.post("/escalations/{esc_id}", name="act_on_escalation")
 def act_on_escalation(
     request: Request,
@@ -150,85 +158,33 @@ def act_on_escalation(
 ) -> Response:
     esc, stay = on_stay_or_404(session, actor, Escalation, esc_id, "escalation")
     values = {"note": str(form.get("note", ""))[:1000]}
-    data, errors = validate(
-        EscalationStep, {"action": form.get("action"), "note": values["note"], "version": form.get("version") or None}
+
+    def again(errors: dict[str, str], status: int) -> Response:
+        # One box on this form: every message sits by it.
+        note = {"note": next(iter(errors.values()))}
+        return _detail(request, session, actor, esc, stay, now, errors=note, values=values, status_code=status)
+
+    def stale(_: StaleVersion) -> Response:
+        message = (
+            "Someone else acted on this escalation while you were reading it. Check the timeline below, then try again."
+        )
+        return _detail(
+            request, session, actor, esc, stay, now, values=values, errors={"note": message}, status_code=409
+        )
+
+    return write_form(
+        session,
+        form,
+        EscalationStep,
+        lambda step, drawn_at: service.step_escalation(
+            session, actor=actor, esc=esc, stay=stay, step=step, expected_version=drawn_at, now=now
+        ),
+        version="version",
+        values={"action": form.get("action"), "note": values["note"]},
+        done=lambda _: _detail(request, session, actor, esc, stay, now, message=DONE[str(form.get("action"))]),
+        again=again,
+        stale=stale,
     )
-    if data is None:
-        return _detail(
-            request,
-            session,
-            actor,
-            esc,
-            stay,
-            now,
-            errors={"note": next(iter(errors.values()))},
-            values=values,
-            status_code=422,
-        )
-    try:
-        service.step_escalation(
-            session, actor=actor, esc=esc, stay=stay, step=data, expected_version=data.version or esc.version, now=now
-        )
-        commit(session)
-    except StaleVersion:
-        session.rollback()
-        session.refresh(esc)
-        return _detail(
-            request,
-            session,
-            actor,
-            esc,
-            stay,
-            now,
-            values=values,
-            status_code=409,
-            errors={
-                "note": "Someone else acted on this escalation while you were reading it. "
-                "Check the timeline below, then try again."
-            },
-        )
-    except DomainError as exc:
-        session.rollback()
-        if exc.status_code == 403:
-            raise
-        return _detail(
-            request,
-            session,
-            actor,
-            esc,
-            stay,
-            now,
-            values=values,
-            errors={"note": exc.message},
-            status_code=exc.status_code if exc.status_code in (409, 422) else 422,
-        )
-    done = {
-        "acknowledge": "Acknowledged",
-        "note": "Note added",
-        "escalate": "Escalated to the next level",
-        "resolve": "Resolved",
-    }[data.action]
-    return _detail(request, session, actor, esc, stay, now, message=done)
-
-
-class RaiseForm(BaseModel):
-    """The raise form: the API's EscalationCreate fields as a page sends them."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    category_code: Code
-    help_needed: RequiredText
-    needed_by: FormDate = None  # a London date: needed by 17:00 that day
-
-
-def _raise_errors(errors: dict[str, str], form: dict) -> dict[str, str]:
-    """Plain messages for the two questions: which kind of blocker, and (when blank) what help."""
-    messages = dict(errors)
-    if "category_code" in messages:
-        messages["category_code"] = "Choose what kind of blocker this is"
-    if "help_needed" in messages and not str(form.get("help_needed") or "").strip():
-        messages["help_needed"] = "Describe the help needed"
-    return messages
 
 
 @router.get("/stays/{stay_id}/escalations/new", name="new_escalation")
@@ -254,34 +210,24 @@ def raise_escalation(
     now: Now,
 ) -> Response:
     stay = stay_or_404(session, actor, stay_id)
-    data, errors = validate(RaiseForm, form)
-    errors = _raise_errors(errors, form)
-    if data is not None:
-        needed_by = datetime.combine(data.needed_by, time(17, 0), tzinfo=LONDON) if data.needed_by else None
-        try:
-            esc = service.raise_escalation(
-                session,
-                actor=actor,
-                stay=stay,
-                now=now,
-                data=EscalationCreate(
-                    category_code=data.category_code, help_needed=data.help_needed, needed_by=needed_by
-                ),
-            )
-            commit(session)
-            return go_to(request, f"/escalations/{esc.id}", message="Escalated")
-        except DomainError as exc:
-            session.rollback()
-            errors = {exc.field or "help_needed": exc.message}
-    return render(
-        request,
-        "escalations/new.html",
-        patient_context(session, stay, now)
-        | {
+
+    def again(errors: dict[str, str], status: int) -> Response:
+        context = patient_context(session, stay, now) | {
             "values": form,
             "errors": errors,
             "families": rows(session, "families"),
             "ward": session.get(Ward, stay.ward_id),
-        },
-        status_code=422,
+        }
+        return render(request, "escalations/new.html", context, status_code=status)
+
+    def done(esc: Escalation) -> Response:
+        return go_to(request, path_for(request, "show_escalation", esc_id=esc.id), message="Escalated")
+
+    return write_form(
+        session,
+        form,
+        RaiseForm,
+        lambda data, _: service.raise_escalation(session, actor=actor, stay=stay, now=now, data=data.to_create()),
+        done=done,
+        again=again,
     )

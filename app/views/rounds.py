@@ -15,19 +15,21 @@ from app.core.clock import london_date
 from app.core.errors import DomainError
 from app.core.params import Now, PathCode, PathId
 from app.core.principal import Principal
-from app.core.validation import as_list, form_version
+from app.core.validation import as_list
 from app.db import SessionDep, commit
 from app.models import Action, BoardRound, DailyReview, EddChange, Escalation, Stay, Ward
 from app.reference import labels, rows
 from app.rounds import service, step
 from app.rounds.page import form_values, patient_context
-from app.rounds.schemas import AttendeeIn, RoundStart
+from app.rounds.schemas import RoundEnd, RoundStart
 from app.views import round_step
 from app.wards import presenters
 from app.wards.queries import ward_board
+from app.web.form_writes import write_form
 from app.web.forms import FormData
 from app.web.htmx import go_to, vary, wants_fragment
 from app.web.templating import render
+from app.web.urls import path_for
 
 router = APIRouter(include_in_schema=False)
 ATTENDEE_ROLES = ("nurse", "doctor", "therapist", "social_worker", "flow_coordinator", "pharmacist", "ward_manager")
@@ -38,7 +40,7 @@ def new_round(request: Request, code: PathCode, session: SessionDep, actor: CanR
     ward = ward_by_code_or_404(session, actor, code)
     existing = service.open_round(session, ward.id)
     if existing is not None:
-        return RedirectResponse(f"/rounds/{existing.id}", status_code=303)
+        return RedirectResponse(path_for(request, "round_overview", round_id=existing.id), status_code=303)
     roles = [r for r in rows(session, "roles") if r.code in ATTENDEE_ROLES]
     return render(
         request, "rounds/new.html", {"ward": ward, "roles": roles, "errors": {}, "values": {"roles": [actor.role]}}
@@ -50,22 +52,31 @@ def start_round(
     request: Request, code: PathCode, session: SessionDep, actor: CanRunRound, form: FormData, now: Now
 ) -> Response:
     ward = ward_by_code_or_404(session, actor, code)
-    attendees = [AttendeeIn(role_code=r) for r in as_list(form.get("roles")) if r in ATTENDEE_ROLES]
-    try:
-        board_round = service.start_round(
-            session, actor=actor, ward=ward, data=RoundStart(attendees=attendees), now=now
-        )
-        commit(session)
-    except DomainError as exc:
-        session.rollback()
-        existing = exc.detail.get("board_round_id") if isinstance(exc.detail, dict) else None
-        if existing:
-            return RedirectResponse(f"/rounds/{existing}", status_code=303)
-        raise
-    order = step.round_order(session, board_round)
-    if not order:
-        return RedirectResponse(f"/rounds/{board_round.id}", status_code=303)
-    return RedirectResponse(f"/rounds/{board_round.id}/stays/{order[0]}", status_code=303)
+    roles = [r for r in as_list(form.get("roles")) if r in ATTENDEE_ROLES]  # the page's roles; others are ignored
+
+    def again(errors: dict[str, str], status: int) -> Response:
+        existing = service.open_round(session, ward.id)
+        if existing is not None:  # started on another device meanwhile: join it
+            return go_to(request, path_for(request, "round_overview", round_id=existing.id))
+        choices = [r for r in rows(session, "roles") if r.code in ATTENDEE_ROLES]
+        context = {"ward": ward, "roles": choices, "errors": errors, "values": {"roles": roles}}
+        return render(request, "rounds/new.html", context, status_code=status)
+
+    def done(board_round: BoardRound) -> Response:
+        order = step.round_order(session, board_round)
+        if not order:
+            return go_to(request, path_for(request, "round_overview", round_id=board_round.id))
+        return go_to(request, path_for(request, "round_step", round_id=board_round.id, stay_id=order[0]))
+
+    return write_form(
+        session,
+        form,
+        RoundStart,
+        lambda data, _: service.start_round(session, actor=actor, ward=ward, data=data, now=now),
+        values={"attendees": [{"role_code": r} for r in roles]},
+        done=done,
+        again=again,
+    )
 
 
 def _progress(session: Session, board_round: BoardRound, stay_id: int | None, now: datetime) -> dict[str, Any]:
@@ -155,7 +166,7 @@ def show_step(
     return _step_page(request, session, board_round, stay, ward, now)
 
 
-@router.post("/rounds/{round_id}/stays/{stay_id}", name="save_step")
+@router.post("/rounds/{round_id}/stays/{stay_id}", name="save_round_step")
 def save_step(
     request: Request,
     round_id: PathId,
@@ -265,7 +276,18 @@ def round_summary(session: Session, board_round: BoardRound, now: datetime) -> d
 
 @router.get("/rounds/{round_id}", name="round_overview")
 def show_round(request: Request, round_id: PathId, session: SessionDep, actor: CanReadWard, now: Now) -> Response:
-    board_round = service.round_or_404(session, actor, round_id)
+    return _overview(request, session, service.round_or_404(session, actor, round_id), now)
+
+
+def _overview(
+    request: Request,
+    session: Session,
+    board_round: BoardRound,
+    now: datetime,
+    *,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
     ward = session.get_one(Ward, board_round.ward_id)
     board = ward_board(session, ward, london_date(now))
     return render(
@@ -278,7 +300,9 @@ def show_round(request: Request, round_id: PathId, session: SessionDep, actor: C
             "progress": _progress(session, board_round, None, now),
             "summary": round_summary(session, board_round, now),
             "attendees": service.attendees_for(session, board_round.id),
+            "errors": errors or {},
         },
+        status_code=status_code,
     )
 
 
@@ -287,18 +311,18 @@ def end_round(
     request: Request, round_id: PathId, session: SessionDep, actor: CanRunRound, form: FormData, now: Now
 ) -> Response:
     board_round = service.round_or_404(session, actor, round_id)
-    try:
-        service.end_round(
-            session,
-            actor=actor,
-            board_round=board_round,
-            expected_version=form_version(form, board_round.version),
-            now=now,
-        )
-        commit(session)
-    except DomainError:
-        session.rollback()
-    return RedirectResponse(f"/rounds/{board_round.id}", status_code=303)
+    overview = path_for(request, "round_overview", round_id=board_round.id)
+    return write_form(
+        session,
+        form,
+        RoundEnd,
+        lambda _data, drawn_at: service.end_round(
+            session, actor=actor, board_round=board_round, expected_version=drawn_at, now=now
+        ),
+        version="version",
+        done=lambda _: go_to(request, overview),
+        again=lambda errors, status: _overview(request, session, board_round, now, errors=errors, status_code=status),
+    )
 
 
 @router.get("/rounds/{round_id}/handover", name="round_handover")

@@ -6,48 +6,31 @@ from datetime import datetime
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict
 from sqlmodel import Session
 
 from app.actions.schemas import ActionUpdate
 from app.actions.service import action_or_404, update_action
-from app.audit import crud
 from app.auth.deps import CanReadWard, CanWriteClinical
 from app.auth.permissions import Perm, allows
 from app.auth.scope import stay_or_404
 from app.core.clock import london_date
-from app.core.errors import DomainError, NotFound
+from app.core.errors import DomainError, StaleVersion
 from app.core.params import Now, PathId
 from app.core.principal import Principal
-from app.core.types import FormDate, IsoDate, Label, Reason
-from app.core.validation import form_version, validate
 from app.db import SessionDep, commit
-from app.models import Referral, Stay, Ward
+from app.models import Stay, Ward
 from app.reference import labels
 from app.rounds import step
 from app.rounds.page import form_values, patient_context
+from app.stays import referrals
+from app.stays.schemas import ReferralCreate, ReferralDecision
 from app.views import round_step
+from app.web.form_writes import write_form
 from app.web.forms import FormData
 from app.web.htmx import vary, wants_fragment
 from app.web.templating import render
 
 router = APIRouter(include_in_schema=False)
-
-
-class ReferralForm(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    to_service: Label
-    sent_on: IsoDate
-    decision_on: FormDate = None
-    decision: Reason = ""
-
-
-class DecisionForm(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    decision_on: FormDate = None
-    decision: Reason = ""
 
 
 def _page(
@@ -135,17 +118,20 @@ def add_referral(
     now: Now,
 ) -> Response:
     stay = stay_or_404(session, actor, stay_id)
-    data, errors = validate(ReferralForm, form)
-    if data is not None and data.decision_on and data.decision_on < data.sent_on:
-        errors = {"decision_on": "The decision cannot be before the referral was sent"}
-    if data is None or errors:
-        return _page(request, session, actor, stay, now, referral_errors=errors, referral_values=form, status_code=422)
-    referral = Referral(
-        stay_id=stay.id, created_by_id=actor.user_id, created_at=now, updated_at=now, **data.model_dump()
+
+    def again(errors: dict[str, str], status: int) -> Response:
+        return _page(
+            request, session, actor, stay, now, referral_errors=errors, referral_values=form, status_code=status
+        )
+
+    return write_form(
+        session,
+        form,
+        ReferralCreate,
+        lambda data, _: referrals.add_referral(session, actor=actor, stay=stay, data=data, now=now),
+        done=lambda _: _page(request, session, actor, stay, now, message="Referral added"),
+        again=again,
     )
-    crud.create(session, actor=actor, row=referral, now=now, ward_id=stay.ward_id, patient_id=stay.patient_id)
-    commit(session)
-    return _page(request, session, actor, stay, now, message="Referral added")
 
 
 @router.post("/stays/{stay_id}/referrals/{referral_id}", name="record_referral_decision")
@@ -159,13 +145,10 @@ def record_referral_decision(
     now: Now,
 ) -> Response:
     stay = stay_or_404(session, actor, stay_id)
-    referral = session.get(Referral, referral_id)
-    if referral is None or referral.stay_id != stay.id:
-        raise NotFound("No such referral")
-    data, errors = validate(DecisionForm, form)
-    if data is not None and data.decision_on and data.decision_on < referral.sent_on:
-        errors = {"decision_on": "The decision cannot be before the referral was sent"}
-    if data is None or errors:
+    referral = referrals.referral_or_404(session, stay, referral_id)
+    mine = referral.id
+
+    def again(errors: dict[str, str], status: int) -> Response:
         # Against this referral's row: its fields' ids end with the referral id.
         return _page(
             request,
@@ -173,36 +156,27 @@ def record_referral_decision(
             actor,
             stay,
             now,
-            status_code=422,
-            referral_errors={f"{k}-{referral.id}": v for k, v in errors.items()},
-            referral_values={f"{k}-{referral.id}": form.get(k, "") for k in ("decision_on", "decision")},
+            status_code=status,
+            referral_errors={k if k == "form" else f"{k}-{mine}": v for k, v in errors.items()},
+            referral_values={f"{k}-{mine}": form.get(k, "") for k in ("decision_on", "decision")},
         )
-    day = data.decision_on
-    try:
-        crud.update(
-            session,
-            actor=actor,
-            row=referral,
-            now=now,
-            ward_id=stay.ward_id,
-            patient_id=stay.patient_id,
-            changes={"decision_on": day, "decision": data.decision},
-            expected_version=form_version(form, referral.version),
-            present=lambda: {"to_service": referral.to_service, "version": referral.version},
-        )
-        commit(session)
-    except DomainError:
-        session.rollback()
-        return _page(
-            request,
-            session,
-            actor,
-            stay,
-            now,
-            status_code=409,
-            message="Someone else updated this referral: check it and try again",
-        )
-    return _page(request, session, actor, stay, now, message="Referral updated")
+
+    def stale(_: StaleVersion) -> Response:
+        message = "Someone else updated this referral: check it and try again"
+        return _page(request, session, actor, stay, now, status_code=409, message=message)
+
+    return write_form(
+        session,
+        form,
+        ReferralDecision,
+        lambda data, drawn_at: referrals.record_decision(
+            session, actor=actor, stay=stay, referral=referral, data=data, expected_version=drawn_at, now=now
+        ),
+        version="version",
+        done=lambda _: _page(request, session, actor, stay, now, message="Referral updated"),
+        again=again,
+        stale=stale,
+    )
 
 
 @router.post("/stays/{stay_id}/actions/{action_id}/done", name="complete_action")
@@ -217,29 +191,27 @@ def complete_action(
 ) -> Response:
     stay = stay_or_404(session, actor, stay_id)
     action = action_or_404(session, stay, action_id)
-    try:
-        update_action(
-            session,
-            actor=actor,
-            action=action,
-            stay=stay,
-            data=ActionUpdate(done=True),
-            expected_version=form_version(form, action.version),
-            now=now,
-        )
-        commit(session)
-    except DomainError:
-        session.rollback()
-        return _page(
-            request,
-            session,
-            actor,
-            stay,
-            now,
-            status_code=409,
-            message="Someone else changed this action: check it and try again",
-        )
-    return _page(request, session, actor, stay, now, message="Action marked done")
+
+    def again(errors: dict[str, str], status: int) -> Response:
+        return _page(request, session, actor, stay, now, status_code=status, message=next(iter(errors.values())))
+
+    def stale(_: StaleVersion) -> Response:
+        message = "Someone else changed this action: check it and try again"
+        return _page(request, session, actor, stay, now, status_code=409, message=message)
+
+    return write_form(
+        session,
+        form,
+        ActionUpdate,
+        lambda data, drawn_at: update_action(
+            session, actor=actor, action=action, stay=stay, data=data, expected_version=drawn_at, now=now
+        ),
+        version="version",
+        values={"done": True},
+        done=lambda _: _page(request, session, actor, stay, now, message="Action marked done"),
+        again=again,
+        stale=stale,
+    )
 
 
 @router.get("/stays/{stay_id}/plan", name="discharge_plan")

@@ -5,21 +5,24 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from sqlmodel import Session, col, select
 
 from app.auth import throttle
 from app.auth.deps import CanManageUsers
 from app.auth.tokens import issue_token, revoke_token
-from app.core.errors import DomainError, NotFound
+from app.core.errors import NotFound, StaleVersion
 from app.core.params import Now, PathId
-from app.core.validation import as_list, domain_errors, validate
-from app.db import SessionDep, commit
+from app.core.validation import as_list
+from app.db import SessionDep
 from app.models import ApiToken, StaffRole, User, UserWard, Ward
 from app.users import service
 from app.users.schemas import PasswordReset, TokenCreate, UserCreate, UserUpdate
+from app.web.form_writes import NoFields, write_form
 from app.web.forms import FormData
+from app.web.htmx import go_to
 from app.web.templating import render
+from app.web.urls import path_for
 
 router = APIRouter(prefix="/admin/users", include_in_schema=False)
 Admin = CanManageUsers
@@ -70,17 +73,25 @@ def new_user(request: Request, session: SessionDep, actor: Admin) -> Response:
 def create_user(request: Request, session: SessionDep, actor: Admin, form: FormData, now: Now) -> Response:
     values = form | {"ward_ids": as_list(form.get("ward_ids"))}
     values["password"] = values.get("password") or None
-    data, errors = validate(UserCreate, values)
-    if data is not None:
-        try:
-            user = service.create_user(session, actor=actor, data=data, now=now)
-            commit(session)
-            return RedirectResponse(f"/admin/users/{user.id}?created=1", status_code=303)
-        except DomainError as exc:
-            session.rollback()
-            errors = domain_errors(exc)
-    values.pop("password", None)  # never echo a password back into the page
-    return render(request, "users/new.html", {"values": values, "errors": errors, **_choices(session)}, status_code=422)
+
+    def again(errors: dict[str, str], status: int) -> Response:
+        shown = {k: v for k, v in values.items() if k != "password"}  # never echo a password back into the page
+        return render(
+            request, "users/new.html", {"values": shown, "errors": errors, **_choices(session)}, status_code=status
+        )
+
+    def done(user: User) -> Response:
+        return go_to(request, path_for(request, "edit_user", {"created": 1}, user_id=user.id))
+
+    return write_form(
+        session,
+        form,
+        UserCreate,
+        lambda data, _: service.create_user(session, actor=actor, data=data, now=now),
+        values=values,
+        done=done,
+        again=again,
+    )
 
 
 def _edit_page(
@@ -131,49 +142,64 @@ def update_user(
 ) -> Response:
     user = _user_or_404(session, user_id)
     values = form | {"ward_ids": as_list(form.get("ward_ids")), "is_active": form.get("is_active") == "yes"}
-    data, errors = validate(UserUpdate, values)
-    if data is not None:
-        try:
-            service.update_user(session, actor=actor, user=user, data=data, now=now)
-            commit(session)
-            return _edit_page(request, session, user, message="Changes saved.")
-        except DomainError as exc:
-            session.rollback()
-            errors = domain_errors(exc)
-            if exc.status_code == 409:
-                errors = {
-                    "form": "Someone else changed this user while you were editing. "
-                    "The page now shows their version: make your change again."
-                }
-                session.refresh(user)
-                return _edit_page(request, session, user, errors=errors, status_code=409)
-    return _edit_page(request, session, user, values=values, errors=errors, status_code=422)
+
+    def stale(_: StaleVersion) -> Response:
+        message = (
+            "Someone else changed this user while you were editing. The page now shows their version: make your "
+            "change again."
+        )
+        return _edit_page(request, session, user, errors={"form": message}, status_code=409)
+
+    return write_form(
+        session,
+        form,
+        UserUpdate,
+        lambda data, drawn_at: service.update_user(session, actor=actor, user=user, data=data, now=now),
+        version="version",
+        values=values,
+        done=lambda _: _edit_page(request, session, user, message="Changes saved."),
+        again=lambda errors, status: _edit_page(
+            request, session, user, values=values, errors=errors, status_code=status
+        ),
+        stale=stale,
+    )
 
 
 @router.post("/{user_id}/password", name="reset_password")
 def reset_password(
     request: Request, user_id: PathId, session: SessionDep, actor: Admin, form: FormData, now: Now
 ) -> Response:
+    """Sets a new secret rather than editing what the page showed: no version (see tests/security)."""
     user = _user_or_404(session, user_id)
-    data, errors = validate(PasswordReset, form)
-    if data is not None:
-        try:
-            service.reset_password(session, actor=actor, user=user, password=data.password, now=now)
-            commit(session)
-            return _edit_page(request, session, user, message="Password reset. Their other sessions have ended.")
-        except DomainError as exc:
-            session.rollback()
-            errors = domain_errors(exc)
-    errors = {"password": errors.get("password", "Enter a password of at least 12 characters")}
-    return _edit_page(request, session, user, errors=errors, status_code=422)
+
+    def again(errors: dict[str, str], status: int) -> Response:
+        message = errors.get("password", "Enter a password of at least 12 characters")
+        return _edit_page(request, session, user, errors={"password": message}, status_code=status)
+
+    return write_form(
+        session,
+        form,
+        PasswordReset,
+        lambda data, _: service.reset_password(session, actor=actor, user=user, password=data.password, now=now),
+        done=lambda _: _edit_page(request, session, user, message="Password reset. Their other sessions have ended."),
+        again=again,
+    )
 
 
 @router.post("/{user_id}/unlock", name="unlock_user")
-def unlock_user(request: Request, user_id: PathId, session: SessionDep, actor: Admin, now: Now) -> Response:
+def unlock_user(
+    request: Request, user_id: PathId, session: SessionDep, actor: Admin, form: FormData, now: Now
+) -> Response:
+    """Clears a lock: the same whatever the page showed, so no version."""
     user = _user_or_404(session, user_id)
-    service.unlock(session, actor=actor, user=user, now=now)
-    commit(session)
-    return _edit_page(request, session, user, message="Failed sign-ins cleared: they can sign in now.")
+    return write_form(
+        session,
+        form,
+        NoFields,
+        lambda _data, _: service.unlock(session, actor=actor, user=user, now=now),
+        done=lambda _: _edit_page(request, session, user, message="Failed sign-ins cleared: they can sign in now."),
+        again=lambda errors, status: _edit_page(request, session, user, errors=errors, status_code=status),
+    )
 
 
 @router.post("/{user_id}/tokens", name="create_token")
@@ -181,24 +207,37 @@ def create_token(
     request: Request, user_id: PathId, session: SessionDep, actor: Admin, form: FormData, now: Now
 ) -> Response:
     user = _user_or_404(session, user_id)
-    data, errors = validate(TokenCreate, form)
-    if not user.is_service_account:
-        errors = {"name": "Only integration accounts have API tokens"}
-    if data is None or errors:
-        return _edit_page(request, session, user, errors=errors or {"name": "Name the token"}, status_code=422)
-    _, raw = issue_token(session, user=user, name=data.name, actor=actor, now=now)
-    commit(session)
-    return _edit_page(request, session, user, new_token=raw)
+    refused = {} if user.is_service_account else {"name": "Only integration accounts have API tokens"}
+
+    def again(errors: dict[str, str], status: int) -> Response:
+        return _edit_page(request, session, user, errors=errors or {"name": "Name the token"}, status_code=status)
+
+    return write_form(
+        session,
+        form,
+        TokenCreate,
+        lambda data, _: issue_token(session, user=user, name=data.name, actor=actor, now=now),
+        errors=refused,
+        done=lambda issued: _edit_page(request, session, user, new_token=issued[1]),
+        again=again,
+    )
 
 
 @router.post("/{user_id}/tokens/{token_id}/revoke", name="revoke_token")
 def revoke(
-    request: Request, user_id: PathId, token_id: PathId, session: SessionDep, actor: Admin, now: Now
+    request: Request, user_id: PathId, token_id: PathId, session: SessionDep, actor: Admin, form: FormData, now: Now
 ) -> Response:
+    """Ends a token for good: the same whatever the page showed, so no version."""
     user = _user_or_404(session, user_id)
     token = session.get(ApiToken, token_id)
     if token is None or token.user_id != user.id:
         raise NotFound("No such token")
-    revoke_token(session, token_id=token_id, actor=actor, now=now)
-    commit(session)
-    return _edit_page(request, session, user, message=f"Token “{token.name}” revoked.")
+    name = token.name
+    return write_form(
+        session,
+        form,
+        NoFields,
+        lambda _data, _: revoke_token(session, token_id=token_id, actor=actor, now=now),
+        done=lambda _: _edit_page(request, session, user, message=f"Token “{name}” revoked."),
+        again=lambda errors, status: _edit_page(request, session, user, errors=errors, status_code=status),
+    )

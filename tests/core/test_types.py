@@ -135,9 +135,11 @@ INPUT_TABLES: dict[str, type | None] = {
     "SignInForm": None,  # looked up, never stored
     "AuditQuery": None,  # filters
     "PatientStepForm": models.Stay,
-    "ReferralForm": models.Referral,
-    "DecisionForm": models.Referral,
+    "ReferralCreate": models.Referral,
+    "ReferralDecision": models.Referral,
     "RaiseForm": models.Escalation,
+    "FailedDischargeForm": models.FailedDischarge,  # detail; the rest become FailedDischargeCreate
+    "EddForm": models.EddChange,
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+from app.core.validation import validate
 from app.discharges import forms
 
 REASONS = {"transport", "medicines", "care_home"}
@@ -22,7 +23,9 @@ def valid(**overrides) -> dict:
 
 
 def parse(form: dict):
-    return forms.parse_failed_discharge(form, reasons=REASONS, roles=ROLES)
+    """(the API's FailedDischargeCreate or None, errors by form field), as the log form reads it."""
+    data, errors = validate(forms.FailedDischargeForm, form, context={"reasons": REASONS, "roles": ROLES})
+    return (data.to_create() if data else None), errors
 
 
 def test_summer_time_is_stored_as_utc():
@@ -77,14 +80,27 @@ def test_follow_up_due_in_london_time():
     assert data.follow_up_due_at == datetime(2026, 7, 2, 8, 0, tzinfo=UTC)
 
 
+def test_follow_up_date_and_time_go_together():
+    _, errors = parse(valid(follow_up_due_time="09:00"))
+    assert errors == {"follow_up_due_date": "Enter the date the follow-up is due"}
+    _, errors = parse(valid(follow_up_due_date="2026-07-02"))
+    assert errors == {"follow_up_due_time": "Enter the time the follow-up is due"}
+
+
+def test_a_repeated_field_keeps_the_last_value_and_nul_is_dropped():
+    data, errors = parse(valid(avoidable=["yes", "no"], detail="TTO\x00 late"))
+    assert errors == {} and data.avoidable is False and data.detail == "TTO late"
+
+
 def test_edd_form():
-    data, errors = forms.parse_edd(
-        {"expected_discharge_date": "2026-03-14", "reason": " Failed discharge ", "stay_version": "3"}
+    data, errors = validate(
+        forms.EddForm, {"expected_discharge_date": "2026-03-14", "reason": " Failed discharge ", "stay_version": "3"}
     )
     assert errors == {} and data.expected_discharge_date == date(2026, 3, 14) and data.reason == "Failed discharge"
-    assert data.stay_version == 3
-    _, errors = forms.parse_edd({})
-    assert errors == {"expected_discharge_date": "Enter the expected discharge date", "form": errors["form"]}
+    _, errors = validate(forms.EddForm, {})
+    assert errors == {"expected_discharge_date": "Enter the expected discharge date"}
+    _, errors = validate(forms.EddForm, {"expected_discharge_date": "2026-03-14", "reason": "x" * 1001})
+    assert errors == {"reason": "Reason must be 1000 characters or fewer"}
 
 
 def test_filters():

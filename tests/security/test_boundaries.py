@@ -3,7 +3,8 @@
 Walks the app's route table (the same one PAGES in test_permissions.py classifies): every GET
 page with each query parameter it declares, takes from its own filter form or links, or reads by
 hand (HAND_READ), and each path parameter; every POST form found on those pages, filled in as a
-person would, with each field in turn set to each value of tests/boundaries.TEXT_VALUES. A bad
+person would, with each field in turn set to each value of tests/boundaries.TEXT_VALUES, left
+out altogether, and (for a choice: a select, radio or checkbox) set to a code no list has. A bad
 value must answer 4xx as an HTML page (a form re-rendered with its message, or an error page),
 never 5xx and never JSON. Each request is rolled back, so each meets the same records.
 """
@@ -44,7 +45,7 @@ HAND_READ = {
 # fields the other route also has are walked there with every value, and here with one each.
 SAME_PARSER = {
     ("POST", "/rounds/{round_id}/stays/{stay_id}"): "/stays/{stay_id}",  # app.views.round_step.apply_form
-    ("POST", "/failed-discharges/new"): "/stays/{stay_id}/failed-discharges/new",  # parse_failed_discharge
+    ("POST", "/failed-discharges/new"): "/stays/{stay_id}/failed-discharges/new",  # FailedDischargeForm
     ("GET", "/failed-discharges.csv"): "/failed-discharges",  # discharges.views._filters
     ("GET", "/failed-discharges/causes.csv"): "/failed-discharges/causes",  # discharges.views._chart_data
     ("GET", "/metrics/table"): "/metrics",  # metrics.views._filter
@@ -53,6 +54,8 @@ SAME_PARSER = {
     ("GET", "/wards/{code}/rows"): "/wards/{code}",  # wards.views._board_context
     ("GET", "/wards/{code}/display"): "/wards/{code}",
 }
+UNKNOWN_CODE = "no-such-code"
+CHOICES = ("select", "radio", "checkbox")
 REFUSED_AS_FILLED = {"/sign-in": "no account is called Test; the fields still reach the lookup and the hash"}
 EXEMPT_POSTS = {"/sign-out": "ends the browser's session and takes no fields (tests/auth)"}
 STREAMS = ("/events",)  # server-sent events: never end, no inputs but the ward code (typed PathCode)
@@ -132,7 +135,7 @@ def test_no_page_or_form_input_is_a_server_error(db, context, browser_as, live_s
             if route is not None and parts.query and not parts.netloc:
                 link_queries.setdefault(route, parse_qsl(parts.query, keep_blank_values=True))
 
-    sent = 0
+    sent = missing_or_unknown = 0
     walked: dict[tuple[str, str], set[str]] = {}
     order = sorted(routes, key=lambda r: (r[0], (r[0], r[1]) in SAME_PARSER))  # canonical routes first
     for method, path, route in order:
@@ -174,4 +177,14 @@ def test_no_page_or_form_input_is_a_server_error(db, context, browser_as, live_s
                 with rolled_back(context.connection):
                     _check(browser.post(action, pairs), (method, path, name, value[:20]))
                 sent += 1
+            others = [(k, v) for k, v in baseline if k != name]
+            variants = [("missing", others)]
+            if any(c.name == name and c.kind in CHOICES for c in form.controls):
+                variants.append(("unknown code", [*others, (name, UNKNOWN_CODE)]))
+            for what, pairs in variants:
+                with rolled_back(context.connection):
+                    _check(browser.post(action, pairs), (method, path, name, what))
+                sent += 1
+                missing_or_unknown += 1
     assert sent > 800
+    assert missing_or_unknown > 100
