@@ -197,6 +197,15 @@
     return document.querySelector('#round-step a[rel="' + rel + '"]');
   }
 
+  function follow(link) {
+    // The link may have arrived with the swap a moment ago, before htmx took it over: then the
+    // browser would follow it as a plain link and reload the whole page. Hand it to htmx first.
+    if (window.htmx) {
+      window.htmx.process(link);
+    }
+    link.click();
+  }
+
   document.addEventListener("keydown", function (event) {
     if (event.altKey || event.ctrlKey || event.metaKey || isTyping(document.activeElement)) {
       return;
@@ -204,7 +213,7 @@
     var link = event.key === "ArrowLeft" ? roundLink("prev") : event.key === "ArrowRight" ? roundLink("next") : null;
     if (link) {
       event.preventDefault();
-      link.click();
+      follow(link);
     }
   });
 
@@ -227,7 +236,7 @@
     if (Math.abs(dx) > 120 && Math.abs(dy) < 50) {
       var link = roundLink(dx > 0 ? "prev" : "next");
       if (link) {
-        link.click();
+        follow(link);
       }
     }
   }, { passive: true });
