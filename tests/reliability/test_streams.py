@@ -10,6 +10,7 @@ import threading
 import time
 
 import httpx
+import pytest
 
 from app.config import PROJECT_ROOT
 from tests import pages
@@ -24,6 +25,8 @@ WITHIN_SECONDS = 1.0
 WITHIN_TIMES_QUIET = 25
 
 
+# One backend after the other on one worker: two crowds at once would time the machine, not the server.
+@pytest.mark.xdist_group("stream-crowd")
 def test_five_hundred_streams_open_at_once_and_the_api_still_answers(app_process, seeded) -> None:
     ward = seeded("nurse", patients=1)
     with httpx.Client(base_url=app_process.base_url, timeout=10) as browser:
