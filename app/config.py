@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1_000_000
     # Round to the database pool for PostgreSQL.
     db_pool_size: int = 10
+    # Build stored metrics days in a background thread (page views never write). Off in the
+    # in-process test app, whose requests share the test's uncommitted transaction.
+    metrics_background_refresh: bool = True
     # The PAS feed's MLLP listener (docs/adt.md, "Limits"). A connection that completes no
     # message for this long (idle, or stalled part-way through one) is closed; senders reconnect.
     mllp_idle_timeout_seconds: float = Field(default=300, gt=0)

@@ -25,6 +25,7 @@ from app.auth.sessions import SessionMiddleware
 from app.config import Settings, get_settings
 from app.core import log_redaction
 from app.db import DatabaseGate, make_engine, pool_capacity, write_engine
+from app.metrics.stored.refresher import Refresher, nothing_later
 from app.views.api_docs import router as api_docs_router
 from app.views.audit import router as audit_views
 from app.views.auth import router as auth_views
@@ -82,7 +83,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # full passes, which otherwise rescan it mid-request (seen as 50-100 ms stalls on metric pages).
     gc.collect()
     gc.freeze()
+    refresher: Refresher | None = app.state.metrics_refresher
+    if refresher is not None:
+        refresher.start_sweeping()
     yield
+    if refresher is not None:
+        refresher.stop()
     if listener is not None:
         listener.stop()
     app.state.engine.dispose()
@@ -107,6 +113,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = make_engine(settings)
     app.state.write_engine = write_engine(app.state.engine)
     app.state.db_gate = DatabaseGate(pool_capacity(settings))
+    refresher = Refresher(app.state.engine) if settings.metrics_background_refresh else None
+    app.state.metrics_refresher = refresher
+    app.state.metrics_refresh_later = refresher.later if refresher else nothing_later
     app.state.html_error_handler = html_error
     app.include_router(api_router())
     for views in (

@@ -60,6 +60,7 @@ def settings_for(database_url: str) -> Settings:
         DATABASE_URL=database_url,
         secret_key="t" * 48,
         secure_cookies=False,
+        metrics_background_refresh=False,
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from sqlmodel import Session
 
@@ -121,6 +121,7 @@ def _cell(value: object) -> str | int | float | None:
 
 @router.get("", response_model=MetricsPublic)
 def get_metrics(
+    request: Request,
     session: SessionDep,
     actor: CanReadSite,
     now: Now,
@@ -131,7 +132,7 @@ def get_metrics(
     """Every metrics table for a period (the numbers behind the charts of /metrics)."""
     period = _period(date_from, date_to, now)
     wards = _wards(session, actor, ward_id)
-    report = reports.metrics_report(session, wards, period)
+    report = reports.metrics_report(session, wards, period, refresh_later=request.app.state.metrics_refresh_later)
     return MetricsPublic(
         date_from=period.date_from,
         date_to=period.date_to,

@@ -12,17 +12,25 @@ from app.metrics import queries
 from app.metrics.rules.period import Period
 from app.metrics.rules.report import Report, build_report
 from app.metrics.stored import ward_days
+from app.metrics.stored.refresher import RefreshLater
 from app.models import Ward
 from app.reference import labels
 
 
 def metrics_report(
-    session: Session, wards: Sequence[Ward], period: Period, *, now: datetime | None = None, use_stored: bool = True
+    session: Session,
+    wards: Sequence[Ward],
+    period: Period,
+    *,
+    now: datetime | None = None,
+    use_stored: bool = True,
+    refresh_later: RefreshLater | None = None,
 ) -> Report:
     """The whole report for these wards (the wards in scope, or one of them). `use_stored` False
-    works every day out from the facts (the check that stored days add up to the same)."""
+    works every day out from the facts (the check that stored days add up to the same);
+    `refresh_later`: see ward_days.figures (page views pass the background refresher's)."""
     scope = frozenset(w.id for w in wards)
-    figures = ward_days.figures(session, scope, period, now=now, use_stored=use_stored)
+    figures = ward_days.figures(session, scope, period, now=now, use_stored=use_stored, refresh_later=refresh_later)
     failed, referrals = queries.load_events(session, scope, period)
     return build_report(
         ward_names={w.id: w.name for w in wards},

@@ -124,9 +124,15 @@ def _filter(
     return wards, chosen, values, errors
 
 
-def _report(session: Session, chosen: forms.MetricsFilter, wards: list[Ward]) -> Report:
-    """The report the filter asks for: its ward, or every ward in scope."""
-    return reports.metrics_report(session, [chosen.ward] if chosen.ward else wards, chosen.period)
+def _report(request: Request, session: Session, chosen: forms.MetricsFilter, wards: list[Ward]) -> Report:
+    """The report the filter asks for: its ward, or every ward in scope. Days not stored yet are
+    worked out from the facts while the background refresher stores them (a GET never writes)."""
+    return reports.metrics_report(
+        session,
+        [chosen.ward] if chosen.ward else wards,
+        chosen.period,
+        refresh_later=request.app.state.metrics_refresh_later,
+    )
 
 
 def _period_text(chosen: forms.MetricsFilter) -> str:
@@ -140,7 +146,7 @@ def show_metrics(request: Request, session: SessionDep, actor: CanReadSite, now:
     wards, chosen, values, errors = _filter(request, session, actor, now)
     context: dict = {"wards": wards, "values": values, "errors": errors, "report": None}
     if chosen is not None:
-        report = _report(session, chosen, wards)
+        report = _report(request, session, chosen, wards)
         context |= {
             "report": report,
             "tables": tables.metric_tables(report),
@@ -161,7 +167,7 @@ def metrics_table(request: Request, session: SessionDep, actor: CanReadSite, now
     if chosen is None:
         context: dict[str, Any] = {"wards": wards, "values": values, "errors": errors, "report": None}
         return render(request, "metrics/metrics.html", context, status_code=422)
-    report = _report(session, chosen, wards)
+    report = _report(request, session, chosen, wards)
     context = {
         "table": tables.metric_tables(report)[table],
         "period_text": _period_text(chosen),
@@ -177,7 +183,7 @@ def metrics_csv(request: Request, session: SessionDep, actor: CanReadSite, now: 
     wards, chosen, _values, errors = _filter(request, session, actor, now)
     if chosen is None:
         return Response("; ".join(errors.values()), status_code=422, media_type="text/plain")
-    report = _report(session, chosen, wards)
+    report = _report(request, session, chosen, wards)
     p = chosen.period
     scope = chosen.ward.code if chosen.ward else "all-wards"
     name = f"{table}-{scope}-{p.date_from.isoformat()}-to-{p.date_to.isoformat()}.csv"

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -205,10 +205,20 @@ def forget_all(session: Session, *, now: datetime | None = None) -> None:
 
 
 def figures(
-    session: Session, ward_ids: Collection[int], period: Period, *, now: datetime | None = None, use_stored: bool = True
+    session: Session,
+    ward_ids: Collection[int],
+    period: Period,
+    *,
+    now: datetime | None = None,
+    use_stored: bool = True,
+    refresh_later: Callable[[Collection[int], date, date], None] | None = None,
 ) -> Figures:
     """The figures of these wards over the period: summed from the stored days where the day has
-    closed (built first if missing or stale), worked out from the facts for the rest."""
+    closed, worked out from the facts for the rest.
+
+    Days missing or made stale are built first, in this session (the CLI, benchmarks) - or, given
+    `refresh_later` (a page view: a GET never writes), asked for from the background refresher
+    while this report works every day out from the facts."""
     now = now or utcnow()
     scope = set(ward_ids)
     last_stored = min(period.date_to, last_closed_day(now))
@@ -216,6 +226,9 @@ def figures(
         return _live(session, scope, period, period.date_from)
     # Nothing stale and nothing missing: no refresh, so no lock and no write for a page view.
     if not day_rows.complete(session, scope, period.date_from, last_stored) or _any_marks(session):
+        if refresh_later is not None:
+            refresh_later(scope, period.date_from, last_stored)
+            return _live(session, scope, period, period.date_from)
         if not refresh(session, scope, period.date_from, last_stored, now=now):
             return _live(session, scope, period, period.date_from)
     out = day_rows.sums(session, scope, period, last_stored)
