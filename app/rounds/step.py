@@ -27,7 +27,7 @@ from app.escalations import service as escalations
 from app.models import Action, Bed, BoardRound, BoardRoundEntry, DailyReview, Escalation, Stay
 from app.reviews import service as reviews
 from app.reviews.schemas import ReviewAnswers, ReviewRequest
-from app.rounds.page import previous_review
+from app.rounds.queries import previous_review
 from app.rounds.schemas import RoundEntryPublic, RoundStepRequest
 from app.rounds.service import round_or_404
 from app.stays import service as stays

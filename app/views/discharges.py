@@ -32,7 +32,7 @@ from app.discharges.schemas import FailedDischargeUpdate
 from app.metrics.present import charts
 from app.models import Bed, FailedDischarge, Patient, Stay, Ward
 from app.reference import labels, rows
-from app.rounds.page import conflict_details
+from app.rounds.queries import conflict_details
 from app.stays.service import set_edd
 from app.web.form_writes import OUT_OF_DATE, write_form
 from app.web.forms import FormData

@@ -23,7 +23,7 @@ from app.escalations.forms import RaiseForm
 from app.escalations.schemas import EscalationStep
 from app.models import Escalation, Stay, Ward
 from app.reference import labels, rows
-from app.rounds.page import patient_context
+from app.rounds.queries import patient_context
 from app.web.form_writes import write_form
 from app.web.forms import FormData
 from app.web.htmx import go_to, vary, wants_fragment

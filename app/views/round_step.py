@@ -20,7 +20,7 @@ from app.core.types import form_id
 from app.core.validation import as_list, validate
 from app.models import Stay
 from app.rounds.forms import RELOAD, PatientStepForm, form_field, required_errors, step_request, version_errors
-from app.rounds.page import current_versions, step_conflict
+from app.rounds.queries import current_versions, step_conflict
 from app.rounds.schemas import RoundStepRequest
 
 

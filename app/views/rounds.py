@@ -20,7 +20,7 @@ from app.db import SessionDep, commit
 from app.models import Action, BoardRound, DailyReview, EddChange, Escalation, Stay, Ward
 from app.reference import labels, rows
 from app.rounds import service, step
-from app.rounds.page import form_values, patient_context
+from app.rounds.queries import form_values, patient_context
 from app.rounds.schemas import RoundEnd, RoundStart
 from app.views import round_step
 from app.wards import presenters

@@ -21,7 +21,7 @@ from app.db import SessionDep, commit
 from app.models import Stay, Ward
 from app.reference import labels
 from app.rounds import step
-from app.rounds.page import form_values, patient_context
+from app.rounds.queries import form_values, patient_context
 from app.stays import referrals
 from app.stays.schemas import ReferralCreate, ReferralDecision
 from app.views import round_step
