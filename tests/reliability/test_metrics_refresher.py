@@ -36,9 +36,7 @@ def test_the_refresher_stores_the_days_asked_for_in_its_own_session(process_engi
         assert db.exec(select(MetricsStale)).first() is None  # marks read and built again
 
 
-def test_a_page_view_has_the_server_store_the_days_in_the_background(
-    app_process, process_engine, seeded
-) -> None:
+def test_a_page_view_has_the_server_store_the_days_in_the_background(app_process, process_engine, seeded) -> None:
     ward = seeded("flow_coordinator", patients=1)
     now = datetime.now(UTC)
     today, first = london_date(now), london_date(now) - timedelta(days=5)
