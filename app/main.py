@@ -26,6 +26,7 @@ from app.config import Settings, get_settings
 from app.core import log_redaction
 from app.db import DatabaseGate, make_engine, pool_capacity, write_engine
 from app.metrics.stored.refresher import Refresher, nothing_later
+from app.views.alerts import router as alert_views
 from app.views.api_docs import router as api_docs_router
 from app.views.audit import router as audit_views
 from app.views.auth import router as auth_views
@@ -131,6 +132,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         discharge_views,
         api_docs_router,
         pwa_views,
+        alert_views,
     ):
         app.include_router(views)
     mount_static(app)

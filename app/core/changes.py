@@ -12,6 +12,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 _PENDING = "change_notices"
+# The kind of notice for an alert created or emailed: it moves the header's alert count and
+# changes no board, so boards and ladders do not refresh for it (app/web/sse.py).
+ALERT = "alert"
 
 
 def note(session: Session, *, ward_id: int | None, stay_id: int | None = None, kind: str = "stay") -> None:

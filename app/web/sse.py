@@ -15,6 +15,7 @@ from fastapi import Depends, Request
 from fastapi.responses import StreamingResponse
 from sqlmodel import Session
 
+from app.core import changes
 from app.db import DatabaseGate, release_session
 from app.web import live
 
@@ -49,8 +50,15 @@ async def watching(request: Request, session: Session) -> None:
     request.state.stream_place.leave()
 
 
-def change_stream(request: Request, ward_ids: Iterable[int], event_name: str) -> StreamingResponse:
+def change_stream(
+    request: Request, ward_ids: Iterable[int], event_name: str, *, kind: str | None = None
+) -> StreamingResponse:
+    """Changes on these wards as `event_name` events: of one `kind` only, or (no kind) every
+    change but alerts, which move the header's alert count and change no board."""
     wards = set(ward_ids)
+
+    def wanted(event: dict) -> bool:
+        return event.get("kind") == kind if kind is not None else event.get("kind") != changes.ALERT
 
     async def stream() -> AsyncIterator[bytes]:
         yield b"retry: 2000\n\n"
@@ -63,6 +71,8 @@ def change_stream(request: Request, ward_ids: Iterable[int], event_name: str) ->
                     event = await asyncio.wait_for(changes.get(), timeout=HEARTBEAT_SECONDS)
                 except TimeoutError:
                     yield b": keep-alive\n\n"
+                    continue
+                if not wanted(event):
                     continue
                 payload = json.dumps(
                     {"ward_id": event.get("ward_id"), "stay_id": event.get("stay_id"), "kind": event.get("kind")}
