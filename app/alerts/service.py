@@ -48,7 +48,8 @@ def save_preferences(
     session: Session, *, actor: Principal, data: PreferencesUpdate, expected_version: int, now: datetime
 ) -> AlertPreferences:
     """Replace the signed-in person's own preferences (version 0: they had none yet)."""
-    choices = {code: data.choices.get(code, "app") for code in RULES}
+    # Only known rules; one not chosen follows the default (choice_for).
+    choices = {code: choice for code, choice in data.choices.items() if code in RULES}
     prefs = session.get(AlertPreferences, actor.user_id)
     if prefs is None:
         if expected_version != 0:
