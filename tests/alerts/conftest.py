@@ -126,7 +126,9 @@ def overdue(alerts_engine: Engine) -> Callable[..., Overdue]:
             }
             nurse = factories.principal(db, users["nurse"])
             bed = factories.beds_of(db, ward)[0]
-            stay = factories.make_stay(db, nurse, ward, bed, now=now - timedelta(days=5), admitted_at=now - timedelta(days=6))
+            stay = factories.make_stay(
+                db, nurse, ward, bed, now=now - timedelta(days=5), admitted_at=now - timedelta(days=6)
+            )
             patient = db.get(Patient, stay.patient_id)
             esc = raise_escalation(
                 db,
@@ -139,7 +141,9 @@ def overdue(alerts_engine: Engine) -> Callable[..., Overdue]:
                 db,
                 actor=nurse,
                 stay=stay,
-                data=ActionCreate(description="Book transport", owner_role_code="nurse", due_at=now - timedelta(hours=2)),
+                data=ActionCreate(
+                    description="Book transport", owner_role_code="nurse", due_at=now - timedelta(hours=2)
+                ),
                 now=now - timedelta(days=1),
             )
             social = factories.principal(db, users["social_worker"])
@@ -150,7 +154,9 @@ def overdue(alerts_engine: Engine) -> Callable[..., Overdue]:
                 data=ReferralCreate(to_service="Adult social care", sent_on=date.today() - timedelta(days=4)),
                 now=now - timedelta(days=4),
             )
-            out = Overdue(ward.id, ward.code, bed.label, patient, esc_id=esc.id, action_id=action.id, referral_id=referral.id)
+            out = Overdue(
+                ward.id, ward.code, bed.label, patient, esc_id=esc.id, action_id=action.id, referral_id=referral.id
+            )
             for role, user in users.items():
                 out.users[role] = user.id
                 address = f"{role}-{suffix}@test.nhs.uk"

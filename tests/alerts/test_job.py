@@ -77,7 +77,9 @@ def test_two_workers_and_a_restart_send_each_alert_once(alerts_engine, smtp_serv
                 AuditEvent.entity_type == "alert", col(AuditEvent.entity_id).in_([str(a.id) for a in alerts])
             )
         ).all()
-    assert sorted(events) == sorted([("alert", str(a.id)) for a in alerts] + [("alert_emailed", str(a.id)) for a in alerts])
+    assert sorted(events) == sorted(
+        [("alert", str(a.id)) for a in alerts] + [("alert_emailed", str(a.id)) for a in alerts]
+    )
 
 
 def test_preferences_decide_what_each_person_receives(alerts_engine, smtp_server: SmtpServer, overdue):
@@ -107,7 +109,9 @@ def test_messages_name_bed_and_initials_never_the_patient(alerts_engine, smtp_se
         job.run(alerts_engine, settings, link=LINK)
     patient = world.patient
     initials = f"{patient.given_name[0]}{patient.family_name[0]}".upper()
-    messages = [m for role in ("ward_manager", "nurse", "social_worker") for m in smtp_server.inbox.to(world.emails[role])]
+    messages = [
+        m for role in ("ward_manager", "nurse", "social_worker") for m in smtp_server.inbox.to(world.emails[role])
+    ]
     assert len(messages) == 3
     for message in messages:
         text = message["Subject"] + "\n" + message.get_content()
