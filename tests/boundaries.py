@@ -149,6 +149,7 @@ def _filler(kind: str, today: date) -> str:
         "time": "10:00",
         "number": "1",
         "password": "correct horse battery staple",
+        "email": "test.person@nhs.net",
         "hidden": "",
     }.get(kind, "Test")
 

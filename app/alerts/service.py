@@ -191,6 +191,11 @@ def _staff(session: Session) -> tuple[dict[str, list[tuple[int, bool]]], dict[in
     return by_role, wards
 
 
+def _natural(subject: str) -> tuple[tuple[int, int | str], ...]:
+    """"action:40" before "action:100": numbers as numbers (the same order in every worker)."""
+    return tuple((0, int(part)) if part.isdigit() else (1, part) for part in subject.split(":"))
+
+
 def _insert_once(session: Session, values: dict[str, Any]) -> int | None:
     """Insert the alert unless (rule, subject, recipient) exists: the id if this call made it."""
     table = Alert.__table__  # type: ignore[attr-defined]  # set by SQLModel's metaclass
@@ -250,7 +255,7 @@ def create_due_alerts(session: Session, *, now: datetime, rules: list[str] | Non
                     }
                 )
     # The same order in every worker, so two runs at once wait for each other rather than deadlock.
-    rows.sort(key=lambda r: (r["rule_code"], r["subject"], r["recipient_id"]))
+    rows.sort(key=lambda r: (r["rule_code"], _natural(r["subject"]), r["recipient_id"]))
     created: list[int] = []
     for row in rows:
         patient_id = row.pop("_patient_id")
@@ -266,7 +271,7 @@ def create_due_alerts(session: Session, *, now: datetime, rules: list[str] | Non
             entity_type="alert",
             entity_id=alert_id,
             at=now,
-            after={k: row[k] for k in ("rule_code", "subject", "recipient_id", "stay_id", "email_state")},
+            after={k: row[k] for k in ("rule_code", "recipient_id", "stay_id", "email_state")},
             ward_id=row["ward_id"],
             patient_id=patient_id,
         )

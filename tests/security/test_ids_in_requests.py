@@ -72,6 +72,8 @@ SITE_WIDE_ONLY = "site-wide roles only"  # no ward-scoped role gets past the per
 NO_IDS = "takes no record ids"
 # A CSV body and a plan from a preview: tests/stays/test_ward_list.py sends another ward's id.
 WARD_LIST = "the ward list: scope tested in tests/stays/test_ward_list.py"
+# Alerts belong to a person, not a ward: another's alert answers 404 (tests/alerts/test_views.py).
+OWN_ALERTS = "the signed-in person's own alerts and settings: scope by recipient, tests/alerts/test_views.py"
 
 
 def _form_step(ids: Ids) -> dict:
@@ -302,6 +304,9 @@ PROBES: dict[tuple[str, str], Probe | str] = {
     ("POST", "/failed-discharges/{fd_id}/follow-up-done"): Probe(
         lambda i: (f"/failed-discharges/{i['fd_id']}/follow-up-done", {"version": 1}), (("fd_id",),)
     ),
+    ("POST", "/alerts/read"): OWN_ALERTS,
+    ("POST", "/alerts/{alert_id}/read"): OWN_ALERTS,
+    ("POST", "/alerts/settings"): OWN_ALERTS,
     ("POST", "/admin/users/new"): SITE_WIDE_ONLY,
     ("POST", "/admin/users/{user_id}"): SITE_WIDE_ONLY,
     ("POST", "/admin/users/{user_id}/password"): SITE_WIDE_ONLY,
