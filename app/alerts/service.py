@@ -192,7 +192,7 @@ def _staff(session: Session) -> tuple[dict[str, list[tuple[int, bool]]], dict[in
 
 
 def _natural(subject: str) -> tuple[tuple[int, int | str], ...]:
-    """"action:40" before "action:100": numbers as numbers (the same order in every worker)."""
+    """ "action:40" before "action:100": numbers as numbers (the same order in every worker)."""
     return tuple((0, int(part)) if part.isdigit() else (1, part) for part in subject.split(":"))
 
 

@@ -111,14 +111,22 @@ def leave_work(session: Session, *, now: datetime) -> Work:
         raiser = people.get("nurse") or people.get("ward_manager")
         if raiser is None:
             continue
-        stays = iter(_free_stays(session, ward, now - 4 * DAY))
+        waiting = _free_stays(session, ward, now)
+
+        def take(before: datetime, waiting: list[Stay] = waiting) -> Stay | None:
+            """The most recent stay left that was there by `before` (older ones for older work)."""
+            there = [i for i, stay in enumerate(waiting) if stay.admitted_at < before]
+            return waiting.pop(there[-1]) if there else None
+
         by_level = {1: people.get("ward_manager"), 2: flow, 3: people.get("executive_sponsor")}
         for k, (level, raised_ago, at_level_ago) in enumerate(LADDER):
-            stay = next(stays, None)
-            if stay is None or any(by_level[lv] is None for lv in range(1, level)):
-                break
-            family = FAMILIES[(n + k) % len(FAMILIES)]
             raised = now - raised_ago
+            if any(by_level[lv] is None for lv in range(1, level)):
+                continue
+            stay = take(raised - HOUR)
+            if stay is None:
+                continue
+            family = FAMILIES[(n + k) % len(FAMILIES)]
             esc = escalations.raise_escalation(
                 session,
                 actor=raiser,
@@ -153,9 +161,9 @@ def leave_work(session: Session, *, now: datetime) -> Work:
                 )
         social = people.get("social_worker") or raiser
         for days_ago in (3, 0):
-            stay = next(stays, None)
+            stay = take(now - days_ago * DAY - 2 * HOUR)
             if stay is None:
-                break
+                continue
             add_referral(
                 session,
                 actor=social,
@@ -166,7 +174,7 @@ def leave_work(session: Session, *, now: datetime) -> Work:
                 now=now - days_ago * DAY - HOUR,
             )
             work.referrals += 1
-        stay = next(stays, None)
+        stay = take(now - DAY)
         for role, overdue_by, description in ACTIONS:
             if stay is None:
                 break
