@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -147,3 +148,30 @@ def _failed(session: Session, alert: Alert, now: datetime) -> None:
     state = "failed" if attempts >= MAX_ATTEMPTS else "pending"
     _set(session, alert.id, now, email_state=state, email_attempts=attempts)
     _audit(session, alert, "alert_email_failed", now, {"email_state": state, "attempts": attempts})
+
+
+class Timer:
+    """The check inside the server (BOARDROUND_ALERTS_EVERY_MINUTES): a thread per process. With
+    several processes each runs it; the unique key and the claim still send each alert once."""
+
+    def __init__(self, engine: Engine, settings: Settings, *, link: str) -> None:
+        self.engine, self.settings, self.link = engine, settings, link
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="boardround-alerts", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def _loop(self) -> None:
+        every = self.settings.alerts_every_minutes * 60
+        while not self._stop.wait(every):
+            try:
+                run(self.engine, self.settings, link=self.link)
+            except Exception as exc:  # noqa: BLE001 - keep checking after a failed run (database restart)
+                log.warning("alert check failed (%s): trying again next time", type(exc).__name__)

@@ -4,6 +4,7 @@ what a message says (and does not), failures tried again."""
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
@@ -151,3 +152,18 @@ def test_without_a_mail_server_alerts_stay_in_the_app(alerts_engine, overdue):
     assert result.emailed == 0
     alerts = _alerts(alerts_engine, list(world.users.values()))
     assert len(alerts) == 3 and {a.email_state for a in alerts} == {"pending"}
+
+
+def test_the_server_can_run_the_check_itself(alerts_engine, smtp_server: SmtpServer, overdue):
+    world = overdue()
+    settings = mail_settings(alerts_engine, smtp_server).model_copy(update={"alerts_every_minutes": 0.005})
+    timer = job.Timer(alerts_engine, settings, link=LINK)
+    timer.start()
+    try:
+        deadline = time.monotonic() + 30
+        while len(smtp_server.inbox.to(world.emails["nurse"])) < 1 and time.monotonic() < deadline:
+            time.sleep(0.05)  # polling for the condition, not waiting a fixed time
+    finally:
+        timer.stop()
+    assert len(smtp_server.inbox.to(world.emails["nurse"])) == 1
+    assert len(_alerts(alerts_engine, list(world.users.values()))) == 3
