@@ -26,7 +26,6 @@ from app.alerts import mail
 from app.alerts.service import ALERT_NOTICE, SYSTEM_ACTOR, create_due_alerts
 from app.audit import service as audit
 from app.config import Settings
-from app.core import changes
 from app.core.clock import utcnow
 from app.db import write_engine
 from app.models import Alert, AlertPreferences
@@ -78,8 +77,8 @@ def _audit(session: Session, alert: Alert, action: str, now: datetime, after: di
         at=now,
         after=after,
         ward_id=alert.ward_id,
+        notice=ALERT_NOTICE,
     )
-    changes.note(session, ward_id=alert.ward_id, stay_id=None, kind=ALERT_NOTICE)
 
 
 def claim(engine: Engine, now: datetime) -> list[int]:

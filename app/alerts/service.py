@@ -274,7 +274,6 @@ def create_due_alerts(session: Session, *, now: datetime, rules: list[str] | Non
             after={k: row[k] for k in ("rule_code", "recipient_id", "stay_id", "email_state")},
             ward_id=row["ward_id"],
             patient_id=patient_id,
+            notice=ALERT_NOTICE,  # moves header counts; changes no board
         )
-        # Replaces the audit trail's own notice for this ward and stay: an alert changes no board.
-        changes.note(session, ward_id=row["ward_id"], stay_id=row["stay_id"], kind=ALERT_NOTICE)
     return created
