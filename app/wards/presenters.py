@@ -24,7 +24,9 @@ def ctr_tag(
         return Tag("Not reviewed", "grey"), ""
     if review.meets_criteria_to_reside:
         names = criteria_labels or {}
-        return Tag("Meets criteria", "blue"), "; ".join(names.get(code, f"criterion {code}") for code in review.criteria)
+        return Tag("Meets criteria", "blue"), "; ".join(
+            names.get(code, f"criterion {code}") for code in review.criteria
+        )
     return Tag("No criteria to reside", "orange"), delay_labels.get(review.delay_reason_code or "", "")
 
 

@@ -336,7 +336,9 @@ def test_a_board_whose_server_stops_says_so_and_greys_within_fifteen_seconds(
     expect(status).to_be_empty()
 
     # htmx logs each failed reconnection of the stream ("[object Event]"), Chromium the refused connection.
-    allow_console_errors(page, r"\[object Event\]", r"ERR_CONNECTION_REFUSED", r"Failed to load resource", r"EventSource")
+    allow_console_errors(
+        page, r"\[object Event\]", r"ERR_CONNECTION_REFUSED", r"Failed to load resource", r"EventSource"
+    )
     own_server.stop()
 
     expect(status).to_contain_text("Not live", timeout=15_000)
