@@ -377,3 +377,26 @@ def test_the_heartbeat_keeps_a_quiet_board_live(seed_ward, user_with_password, s
     )
     expect(page.locator("#board-live")).to_have_attribute("data-live", "live")
     expect(page.locator("#live-status")).to_be_empty()
+
+
+# --------------------------------------------------------------------------------------------
+# The audit viewer: compact, in words
+# --------------------------------------------------------------------------------------------
+
+AUDIT_EVENT_MAX_PX = 400  # was about 1,130 px for one new review
+
+
+def test_audit_events_are_compact_and_in_words(busy_ward, user_with_password, signed_in_page):
+    ward = busy_ward(beds=3, patients=2)
+    manager = user_with_password("ward_manager", [ward])
+    page = signed_in_page(manager, viewport=LANDSCAPE, next_="/audit")
+    events = page.locator("#audit-events tbody tr")
+    expect(events.first).to_be_visible()
+    heights = page.evaluate(ROW_HEIGHTS, "#audit-events tbody tr")
+    assert max(heights) <= AUDIT_EVENT_MAX_PX, f"audit events up to {max(heights)} px tall: {heights}"
+    table = page.locator("#audit-events")
+    expect(table).to_contain_text("Criteria met")
+    expect(table).to_contain_text("Needs oxygen therapy or non-invasive ventilation (NIV)")
+    expect(table).not_to_contain_text("delay_reason_code")
+    expect(table).not_to_contain_text(re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d"))
+    assert_no_axe_violations(page)
