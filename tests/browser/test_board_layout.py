@@ -334,6 +334,7 @@ def test_a_board_whose_server_stops_says_so_and_greys_within_fifteen_seconds(
                    return Boolean(d && d.sseEventSource && d.sseEventSource.readyState === 1); }"""
     )
     expect(status).to_be_empty()
+    assert_no_axe_violations(page)  # also loads axe, for the check while the server is away
 
     # htmx logs each failed reconnection of the stream ("[object Event]"), Chromium the refused connection.
     allow_console_errors(
@@ -347,6 +348,7 @@ def test_a_board_whose_server_stops_says_so_and_greys_within_fifteen_seconds(
     assert page.evaluate("() => getComputedStyle(document.getElementById('board-rows')).filter") == "grayscale(1)", (
         "the board is not greyed"
     )
+    assert_no_axe_violations(page)  # the banner, and the greyed board behind it
 
     # Back: it says so, stops greying, and fetches the rows again (changes made meanwhile were missed).
     own_server.restart_on_the_same_port()
