@@ -82,7 +82,21 @@ ENTITY_LABELS = {
     "adtmessage": "PAS message",
 }
 
-ACTION_LABELS = {"create": "Created", "update": "Changed", "delete": "Deleted", "sign_in": "Signed in"}
+ACTION_LABELS = {
+    "create": "Created",
+    "update": "Changed",
+    "delete": "Deleted",
+    "sign_in": "Signed in",
+    "set_edd": "Set EDD",
+    "admit": "Admitted",
+    "record_review": "Recorded review",
+    "update_from_review": "Updated from review",
+    "discharge": "Discharged",
+    "transfer": "Transferred",
+}
+
+# Fields whose stored words are themselves codes.
+VALUE_LABELS = {"day_status": {"red": "Red day", "green": "Green day"}}
 
 _DATETIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d")
 _DATE = re.compile(r"^\d{4}-\d\d-\d\d$")
@@ -116,9 +130,9 @@ def _moment_text(text: str) -> str:
 
 def value_text(field: str, value: Any, code_labels: dict[str, dict]) -> str | None:
     """One stored value as a person reads it; None for no value."""
-    if value is None:
+    if value is None or value == "":
         return None
-    names = code_labels.get(CODE_LISTS.get(field, ""), {})
+    names = code_labels.get(CODE_LISTS.get(field, ""), {}) or VALUE_LABELS.get(field, {})
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, list | tuple):

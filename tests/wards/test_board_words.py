@@ -83,7 +83,7 @@ def test_the_audit_viewer_reads_in_words_and_london_time(db, browser_as, ward, n
     # Stored UTC, shown on the London clock, never as ISO text.
     shown = re.sub(r'datetime="[^"]*"', "", page.split('id="audit-events"')[1])  # machine-readable attributes
     assert not re.search(r"\d{4}-\d\d-\d\dT\d\d:\d\d", shown)
-    assert '<strong>Record review</strong> <span class="nhsuk-u-secondary-text-colour">(daily review #' in page
+    assert '<strong>Recorded review</strong> <span class="nhsuk-u-secondary-text-colour">(daily review #' in page
 
 
 def test_audit_values_in_words():
@@ -95,7 +95,8 @@ def test_audit_values_in_words():
     # 12:30 UTC on 1 July is 13:30 in London (BST); a date stays a date.
     assert value_text("reviewed_at", "2026-07-01T12:30:00+00:00", labels) == "Wed 1 Jul 2026, 13:30"
     assert value_text("expected_discharge_date", "2026-07-03", labels) == "3 Jul 2026"
-    assert value_text("note", None, labels) is None
+    assert value_text("note", None, labels) is None and value_text("reason", "", labels) is None
+    assert value_text("day_status", "red", labels) == "Red day"
     rows = readable_changes(
         {"version": 1, "delay_reason_code": None}, {"version": 2, "delay_reason_code": "IP03"}, labels
     )
