@@ -132,7 +132,7 @@ def value_text(field: str, value: Any, code_labels: dict[str, dict]) -> str | No
     """One stored value as a person reads it; None for no value."""
     if value is None or value == "":
         return None
-    names = code_labels.get(CODE_LISTS.get(field, ""), {}) or VALUE_LABELS.get(field, {})
+    names: dict[Any, str] = code_labels.get(CODE_LISTS.get(field, ""), {}) or VALUE_LABELS.get(field, {})
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, list | tuple):
