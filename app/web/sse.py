@@ -25,7 +25,7 @@ STREAMS_LOOKING_UP = 2
 # A stream closes after this long so the browser reconnects and is re-authenticated.
 STREAM_SECONDS = 10 * 60
 # A tiny `heartbeat` event this often, so an open screen knows the stream is alive: boards say
-# they are out of date when they have heard nothing for 10 s (static/js/app.js). A named event,
+# they are out of date when they have heard nothing for 10 s (static/js/board.js, docs/adr/0013). A named event,
 # not an SSE comment, because EventSource hands comments to no one.
 HEARTBEAT_SECONDS = 4
 HEARTBEAT = b"event: heartbeat\ndata: 1\n\n"

@@ -71,7 +71,11 @@
 
   // The SSE extension announces each EventSource it opens (again after a reconnect).
   var watched = new WeakSet();
+  // Only the board's own stream counts (other streams on the page, such as a header's, do not).
   document.addEventListener("htmx:sseOpen", function (event) {
+    if (event.target !== live) {
+      return;
+    }
     var source = event.detail && event.detail.source;
     if (source && !watched.has(source)) {
       watched.add(source);
