@@ -347,6 +347,8 @@ def handover(request: Request, round_id: PathId, session: SessionDep, actor: Can
             "open_actions": open_actions,
             "p": presenters,
             "delay_labels": labels(session, "delay_reasons"),
+            "criteria_labels": labels(session, "criteria"),
+            "red_labels": labels(session, "red_day_reasons"),
             "role_labels": labels(session, "roles"),
             "today": london_date(now),
         },

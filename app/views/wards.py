@@ -49,6 +49,7 @@ def _board_context(
         "display": display,
         "delay_labels": labels(session, "delay_reasons"),
         "red_labels": labels(session, "red_day_reasons"),
+        "criteria_labels": labels(session, "criteria"),
         "round": open_round(session, ward.id),
         "can_run_round": allows(principal.role, Perm.RUN_ROUND),
         "can_log_failed": allows(principal.role, Perm.LOG_FAILED_DISCHARGE),

@@ -25,7 +25,11 @@ STREAMS_LOOKING_UP = 2
 
 # A stream closes after this long so the browser reconnects and is re-authenticated.
 STREAM_SECONDS = 10 * 60
-HEARTBEAT_SECONDS = 15
+# A tiny `heartbeat` event this often, so an open screen knows the stream is alive: boards say
+# they are out of date when they have heard nothing for 10 s (static/js/board.js, docs/adr/0013). A named event,
+# not an SSE comment, because EventSource hands comments to no one.
+HEARTBEAT_SECONDS = 4
+HEARTBEAT = b"event: heartbeat\ndata: 1\n\n"
 
 
 stream_gate = DatabaseGate(STREAMS_LOOKING_UP)
@@ -61,7 +65,7 @@ def change_stream(
         return event.get("kind") == kind if kind is not None else event.get("kind") != changes.ALERT
 
     async def stream() -> AsyncIterator[bytes]:
-        yield b"retry: 2000\n\n"
+        yield b"retry: 2000\n\n" + HEARTBEAT  # heard at once: the screen is live again
         with live.feed.listen(wards) as changes:
             deadline = asyncio.get_running_loop().time() + STREAM_SECONDS
             while asyncio.get_running_loop().time() < deadline:
@@ -70,7 +74,7 @@ def change_stream(
                 try:
                     event = await asyncio.wait_for(changes.get(), timeout=HEARTBEAT_SECONDS)
                 except TimeoutError:
-                    yield b": keep-alive\n\n"
+                    yield HEARTBEAT
                     continue
                 if not wanted(event):
                     continue
