@@ -3,17 +3,18 @@ who changed what since a form was drawn; the earlier review the round step's "no
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session, col, select
 
 from app.actions.service import actions_for_stay
 from app.audit.service import last_change
-from app.core.clock import london_date, midnights_since
-from app.models import AuditEvent, Bed, DailyReview, EddChange, Escalation, Patient, Referral, Stay
-from app.reference import rows
+from app.core.clock import LONDON, london_date, midnights_since
+from app.models import AuditEvent, Bed, DailyReview, EddChange, Escalation, FailedDischarge, Patient, Referral, Stay
+from app.reference import labels, rows
 from app.reviews.service import criteria_for
+from app.stays.service import EDD_MAX_DAYS_AHEAD
 from app.wards.queries import age_on
 
 # What a review's conflict lists: the answers, not the bookkeeping columns of a new row.
@@ -155,3 +156,77 @@ def current_versions(session: Session, stay: Stay, today: date) -> dict[str, Any
     """The versions to draw the form at again, once the user has been shown what changed."""
     review = todays_review(session, stay.id, today)
     return {"stay_version": stay.version, "review_version": review.version if review else ""}
+
+
+# "No change" confirms yesterday's picture: a delay reason last given before then must be confirmed.
+STALE_REASON_AFTER_DAYS = 2
+HISTORY_DAYS = 7
+
+
+def no_change_needs(stay: Stay, last: DailyReview | None, today: date) -> dict[str, Any]:
+    """What "no change since last review" cannot confirm on its own: an expected discharge date
+    that has passed (a new one is needed), or a "no criteria to reside" reason given two or more
+    days ago (the team confirms it still holds). Shared by the step page and app.rounds.step."""
+    edd = stay.expected_discharge_date
+    stale = (
+        last is not None
+        and not last.meets_criteria_to_reside
+        and last.delay_reason_code is not None
+        and (today - last.review_date).days >= STALE_REASON_AFTER_DAYS
+    )
+    return {
+        "edd_passed": edd is not None and edd < today,
+        "reason_stale": stale,
+        "reason_since": last.review_date if stale and last is not None else None,
+    }
+
+
+def step_extras(session: Session, stay: Stay, now: datetime) -> dict[str, Any]:
+    """What the round step shows beyond the patient screen: the last week's answers and EDD
+    changes, open failed-discharge follow-ups, and the labels for codes."""
+    today = london_date(now)
+    since = today - timedelta(days=HISTORY_DAYS - 1)
+    reviews = list(
+        session.exec(
+            select(DailyReview)
+            .where(DailyReview.stay_id == stay.id, col(DailyReview.review_date) >= since)
+            .order_by(col(DailyReview.review_date).desc())
+        )
+    )
+    since_moment = datetime.combine(since, datetime.min.time(), tzinfo=LONDON)
+    edd_changes = list(
+        session.exec(
+            select(EddChange)
+            .where(EddChange.stay_id == stay.id, col(EddChange.changed_at) >= since_moment)
+            .order_by(col(EddChange.changed_at).desc())
+        )
+    )
+    failed = list(
+        session.exec(
+            select(FailedDischarge)
+            .where(FailedDischarge.stay_id == stay.id)
+            .order_by(col(FailedDischarge.planned_for).desc())
+        )
+    )
+    last, _ = previous_review(session, stay.id, today)
+    return {
+        "recent_reviews": reviews,
+        "recent_edd_changes": edd_changes,
+        "failed_discharges": failed,
+        "no_change_needs": no_change_needs(stay, last, today),
+        "labels": {
+            name: labels(session, name) for name in ("delay_reasons", "red_day_reasons", "roles", "families", "pathways")
+        },
+        "quick_dates": quick_dates(today),
+        # What the EDD may be (app.stays.service refuses the rest, on the API too).
+        "edd_range": (london_date(stay.admitted_at), today + timedelta(days=EDD_MAX_DAYS_AHEAD)),
+    }
+
+
+def quick_dates(today: date) -> list[tuple[str, date]]:
+    """The EDD shortcuts: +1, +2, +3 and +7 days from today, and the next weekday."""
+    days = [(f"+{n}", today + timedelta(days=n)) for n in (1, 2, 3, 7)]
+    weekday = today + timedelta(days=1)
+    while weekday.weekday() >= 5:
+        weekday += timedelta(days=1)
+    return [*days, ("Next weekday", weekday)]
