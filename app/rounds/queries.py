@@ -3,6 +3,7 @@ who changed what since a form was drawn; the earlier review the round step's "no
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -10,7 +11,7 @@ from sqlmodel import Session, col, select
 
 from app.actions.service import actions_for_stay
 from app.audit.service import last_change
-from app.core.clock import LONDON, london_date, midnights_since
+from app.core.clock import LONDON, day_month_year, london_date, london_wall_clock, midnights_since
 from app.models import AuditEvent, Bed, DailyReview, EddChange, Escalation, FailedDischarge, Patient, Referral, Stay
 from app.reference import labels, rows
 from app.reviews.service import criteria_for
@@ -120,7 +121,8 @@ def patient_context(session: Session, stay: Stay, now: datetime) -> dict[str, An
 
 def conflict_details(session: Session, stay: Stay) -> dict[str, Any]:
     """Who changed the patient since the form was opened, and what they changed."""
-    return _described([(last_change(session, "stay", stay.id), None)])
+    described = _described([(last_change(session, "stay", stay.id), None)])
+    return described | {"shown": worded_changes(session, described["changes"])}
 
 
 def step_conflict(
@@ -134,7 +136,8 @@ def step_conflict(
     review = todays_review(session, stay.id, today)
     if review is not None and review.version != review_version:
         changed.append((last_change(session, "dailyreview", review.id), REVIEW_ANSWERS))
-    return _described(changed)
+    described = _described(changed)
+    return described | {"shown": worded_changes(session, described["changes"])}
 
 
 def _described(changed: list[tuple[AuditEvent | None, tuple[str, ...] | None]]) -> dict[str, Any]:
@@ -230,3 +233,62 @@ def quick_dates(today: date) -> list[tuple[str, date]]:
     while weekday.weekday() >= 5:
         weekday += timedelta(days=1)
     return [*days, ("Next weekday", weekday)]
+
+
+# The conflict panel says what changed in words: field names and values as the form shows them.
+FIELD_WORDS = {
+    "meets_criteria_to_reside": "Criteria to reside",
+    "criteria": "Criteria met",
+    "delay_reason_code": "Why the patient is still here",
+    "day_status": "Red or green day",
+    "red_day_reason_code": "Why today is red",
+    "pathway": "Discharge pathway",
+    "plan": "Plan for today",
+    "expected_discharge_date": "Expected discharge date",
+    "clinical_criteria_for_discharge": "Clinical criteria for discharge",
+    "what_matters": "What matters to the patient",
+    "strengths": "What they and their family or carers can do",
+    "choice_information_given_on": "Choice information given on",
+    "choice_offered_on": "Choice offered on",
+    "choice_deadline": "Choice deadline",
+}
+CODE_LISTS = {
+    "delay_reason_code": "delay_reasons",
+    "red_day_reason_code": "red_day_reasons",
+    "pathway": "pathways",
+    "criteria": "criteria",
+}
+_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_ISO_MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}T")
+
+
+def worded_changes(session: Session, changes: list[tuple[str, Any, Any]]) -> list[tuple[str, str, str]]:
+    """(field, before, after) in words, London dates and times, labels for codes; bookkeeping
+    columns (version, timestamps) left out."""
+    lists = {name: {str(k): v for k, v in labels(session, name).items()} for name in set(CODE_LISTS.values())}
+    out = []
+    for key, old, new in changes:
+        if key not in FIELD_WORDS:
+            continue
+        out.append((FIELD_WORDS[key], _word(key, old, lists), _word(key, new, lists)))
+    return out
+
+
+def _word(key: str, value: Any, lists: dict[str, dict[str, str]]) -> str:
+    if value is None or value == "" or value == []:
+        return "(empty)"
+    if key == "meets_criteria_to_reside":
+        return "Meets criteria" if value else "No criteria to reside"
+    if key == "day_status":
+        return "Red day" if value == "red" else "Green day"
+    if key in CODE_LISTS:
+        names = lists[CODE_LISTS[key]]
+        items = value if isinstance(value, list) else [value]
+        return ", ".join(names.get(str(item), str(item)) for item in items)
+    text = str(value)
+    if _ISO_DAY.match(text):
+        return day_month_year(date.fromisoformat(text))
+    if _ISO_MOMENT.match(text):
+        local = london_wall_clock(datetime.fromisoformat(text))
+        return f"{day_month_year(local.date())}, {local:%H:%M}"
+    return text

@@ -38,11 +38,17 @@ ATTENDEE_ROLES = ("nurse", "doctor", "therapist", "social_worker", "flow_coordin
 
 
 @router.get("/wards/{code}/rounds/new", name="new_round")
-def new_round(request: Request, code: PathCode, session: SessionDep, actor: CanRunRound) -> Response:
+def new_round(
+    request: Request, code: PathCode, session: SessionDep, actor: CanRunRound, now: Now, again: bool = False
+) -> Response:
     ward = ward_by_code_or_404(session, actor, code)
     existing = service.open_round(session, ward.id)
     if existing is not None:
-        return RedirectResponse(path_for(request, "round_overview", round_id=existing.id), status_code=303)
+        return RedirectResponse(path_for(request, "continue_round", round_id=existing.id), status_code=303)
+    ended = service.ended_today(session, ward.id, now)
+    if ended is not None and not again:
+        # Today's round is over: its summary (which offers another round), not a fresh start.
+        return RedirectResponse(path_for(request, "round_overview", round_id=ended.id), status_code=303)
     roles = [r for r in rows(session, "roles") if r.code in ATTENDEE_ROLES]
     return render(
         request, "rounds/new.html", {"ward": ward, "roles": roles, "errors": {}, "values": {"roles": [actor.role]}}

@@ -66,7 +66,7 @@ def test_whole_round_with_no_change_save_skip_and_summary(db, browser_as, nurse,
     assert r.headers["location"] == f"/rounds/{board_round.id}/stays/{first.id}"
 
     page = browser.get(r.headers["location"])
-    assert "Patient 1 of 3" in page.text and "No change since last review" in page.text
+    assert "Patient 1 of 3" in page.text and 'id="no-change"' in page.text
     values = step_form(page.text)
     assert (
         values["meets"] == "no" and values["day_status"] == "red" and values["expected_discharge_date"] == "2026-03-12"
