@@ -218,7 +218,8 @@ def step_extras(session: Session, stay: Stay, now: datetime) -> dict[str, Any]:
         "failed_discharges": failed,
         "no_change_needs": no_change_needs(stay, last, today),
         "labels": {
-            name: labels(session, name) for name in ("delay_reasons", "red_day_reasons", "roles", "families", "pathways")
+            name: labels(session, name)
+            for name in ("delay_reasons", "red_day_reasons", "roles", "families", "pathways")
         },
         "quick_dates": quick_dates(today),
         # What the EDD may be (app.stays.service refuses the rest, on the API too).

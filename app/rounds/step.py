@@ -139,7 +139,7 @@ def _prefixed(prefix: str, part: Any) -> dict[str | None, str]:
 
 
 def _check_no_change(session: Session, stay: Stay, data: RoundStepRequest, now: datetime) -> None:
-    """"No change" cannot confirm a date that has passed, nor a reason for staying given two or
+    """ "No change" cannot confirm a date that has passed, nor a reason for staying given two or
     more days ago without the team saying it still holds: it asks for that one thing."""
     today = london_date(now)
     last, _ = previous_review(session, stay.id, today)

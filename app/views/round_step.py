@@ -13,7 +13,6 @@ from datetime import date, datetime, time
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict
-
 from sqlmodel import Session
 
 from app.core.clock import LONDON, london_date

@@ -148,20 +148,24 @@ def _step_page(
     message: str | None = None,
     action_errors: dict[int, str] | None = None,
 ) -> Response:
-    context = patient_context(session, stay, now) | step_extras(session, stay, now) | {
-        "round": board_round,
-        "ward": ward,
-        "now": now,
-        "progress": _progress(session, board_round, stay.id, now),
-        "values": values if values is not None else form_values(session, stay, london_date(now)),
-        "errors": errors or {},
-        "conflict": conflict,
-        "form_action": f"/rounds/{board_round.id}/stays/{stay.id}",
-        "submit_text": "Save and next patient",
-        "target": "round-step",
-        "message": message,
-        "action_errors": action_errors or {},
-    }
+    context = (
+        patient_context(session, stay, now)
+        | step_extras(session, stay, now)
+        | {
+            "round": board_round,
+            "ward": ward,
+            "now": now,
+            "progress": _progress(session, board_round, stay.id, now),
+            "values": values if values is not None else form_values(session, stay, london_date(now)),
+            "errors": errors or {},
+            "conflict": conflict,
+            "form_action": f"/rounds/{board_round.id}/stays/{stay.id}",
+            "submit_text": "Save and next patient",
+            "target": "round-step",
+            "message": message,
+            "action_errors": action_errors or {},
+        }
+    )
     if wants_fragment(request, "round-step"):
         context["as_fragment"] = True
         return vary(render(request, "rounds/step.html", context, block_name="round_step", status_code=status_code))
@@ -276,7 +280,13 @@ def update_round_action(
         values=values,
         fields={"due_at": "due"},
         done=lambda _: _step_page(
-            request, session, board_round, stay, ward, now, message="Action marked done" if done else "Action due time changed"
+            request,
+            session,
+            board_round,
+            stay,
+            ward,
+            now,
+            message="Action marked done" if done else "Action due time changed",
         ),
         again=again,
         stale=lambda _: again({"form": "Someone else changed this action: check it and try again"}, 409),
@@ -285,7 +295,7 @@ def update_round_action(
 
 @router.get("/rounds/{round_id}/continue", name="continue_round")
 def continue_round(request: Request, round_id: PathId, session: SessionDep, actor: CanReadWard, now: Now) -> Response:
-    """"Continue board round": the next patient not yet seen (then any skipped), else the overview."""
+    """ "Continue board round": the next patient not yet seen (then any skipped), else the overview."""
     board_round = service.round_or_404(session, actor, round_id)
     progress = _progress(session, board_round, None, now)
     return RedirectResponse(_next_url(board_round, progress, -1), status_code=303)

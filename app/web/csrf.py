@@ -11,9 +11,8 @@ import hmac
 import json
 from urllib.parse import parse_qs
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
 from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.auth.sessions import BrowserSession
 from app.web.pages import sign_in_redirect

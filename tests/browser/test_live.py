@@ -14,9 +14,9 @@ import time
 from datetime import timedelta
 
 import pytest
-from app.web.templating import date_text
 from playwright.sync_api import Page, expect
 
+from app.web.templating import date_text
 from tests.browser.helpers import assert_no_console_errors
 from tests.browser.seeding import KNOWN_BUGS, clear_none_textareas, london_today, patient_names
 
