@@ -246,6 +246,8 @@ FIELD_WORDS = {
     "pathway": "Discharge pathway",
     "plan": "Plan for today",
     "expected_discharge_date": "Expected discharge date",
+    "edd_reason": "Why the EDD changed",
+    "reason": "Why the EDD changed",
     "clinical_criteria_for_discharge": "Clinical criteria for discharge",
     "what_matters": "What matters to the patient",
     "strengths": "What they and their family or carers can do",
@@ -271,7 +273,9 @@ def worded_changes(session: Session, changes: list[tuple[str, Any, Any]]) -> lis
     for key, old, new in changes:
         if key not in FIELD_WORDS:
             continue
-        out.append((FIELD_WORDS[key], _word(key, old, lists), _word(key, new, lists)))
+        before, after = _word(key, old, lists), _word(key, new, lists)
+        if before != after:
+            out.append((FIELD_WORDS[key], before, after))
     return out
 
 

@@ -303,6 +303,16 @@
     }
   });
 
+  // "Skip to Save": focus the button itself, so Enter or Space saves next.
+  document.addEventListener("click", function (event) {
+    var skip = event.target instanceof Element ? event.target.closest(".app-skip-to-save") : null;
+    var save = skip ? document.getElementById("save-patient") : null;
+    if (save) {
+      event.preventDefault();
+      save.focus();
+    }
+  });
+
   // Alt+S saves the patient from anywhere in the step (as does the "Skip to Save" link).
   document.addEventListener("keydown", function (event) {
     if (!event.altKey || event.ctrlKey || event.metaKey || (event.key || "").toLowerCase() !== "s") {

@@ -207,7 +207,9 @@ def test_taps_per_patient_for_a_scripted_round(
     # 2. No criteria to reside, with a reason: at most 4.
     taps = Taps()
     taps.tap(page.get_by_label("No criteria to reside"))
-    taps.choose(page.get_by_label("If no: why is the patient still here?"), "Residential or nursing home care not yet available")
+    taps.choose(
+        page.get_by_label("If no: why is the patient still here?"), "Residential or nursing home care not yet available"
+    )
     taps.tap(page.locator("#save-patient"))
     expect(heading).to_contain_text(names[new_edd])
     assert taps.count <= 4, taps.count
@@ -368,3 +370,38 @@ def test_screenshots_of_the_step_for_the_docs(seed_ward, past_reviews, user_with
     page.screenshot(path=SCREENSHOTS / "round-step-landscape.png")
     page.set_viewport_size(VIEWPORTS["portrait"])
     page.screenshot(path=SCREENSHOTS / "round-step-portrait.png")
+
+
+def test_save_is_a_few_tabs_away_with_a_skip_link_and_a_shortcut(
+    seed_ward, past_reviews, user_with_password, signed_in_page, browser_engine
+):
+    ward = seed_ward(beds=3, patients=2)
+    first, second = ward.stay_ids
+    past_reviews(ward)
+    names = patient_names(browser_engine, ward.stay_ids)
+    page = signed_in_page(user_with_password("nurse", [ward]), viewport="tablet")
+    round_id = _start_round(page, ward.code)
+
+    # From the top of the page: the NHS skip link, the header, then "Skip to Save".
+    page.locator("body").focus()
+    presses = 0
+    while presses < 12:
+        page.keyboard.press("Tab")
+        presses += 1
+        if page.evaluate("() => document.activeElement.classList.contains('app-skip-to-save')"):
+            break
+    assert presses <= 10, f"'Skip to Save' is {presses} tabs from the top"
+    expect(page.locator(".app-skip-to-save")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("#save-patient")).to_be_focused()
+
+    # Alt+S saves from a text box.
+    page.get_by_label("Plan for today").fill("Home tomorrow if stairs assessed")
+    page.keyboard.press("Alt+s")
+    expect(page).to_have_url(re.compile(rf"/rounds/{round_id}/stays/{second}$"))
+    expect(page.get_by_role("heading", level=1)).to_contain_text(names[second])
+    with Session(browser_engine) as db:
+        review = db.exec(
+            select(DailyReview).where(DailyReview.stay_id == first, DailyReview.review_date == london_today())
+        ).one()
+        assert review.plan == "Home tomorrow if stairs assessed"
