@@ -359,17 +359,20 @@ def test_the_session_ending_mid_form_keeps_the_typed_plan_through_sign_in(
 @pytest.mark.skipif(
     not os.environ.get("BOARDROUND_SCREENSHOTS"), reason="set BOARDROUND_SCREENSHOTS=1 to refresh docs/screenshots"
 )
-def test_screenshots_of_the_step_for_the_docs(seed_ward, past_reviews, user_with_password, signed_in_page, backend):
+def test_screenshots_of_the_step_for_the_docs(
+    seed_ward, past_reviews, user_with_password, signed_in_page, browser_engine, backend
+):
     if backend != "sqlite":
         pytest.skip("one set of screenshots")
     ward = seed_ward(beds=4, patients=3, name="Ward 7 (Elderly care)")
     past_reviews(ward)
+    _seed_open_items(browser_engine, ward, ward.stay_ids[0])
     page = signed_in_page(user_with_password("nurse", [ward], display_name="Nia Nurse"), viewport="tablet")
     _start_round(page, ward.code)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=SCREENSHOTS / "round-step-landscape.png")
     page.set_viewport_size(VIEWPORTS["portrait"])
-    page.screenshot(path=SCREENSHOTS / "round-step-portrait.png")
+    page.screenshot(path=SCREENSHOTS / "round-step-portrait.png", full_page=True)
 
 
 def test_save_is_a_few_tabs_away_with_a_skip_link_and_a_shortcut(
