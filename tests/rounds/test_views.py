@@ -168,7 +168,7 @@ def test_conflict_says_who_changed_what_and_lets_the_user_reapply(
     db.flush()  # as their commit would
     r = browser.post(f"/stays/{stay.id}", values)
     assert r.status_code == 409
-    assert "Dr Dee changed this patient" in r.text and "2026-03-12 → 2026-03-11" in r.text
+    assert "Dr Dee changed this patient" in r.text and "Expected discharge date: 12 Mar 2026 → 11 Mar 2026" in r.text
     assert "My careful plan" in r.text
     # Reapply: the page carries the new version; their EDD change is still in the form to review.
     retry = step_form(r.text) | {"plan": "My careful plan", "expected_discharge_date": "2026-03-11"}
