@@ -284,7 +284,8 @@
     if (reason && form.dataset.eddWas && form.dataset.eddWas !== field.value && !reason.value) {
       reason.focus();
     }
-    announce("Expected discharge date " + button.textContent.trim());
+    var day = button.querySelector(".app-quick-date__day");
+    announce("Expected discharge date set to " + (day ? day.textContent : button.dataset.eddDate));
   });
 
   function updateCounter(field) {

@@ -408,3 +408,19 @@ def test_save_is_a_few_tabs_away_with_a_skip_link_and_a_shortcut(
             select(DailyReview).where(DailyReview.stay_id == first, DailyReview.review_date == london_today())
         ).one()
         assert review.plan == "Home tomorrow if stairs assessed"
+
+
+def test_no_change_on_an_old_reason_asks_to_confirm_it(seed_ward, past_reviews, user_with_password, signed_in_page):
+    ward = seed_ward(beds=2, patients=1)
+    past_reviews(ward, days_ago=2, meets=False, delay_reason_code="IP03")
+    page = signed_in_page(user_with_password("nurse", [ward]), viewport="tablet")
+    round_id = _start_round(page, ward.code)
+    confirm = page.get_by_label(re.compile("^Still waiting for: "))
+    expect(confirm).not_to_be_checked()
+
+    page.locator("#no-change").click()  # not silently confirmed
+    expect(page.locator(".nhsuk-error-summary")).to_contain_text("confirm it still holds")
+    page.get_by_label(re.compile("^Still waiting for: ")).check()
+    page.locator("#no-change").click()
+    expect(page).to_have_url(re.compile(rf"/rounds/{round_id}$"))
+    expect(page.locator("#round-patients")).to_contain_text("No change")
