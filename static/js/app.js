@@ -416,7 +416,7 @@
     var notice = document.getElementById("draft-notice");
     if (notice) {
       var text = document.createElement("p");
-      text.textContent = "Your session ended before this was saved. What you typed has been put back: check it and save.";
+      text.textContent = "This was not saved (the session ended, or the connection dropped). What you typed has been put back: check it and save.";
       notice.replaceChildren(text);
       notice.hidden = false;
     }
