@@ -148,6 +148,7 @@ def build_environment() -> Environment:
     env.filters["london_datetime"] = datetime_text
     env.filters["london_time"] = time_text
     env.filters["london_date"] = date_text
+    env.filters["london_iso_date"] = lambda moment: london_date(moment).isoformat() if moment else ""
     env.filters["nhs_number"] = nhs_number_filter
     env.globals["select_items"] = select_items
     env.globals["nhs"] = nhs

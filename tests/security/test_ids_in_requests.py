@@ -252,6 +252,13 @@ PROBES: dict[tuple[str, str], Probe | str] = {
         lambda i: (f"/rounds/{i['round_id']}/stays/{i['stay_id']}/skip", {}),
         (("round_id", "stay_id"), ("round_id",), ("stay_id",)),
     ),
+    ("POST", "/rounds/{round_id}/stays/{stay_id}/actions/{action_id}"): Probe(
+        lambda i: (
+            f"/rounds/{i['round_id']}/stays/{i['stay_id']}/actions/{i['action_id']}",
+            {"done": "1", "version": 1},
+        ),
+        (("round_id", "stay_id", "action_id"), ("action_id",), ("stay_id",), ("round_id",)),
+    ),
     ("POST", "/rounds/{round_id}/end"): Probe(
         lambda i: (f"/rounds/{i['round_id']}/end", {"version": 1}), (("round_id",),)
     ),

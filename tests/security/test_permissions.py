@@ -195,6 +195,8 @@ PAGES: dict[tuple[str, str], Perm | str | None] = {
     ("POST", "/rounds/{round_id}/stays/{stay_id}"): P.WRITE_CLINICAL,
     ("POST", "/rounds/{round_id}/stays/{stay_id}/no-change"): P.WRITE_CLINICAL,
     ("POST", "/rounds/{round_id}/stays/{stay_id}/skip"): P.RUN_ROUND,
+    ("POST", "/rounds/{round_id}/stays/{stay_id}/actions/{action_id}"): P.WRITE_CLINICAL,
+    ("GET", "/rounds/{round_id}/continue"): P.READ_WARD,
     ("POST", "/rounds/{round_id}/end"): P.RUN_ROUND,
     ("GET", "/rounds/{round_id}/handover"): P.READ_WARD,
     ("GET", "/stays/{stay_id}"): P.READ_WARD,

@@ -158,6 +158,7 @@ WRITES: dict[tuple[str, str], Versioned | str] = {
     ("POST", "/rounds/{round_id}/stays/{stay_id}/skip"): "records that the round passed this patient "
     "(a round entry): changes nothing the page showed",
     ("POST", "/stays/{stay_id}"): Versioned("stay_version", Stay, "stay_id", says=RELOAD),
+    ("POST", "/rounds/{round_id}/stays/{stay_id}/actions/{action_id}"): Versioned("version", Action, "action_id"),
     ("POST", "/rounds/{round_id}/end"): Versioned("version", BoardRound, "round_id"),
     ("POST", "/escalations/{esc_id}"): Versioned("version", Escalation, "esc_id"),
     ("POST", "/stays/{stay_id}/escalations/new"): CREATES,
