@@ -18,7 +18,7 @@ from app.core.params import Now, PathCode
 from app.db import SessionDep
 from app.models import Ward
 from app.reference import labels
-from app.rounds.service import open_round
+from app.rounds.service import ended_today, open_round
 from app.wards import presenters, queries
 from app.web.htmx import vary, wants_fragment
 from app.web.sse import StreamTurn, change_stream, watching
@@ -51,6 +51,7 @@ def _board_context(
         "red_labels": labels(session, "red_day_reasons"),
         "criteria_labels": labels(session, "criteria"),
         "round": open_round(session, ward.id),
+        "ended_round": ended_today(session, ward.id, now),
         "can_run_round": allows(principal.role, Perm.RUN_ROUND),
         "can_log_failed": allows(principal.role, Perm.LOG_FAILED_DISCHARGE),
     }

@@ -66,18 +66,23 @@ def change_stream(
 
     async def stream() -> AsyncIterator[bytes]:
         yield b"retry: 2000\n\n" + HEARTBEAT  # heard at once: the screen is live again
+        loop = asyncio.get_running_loop()
         with live.feed.listen(wards) as changes:
-            deadline = asyncio.get_running_loop().time() + STREAM_SECONDS
-            while asyncio.get_running_loop().time() < deadline:
+            deadline = loop.time() + STREAM_SECONDS
+            # Counted from the last thing sent, so events this stream filters out cannot starve it.
+            beat_due = loop.time() + HEARTBEAT_SECONDS
+            while loop.time() < deadline:
                 if await request.is_disconnected():
                     break
                 try:
-                    event = await asyncio.wait_for(changes.get(), timeout=HEARTBEAT_SECONDS)
+                    event = await asyncio.wait_for(changes.get(), timeout=max(0.0, beat_due - loop.time()))
                 except TimeoutError:
                     yield HEARTBEAT
+                    beat_due = loop.time() + HEARTBEAT_SECONDS
                     continue
                 if not wanted(event):
                     continue
+                beat_due = loop.time() + HEARTBEAT_SECONDS
                 payload = json.dumps(
                     {"ward_id": event.get("ward_id"), "stay_id": event.get("stay_id"), "kind": event.get("kind")}
                 )

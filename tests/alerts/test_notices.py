@@ -56,3 +56,27 @@ def test_an_alert_never_hides_a_change_to_the_same_stay():
     changes.note(session, ward_id=1, stay_id=3, kind=changes.ALERT)
     changes.note(session, ward_id=1, stay_id=3)
     assert sorted((n["stay_id"], n["kind"]) for n in changes.take(session)) == [(2, "stay"), (3, "stay")]
+
+
+def test_notices_a_stream_filters_out_do_not_hold_back_its_heartbeat(monkeypatch):
+    """A board must hear a heartbeat on time even while alert notices keep arriving: they are
+    not sent to it, so they must not count as the stream being heard."""
+    from app.web import sse
+
+    monkeypatch.setattr(sse, "HEARTBEAT_SECONDS", 0.3)
+
+    async def run() -> bytes:
+        response = change_stream(_Connected(), [9001], "changed")  # type: ignore[arg-type]
+        body = response.body_iterator
+        assert (await anext(body)).startswith(b"retry:")
+        reading = asyncio.ensure_future(anext(body))
+        await asyncio.sleep(0)
+        for _ in range(8):  # an alert notice every 0.1 s for 0.8 s
+            live.feed.publish({"ward_id": 9001, "stay_id": 5, "kind": changes.ALERT})
+            await asyncio.sleep(0.1)
+            if reading.done():
+                break
+        chunk = await asyncio.wait_for(reading, timeout=1)
+        return chunk if isinstance(chunk, bytes) else chunk.encode()
+
+    assert asyncio.run(run()) == sse.HEARTBEAT

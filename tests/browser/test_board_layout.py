@@ -36,7 +36,7 @@ from sqlmodel import Session
 from app.config import PROJECT_ROOT
 from app.models import Stay, Ward
 from tests import factories
-from tests.browser.helpers import assert_no_axe_violations, assert_touch_targets
+from tests.browser.helpers import assert_no_axe_violations, assert_nothing_overlaps_controls, assert_touch_targets
 from tests.browser.seeding import london_today
 from tests.servers import LiveServer, server_env, start_server, stop_server
 
@@ -116,42 +116,6 @@ ROW_HEIGHTS = """(selector) => [...document.querySelectorAll(selector)].map((r) 
 
 def fully_visible(page: Page, selector: str) -> int:
     return page.evaluate(FULLY_VISIBLE_ROWS, selector)
-
-
-# Every control on the page (what a finger or a pointer can hit).
-CONTROLS = "main a[href], main button, main input:not([type=hidden]), main select, main textarea, main summary, header a[href], header button"
-
-OVERLAPS = """(selector) => {
-  const problems = [];
-  const controls = [...document.querySelectorAll(selector)].filter((el) => {
-    const b = el.getBoundingClientRect();
-    const style = getComputedStyle(el);
-    return b.width > 1 && b.height > 1 && style.visibility !== "hidden";
-  });
-  for (const el of controls) {
-    el.scrollIntoView({block: "center", inline: "center"});
-    const b = el.getBoundingClientRect();
-    const x = b.left + b.width / 2, y = b.top + b.height / 2;
-    if (x < 0 || y < 0 || x >= window.innerWidth || y >= window.innerHeight) {
-      problems.push(`${el.outerHTML.slice(0, 120)}: its centre is off screen (${Math.round(x)}, ${Math.round(y)})`);
-      continue;
-    }
-    const hit = document.elementFromPoint(x, y);
-    if (!hit || !(hit === el || el.contains(hit))) {
-      problems.push(`${el.outerHTML.slice(0, 120)} is covered at its centre by ${hit ? hit.outerHTML.slice(0, 120) : "nothing"}`);
-    }
-  }
-  window.scrollTo(0, 0);
-  return problems;
-}"""
-
-
-def assert_nothing_overlaps_controls(page: Page, selector: str = CONTROLS) -> None:
-    """For every visible control, scrolled to in turn, document.elementFromPoint at its centre
-    is the control itself or inside it: nothing covers it. (The lead dedupes this with the
-    round-step helper's version in tests/browser/helpers.py.)"""
-    problems = page.evaluate(OVERLAPS, selector)
-    assert not problems, "controls covered by something else:\n" + "\n".join(f"  - {p}" for p in problems)
 
 
 # --------------------------------------------------------------------------------------------

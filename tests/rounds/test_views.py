@@ -286,3 +286,17 @@ def test_after_the_round_ended_start_shows_its_summary(db, browser_as, nurse, wa
     summary = browser.get(r.headers["location"]).text
     assert "Board round summary" in summary and "Start another board round" in summary
     assert "Start the midday board round" in browser.get(f"/wards/{ward.code}/rounds/new?again=1").text
+
+
+def test_the_board_continues_at_the_next_patient_and_offers_no_start_after_the_round(
+    db, browser_as, nurse, ward, ward_with_patients
+):
+    browser = browser_as(nurse)
+    browser.post(f"/wards/{ward.code}/rounds/new", [("roles", "nurse")])
+    board_round = db.exec(select(BoardRound)).one()
+    board = browser.get(f"/wards/{ward.code}").text
+    assert f'href="/rounds/{board_round.id}/continue"' in board
+    browser.post(f"/rounds/{board_round.id}/end", {"version": board_round.version})
+    board = browser.get(f"/wards/{ward.code}").text
+    assert "Start midday board round" not in board and "Continue board round" not in board
+    assert f'href="/rounds/{board_round.id}"' in board and "Today&#39;s board round: summary" in board
