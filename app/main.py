@@ -21,6 +21,7 @@ from app.api.rounds import router as rounds_router
 from app.api.stays import router as stays_router
 from app.api.ward_list import router as ward_list_router
 from app.api.wards import router as wards_router
+from app.auth.oidc import Provider
 from app.auth.sessions import SessionMiddleware
 from app.config import Settings, get_settings
 from app.core import log_redaction
@@ -117,6 +118,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics_refresher = refresher
     app.state.metrics_refresh_later = refresher.later if refresher else nothing_later
     app.state.html_error_handler = html_error
+    # Single sign-on (docs/single-sign-on.md): one provider, its discovery document and keys cached.
+    app.state.oidc = Provider(settings) if settings.oidc_enabled else None
     app.include_router(api_router())
     for views in (
         auth_views,

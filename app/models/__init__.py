@@ -37,7 +37,7 @@ from app.models.review import DailyReview, ReviewCriterion
 from app.models.round import BoardRound, BoardRoundAttendee, BoardRoundEntry
 from app.models.sign_in import SignInThrottle
 from app.models.stay import EddChange, Referral, Stay, StayLocation
-from app.models.user import ApiToken, User, UserWard
+from app.models.user import ApiToken, User, UserSession, UserWard
 
 __all__ = [
     "REFERENCE_LISTS",
@@ -87,6 +87,7 @@ __all__ = [
     "Stay",
     "StayLocation",
     "User",
+    "UserSession",
     "UserWard",
     "Ward",
 ]

@@ -8,11 +8,11 @@ from sqlmodel import Session, col, delete, func, select
 
 from app.audit import service as audit
 from app.audit.versions import check_version
-from app.auth import throttle
+from app.auth import sessions, throttle
 from app.auth.passwords import hash_password
 from app.core.errors import Conflict, RuleViolation
 from app.core.principal import Principal
-from app.models import StaffRole, User, UserWard, Ward
+from app.models import StaffRole, User, UserSession, UserWard, Ward
 from app.users.schemas import UserCreate, UserUpdate
 
 
@@ -84,6 +84,8 @@ def update_user(session: Session, *, actor: Principal, user: User, data: UserUpd
     _set_wards(session, user, data.ward_ids)
     session.flush()
     old, new = audit.changed(before, audit.snapshot(user, ward_ids=sorted(set(data.ward_ids))))
+    if not data.is_active:
+        new["sessions_ended"] = sessions.end_sessions(session, sessions.DISABLED, user_id=user.id)
     audit.record(session, actor=actor, action="user_update", entity=user, at=now, before=old, after=new)
     return user
 
@@ -95,6 +97,7 @@ def set_active(
         user.is_active = active
         user.updated_at = now
         session.flush()
+        ended = 0 if active else sessions.end_sessions(session, sessions.DISABLED, user_id=user.id)
         audit.record(
             session,
             actor=actor,
@@ -103,7 +106,7 @@ def set_active(
             entity=user,
             at=now,
             before={"is_active": not active},
-            after={"is_active": active},
+            after={"is_active": active} | ({} if active else {"sessions_ended": ended}),
         )
     return user
 
@@ -123,6 +126,8 @@ def reset_password(
     throttle.clear_account(session, user.username)  # the new password can be used at once
     user.updated_at = now
     session.flush()
+    # Every session signed in with the old password (or otherwise) ends now.
+    ended = sessions.end_sessions(session, sessions.PASSWORD, user_id=user.id)
     # Never the password or its hash: only that it changed.
     audit.record(
         session,
@@ -131,7 +136,7 @@ def reset_password(
         action="user_reset_password",
         entity=user,
         at=now,
-        after={"password": "changed"},
+        after={"password": "changed", "sessions_ended": ended},
     )
     return user
 
@@ -145,3 +150,32 @@ def unlock(session: Session, *, actor: Principal, user: User, now: datetime) -> 
         session, actor=actor, action="user_unlock", entity=user, at=now, before=before, after={"failed_sign_ins": 0}
     )
     return user
+
+
+def end_session(session: Session, *, actor: Principal, record: UserSession, now: datetime) -> int:
+    """An administrator ends one browser's session (the same whatever the page showed: no version)."""
+    ended = sessions.end_sessions(session, sessions.ADMIN, session_id=record.id)
+    audit.record(
+        session,
+        actor=actor,
+        action="session_end",
+        entity_type="user",
+        entity_id=record.user_id,
+        at=now,
+        after={"session_id": record.id, "method": record.method, "sessions_ended": ended},
+    )
+    return ended
+
+
+def end_user_sessions(session: Session, *, actor: Principal, user: User, now: datetime) -> int:
+    """An administrator signs a user out everywhere, without touching their password."""
+    ended = sessions.end_sessions(session, sessions.ADMIN, user_id=user.id)
+    audit.record(
+        session,
+        actor=actor,
+        action="session_end",
+        entity=user,
+        at=now,
+        after={"sessions_ended": ended},
+    )
+    return ended
