@@ -36,6 +36,7 @@ from app.views.home import router as home_views
 from app.views.metrics import router as metrics_views
 from app.views.pwa import router as pwa_views
 from app.views.rounds import router as round_views
+from app.views.sessions import router as session_views
 from app.views.stays import router as stay_views
 from app.views.users import router as user_views
 from app.views.wards import router as ward_views
@@ -130,6 +131,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         metrics_views,
         stay_views,
         user_views,
+        session_views,
         audit_views,
         discharge_views,
         api_docs_router,

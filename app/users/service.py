@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, delete, func, select
 
@@ -10,6 +10,7 @@ from app.audit import service as audit
 from app.audit.versions import check_version
 from app.auth import sessions, throttle
 from app.auth.passwords import hash_password
+from app.config import Settings
 from app.core.errors import Conflict, RuleViolation
 from app.core.principal import Principal
 from app.models import StaffRole, User, UserSession, UserWard, Ward
@@ -179,3 +180,16 @@ def end_user_sessions(session: Session, *, actor: Principal, user: User, now: da
         after={"sessions_ended": ended},
     )
     return ended
+
+
+def live_sessions(session: Session, settings: Settings, *, user_id: int | None = None) -> list[UserSession]:
+    """Sessions still signed in (not ended, not idle, within their lifetime), newest activity first."""
+    now = sessions.wall_clock()
+    query = select(UserSession).where(
+        col(UserSession.ended_at).is_(None),
+        col(UserSession.seen_at) >= now - timedelta(minutes=settings.session_idle_minutes),
+        col(UserSession.signed_in_at) >= now - timedelta(hours=settings.session_max_hours),
+    )
+    if user_id is not None:
+        query = query.where(UserSession.user_id == user_id)
+    return list(session.exec(query.order_by(col(UserSession.seen_at).desc(), col(UserSession.id).desc())))

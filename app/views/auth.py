@@ -28,7 +28,6 @@ from app.auth.sessions import (
     SWITCHED,
     BrowserSession,
 )
-from app.core.errors import NotFound
 from app.core.params import Now
 from app.core.types import Name, no_nul
 from app.core.validation import validate
@@ -223,11 +222,19 @@ def sign_out(request: Request, session: SessionDep, now: Now, switch: Annotated[
 # Single sign-on (OpenID Connect) ------------------------------------------------------------
 
 
+class SsoOff(Exception):
+    pass
+
+
 def _provider(request: Request) -> Provider:
     provider: Provider | None = request.app.state.oidc
     if provider is None:
-        raise NotFound("Single sign-on is not set up")
+        raise SsoOff
     return provider
+
+
+def _sso_off() -> Response:
+    return RedirectResponse("/sign-in", status_code=303)
 
 
 def _flow_serializer(request: Request) -> URLSafeTimedSerializer:
@@ -243,7 +250,10 @@ def oidc_start(
     request: Request, next_: Annotated[str, Query(alias="next", max_length=2000)] = "/", switch: bool = False
 ) -> Response:
     """Off to the provider, with a fresh state, nonce and PKCE verifier kept in a signed cookie."""
-    provider = _provider(request)
+    try:
+        provider = _provider(request)
+    except SsoOff:
+        return _sso_off()
     try:
         auth = provider.authorisation_request(_callback_url(request))
     except OidcError as exc:
@@ -275,7 +285,10 @@ def oidc_callback(
 ) -> Response:
     """The provider sends the browser back: check the state, exchange the code, check the ID
     token, find or create the user, and sign this browser in."""
-    provider = _provider(request)
+    try:
+        provider = _provider(request)
+    except SsoOff:
+        return _sso_off()
     settings = request.app.state.settings
     try:
         flow = _flow_serializer(request).loads(request.cookies.get(FLOW_COOKIE, ""), max_age=FLOW_SECONDS)
@@ -327,10 +340,11 @@ def oidc_back_channel_logout(
 ) -> Response:
     """OpenID Connect Back-Channel Logout 1.0: the provider, server to server, says a user
     signed out there. No cookie and no CSRF token: the signed logout token is the proof."""
-    provider = _provider(request)
     headers = {"Cache-Control": "no-store"}
     try:
-        notice = provider.verify_logout_token(logout_token)
+        notice = _provider(request).verify_logout_token(logout_token)
+    except SsoOff:
+        return Response(status_code=400, headers=headers)
     except OidcError as exc:
         log.warning("back-channel logout refused: %s", exc.reason)
         return Response(status_code=400, headers=headers)
@@ -349,8 +363,10 @@ def oidc_front_channel_logout(
 ) -> Response:
     """OpenID Connect Front-Channel Logout 1.0: loaded by the provider's logout page in a hidden
     frame. Ends the sessions of that provider session (and this browser's, if it sent its cookie)."""
-    provider = _provider(request)
+    provider: Provider | None = request.app.state.oidc
     browser = _session(request)
+    if provider is None:
+        return Response("", headers={"Cache-Control": "no-store"}, media_type="text/plain")
     if iss == provider.issuer and sid:
         sessions.end_sessions(session, IDP_LOGOUT, oidc_sid=sid)
     row = (

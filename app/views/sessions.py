@@ -1,0 +1,53 @@
+"""Admin pages: who is signed in where, and ending sessions (docs/adr/0012-server-side-sessions.md)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from sqlmodel import col, select
+
+from app.auth.deps import CanManageUsers
+from app.core.errors import NotFound
+from app.core.params import Now, PathId
+from app.db import SessionDep
+from app.models import StaffRole, User, UserSession
+from app.users import service
+from app.web.form_writes import NoFields, write_form
+from app.web.forms import FormData
+from app.web.templating import render
+
+router = APIRouter(prefix="/admin", include_in_schema=False)
+
+
+def _page(
+    request: Request, session: SessionDep, *, message: str | None = None, errors: dict[str, str] | None = None
+) -> Response:
+    rows = service.live_sessions(session, request.app.state.settings)
+    user_ids = sorted({r.user_id for r in rows})
+    users = {u.id: u for u in session.exec(select(User).where(col(User.id).in_(user_ids)))} if user_ids else {}
+    roles = {r.code: r.label for r in session.exec(select(StaffRole))}
+    context = {"rows": rows, "users": users, "roles": roles, "message": message, "errors": errors or {}}
+    return render(request, "users/sessions.html", context, status_code=422 if errors else 200)
+
+
+@router.get("/sessions", name="list_sessions")
+def list_sessions(request: Request, session: SessionDep, actor: CanManageUsers) -> Response:
+    return _page(request, session)
+
+
+@router.post("/sessions/{session_id}/end", name="end_session")
+def end_session(
+    request: Request, session_id: PathId, session: SessionDep, actor: CanManageUsers, form: FormData, now: Now
+) -> Response:
+    """Ends one browser's session: the same whatever the page showed, so no version."""
+    record = session.get(UserSession, session_id)
+    if record is None:
+        raise NotFound("No such session")
+    return write_form(
+        session,
+        form,
+        NoFields,
+        lambda _data, _: service.end_session(session, actor=actor, record=record, now=now),
+        done=lambda ended: _page(request, session, message="Session ended." if ended else "That session had ended."),
+        again=lambda errors, status: _page(request, session, errors=errors),
+    )
