@@ -93,7 +93,7 @@ class Settings(BaseSettings):
     # The provider's discovery document and keys are cached; an unknown key id fetches the keys
     # again, at most this often (seconds).
     oidc_metadata_cache_seconds: float = Field(default=3600, ge=0)
-    oidc_jwks_min_refresh_seconds: float = Field(default=60, ge=0)
+    oidc_jwks_min_refresh_seconds: float = Field(default=10, ge=0)
     oidc_clock_skew_seconds: int = Field(default=60, ge=0)
     oidc_timeout_seconds: float = Field(default=10, gt=0)
 
