@@ -21,7 +21,7 @@ from app.api.rounds import router as rounds_router
 from app.api.stays import router as stays_router
 from app.api.ward_list import router as ward_list_router
 from app.api.wards import router as wards_router
-from app.auth.oidc import Provider
+from app.auth.oidc import Provider, sso_origins
 from app.auth.sessions import SessionMiddleware
 from app.config import Settings, get_settings
 from app.core import log_redaction
@@ -150,7 +150,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(TemplateContext, secret=settings.secret_key)
     app.add_middleware(CSRFMiddleware, secret=settings.secret_key, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(SessionMiddleware, settings=settings)
-    app.add_middleware(SecurityHeaders, hsts=settings.secure_cookies)
+    app.add_middleware(SecurityHeaders, hsts=settings.secure_cookies, form_targets=sso_origins(settings))
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(ServerTiming)
     app.add_middleware(ServingLoop)

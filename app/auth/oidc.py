@@ -24,7 +24,7 @@ import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 from authlib.oauth2.rfc7523 import PrivateKeyJWT
@@ -274,6 +274,14 @@ class Provider:
             return None
         query = urlencode({"client_id": self.client_id, "post_logout_redirect_uri": post_logout_redirect_uri})
         return f"{endpoint}{'&' if '?' in str(endpoint) else '?'}{query}"
+
+
+def sso_origins(settings: Settings) -> tuple[str, ...]:
+    """The identity provider's origin, where signing out may send the browser (its CSP)."""
+    if not settings.oidc_enabled:
+        return ()
+    parts = urlsplit(settings.oidc_issuer)
+    return (f"{parts.scheme}://{parts.netloc}",) if parts.scheme in ("http", "https") and parts.netloc else ()
 
 
 def _opt_str(value: object) -> str | None:

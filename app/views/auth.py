@@ -16,7 +16,7 @@ from sqlmodel import select
 from app.audit import service as audit
 from app.auth import service, sessions, throttle
 from app.auth.deps import principal_for, session_user
-from app.auth.oidc import OidcError, Provider
+from app.auth.oidc import OidcError, Provider, sso_origins
 from app.auth.sessions import (
     ADMIN,
     DISABLED,
@@ -364,6 +364,7 @@ def oidc_front_channel_logout(
     """OpenID Connect Front-Channel Logout 1.0: loaded by the provider's logout page in a hidden
     frame. Ends the sessions of that provider session (and this browser's, if it sent its cookie)."""
     provider: Provider | None = request.app.state.oidc
+    settings = request.app.state.settings
     browser = _session(request)
     if provider is None:
         return Response("", headers={"Cache-Control": "no-store"}, media_type="text/plain")
@@ -378,4 +379,7 @@ def oidc_front_channel_logout(
         sessions.end_sessions(session, IDP_LOGOUT, session_id=row.id)
         browser.forget(IDP_LOGOUT)
     commit(session)
-    return Response("", headers={"Cache-Control": "no-store"}, media_type="text/plain")
+    # Only the provider's logout page may frame this (the app's other pages may not be framed).
+    origins = " ".join(sso_origins(settings)) or "'none'"
+    headers = {"Cache-Control": "no-store", "Content-Security-Policy": f"default-src 'none'; frame-ancestors {origins}"}
+    return Response("", headers=headers, media_type="text/plain")

@@ -51,6 +51,12 @@ const provider = new Provider(config.issuer, {
     return grant;
   },
   ttl: { IdToken: config.idTokenTtl || 3600 },
+  // Boardround listens on 127.0.0.1 in the tests: let the back-channel logout call reach it
+  // (the package refuses loopback and private addresses by default, against SSRF).
+  fetch: (url, options) => {
+    delete options.dispatcher;
+    return globalThis.fetch(url, options);
+  },
 });
 provider.proxy = false;
 // http on 127.0.0.1: development only, as every test run is.
