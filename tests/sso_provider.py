@@ -84,6 +84,7 @@ class OidcProvider:
     app_base_url: str
     accounts: dict[str, dict[str, Any]]
     keys: list[RSAKey] = field(default_factory=lambda: [new_key()])
+    client_overrides: dict[str, Any] = field(default_factory=dict)
     process: subprocess.Popen | None = None
     log_path: Path | None = None
 
@@ -107,7 +108,7 @@ class OidcProvider:
 
     def _config(self) -> dict[str, Any]:
         base = self.app_base_url
-        return {
+        config = {
             "issuer": self.issuer,
             "port": self.port,
             "jwks": {"keys": [k.as_dict(private=True) for k in self.keys]},
@@ -122,8 +123,11 @@ class OidcProvider:
                 "token_endpoint_auth_method": "client_secret_post",
                 "grant_types": ["authorization_code"],
                 "response_types": ["code"],
-            },
+            }
+            | self.client_overrides,
         }
+        config["client"] = {k: v for k, v in config["client"].items() if v is not None}
+        return config
 
     def start(self) -> None:
         config_path = self.workdir / f"provider-{self.port}.json"

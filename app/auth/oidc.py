@@ -17,6 +17,7 @@ Nothing here touches the database: app/users/sso.py turns checked claims into a 
 
 from __future__ import annotations
 
+import json
 import secrets
 import threading
 import time
@@ -98,7 +99,9 @@ class Provider:
         self._private_key: RSAKey | None = None
         if settings.oidc_private_key_file:
             with open(settings.oidc_private_key_file, "rb") as fh:
-                self._private_key = RSAKey.import_key(fh.read())
+                raw = fh.read()
+            # A JWK (JSON) or a PEM file.
+            self._private_key = RSAKey.import_key(json.loads(raw) if raw.lstrip().startswith(b"{") else raw)
 
     # Discovery and keys ----------------------------------------------------------------------
 

@@ -26,8 +26,7 @@ def client_for(provider: OidcProvider, **settings: object) -> Provider:
             secret_key="k" * 48,
             oidc_issuer=provider.issuer,
             oidc_client_id=CLIENT_ID,
-            oidc_client_secret=CLIENT_SECRET,
-            **settings,  # type: ignore[arg-type]
+            **({"oidc_client_secret": CLIENT_SECRET} | settings),  # type: ignore[arg-type]
         )
     )
 
@@ -152,3 +151,53 @@ def test_a_provider_whose_discovery_names_another_issuer_is_refused(oidc_provide
     with pytest.raises(OidcError) as refused:
         client.metadata()
     assert refused.value.reason == "issuer_mismatch"
+
+
+def test_the_code_flow_with_pkce_and_a_private_key_jwt(oidc_provider, tmp_path):
+    """The whole exchange against the provider, the client authenticated by a signed JWT (CIS2's way)."""
+    import re
+    from urllib.parse import parse_qs, urljoin, urlsplit
+
+    import httpx
+
+    client_key = new_key()
+    key_file = tmp_path / "client-key.json"
+    key_file.write_text(json.dumps(client_key.as_dict(private=True)))
+    oidc_provider.accounts = {"pat": {"name": "Pat Porter", "groups": ["g-nurses"]}}
+    oidc_provider.client_overrides = {
+        "token_endpoint_auth_method": "private_key_jwt",
+        "client_secret": None,
+        "jwks": {"keys": [client_key.as_dict(private=False)]},
+    }
+    oidc_provider.stop()
+    oidc_provider.start()
+    client = client_for(
+        oidc_provider, oidc_client_secret="", oidc_private_key_file=str(key_file), oidc_private_key_id=client_key.kid
+    )
+    redirect_uri = f"{oidc_provider.app_base_url}/auth/oidc/callback"
+
+    def code_for(request) -> str:
+        with httpx.Client(follow_redirects=True, timeout=10) as browser:
+            page = browser.get(request.url)
+            action = re.search(r'<form autocomplete="off" action="([^"]+)"', page.text).group(1)
+            browser.follow_redirects = False
+            r = browser.post(urljoin(str(page.url), action), data={"prompt": "login", "login": "pat", "password": "x"})
+            while not r.headers["location"].startswith(redirect_uri):
+                r = browser.get(urljoin(str(r.url), r.headers["location"]))
+        back = parse_qs(urlsplit(r.headers["location"]).query)
+        assert back["state"] == [request.state]
+        return back["code"][0]
+
+    request = client.authorisation_request(redirect_uri)
+    query = parse_qs(urlsplit(request.url).query)
+    assert query["code_challenge_method"] == ["S256"] and query["state"] == [request.state]
+    assert query["nonce"] == [request.nonce] and "code_verifier" not in query
+    identity = client.sign_in(
+        code=code_for(request), code_verifier=request.code_verifier, nonce=request.nonce, redirect_uri=redirect_uri
+    )
+    assert identity.subject == "pat" and identity.claims["groups"] == ["g-nurses"] and identity.sid
+    # Another flow with the wrong verifier: the provider refuses the code (PKCE).
+    request = client.authorisation_request(redirect_uri)
+    with pytest.raises(OidcError) as refused:
+        client.sign_in(code=code_for(request), code_verifier="x" * 50, nonce=request.nonce, redirect_uri=redirect_uri)
+    assert refused.value.reason == "token_request_failed"
