@@ -180,3 +180,17 @@ def test_api_docs_are_served_locally(browser):
     assert r.status_code == 200
     assert "/static/vendor/swagger-ui-dist-5.35.0/swagger-ui-bundle.js" in r.text
     assert "http" not in re.sub(r"<a [^>]*>", "", r.text).split("<body>")[0].replace("http-equiv", "")
+
+
+def test_password_sign_in_can_be_turned_off():
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+    from tests.dbs import settings_for
+
+    app = create_app(settings_for("sqlite://").model_copy(update={"password_sign_in": False}))
+    client = TestClient(app, follow_redirects=False)
+    page = client.get("/sign-in")
+    assert page.status_code == 200 and 'name="password"' not in page.text
+    r = client.post("/sign-in", data={"username": "nina", "password": PASSWORD, "csrf_token": csrf_from(page.text)})
+    assert r.status_code == 403 and "passwords are turned off here" in r.text

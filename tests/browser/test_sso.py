@@ -261,3 +261,22 @@ def test_the_permission_matrix_is_the_same_for_sso_users(sso, login, role):
             assert r.status_code not in (401, 403) and r.status_code < 500, (role, path, r.status_code)
         checked += 1
     assert checked >= 10
+
+
+def test_front_channel_logout_ends_the_provider_sessions_sessions(sso):
+    nurse = sso.http_sign_in("sam")
+    row = max((s for s in sso.sessions_of("sam.sister") if s.ended_at is None), key=lambda s: s.signed_in_at)
+    # The provider's logout page loads this in a hidden frame, with its issuer and session id.
+    r = httpx.get(
+        f"{sso.base_url}/auth/oidc/front-channel-logout", params={"iss": sso.provider.issuer, "sid": row.oidc_sid}
+    )
+    assert r.status_code == 200
+    assert f"frame-ancestors {sso.provider.issuer}" in r.headers["content-security-policy"]
+    assert nurse.get(f"{sso.base_url}/?choose=1").status_code == 303
+    # Another issuer's word ends nothing.
+    again = sso.http_sign_in("sam")
+    row = max((s for s in sso.sessions_of("sam.sister") if s.ended_at is None), key=lambda s: s.signed_in_at)
+    httpx.get(
+        f"{sso.base_url}/auth/oidc/front-channel-logout", params={"iss": "https://elsewhere", "sid": row.oidc_sid}
+    )
+    assert again.get(f"{sso.base_url}/?choose=1").status_code == 200
