@@ -192,5 +192,9 @@ def test_password_sign_in_can_be_turned_off():
     client = TestClient(app, follow_redirects=False)
     page = client.get("/sign-in")
     assert page.status_code == 200 and 'name="password"' not in page.text
-    r = client.post("/sign-in", data={"username": "nina", "password": PASSWORD, "csrf_token": csrf_from(page.text)})
+    from app.auth.sessions import BrowserSession
+
+    sid = URLSafeSerializer("t" * 48, salt="boardround.session").loads(client.cookies[COOKIE])["sid"]
+    token = BrowserSession(sid=sid).csrf_token("t" * 48)
+    r = client.post("/sign-in", data={"username": "nina", "password": PASSWORD, "csrf_token": token})
     assert r.status_code == 403 and "passwords are turned off here" in r.text
