@@ -104,8 +104,15 @@ def begin(
     oidc_sid: str | None = None,
 ) -> UserSession:
     """Sign this browser in: a new session id and a new row. The caller commits."""
-    browser.renew(signed_in=True)
     now = wall_clock()
+    if browser.signed_in:
+        # Signing in again over a live session (another person, or the same): the old row ends.
+        session.execute(
+            update(UserSession)
+            .where(col(UserSession.token_hash) == token_hash(browser.sid), col(UserSession.ended_at).is_(None))
+            .values(ended_at=now, ended_reason=SWITCHED)
+        )
+    browser.renew(signed_in=True)
     row = UserSession(
         token_hash=token_hash(browser.sid),
         user_id=user_id,

@@ -71,7 +71,7 @@ def _ended_notice(request: Request, ended: str | None) -> str | None:
 
 
 _ENDED = {
-    SWITCHED: "Someone else signed in on this device. Sign in to carry on.",
+    SWITCHED: "The last person signed out of this device. Sign in to carry on on this ward.",
     ADMIN: "An administrator ended your session. Sign in to carry on.",
     PASSWORD: "Your password was changed, so you were signed out. Sign in with the new one.",
     DISABLED: "Your account is no longer active. Ask a Boardround administrator.",
@@ -246,9 +246,7 @@ def _callback_url(request: Request) -> str:
 
 
 @router.get("/auth/oidc/start", name="oidc_start")
-def oidc_start(
-    request: Request, next_: Annotated[str, Query(alias="next", max_length=2000)] = "/", switch: bool = False
-) -> Response:
+def oidc_start(request: Request, next_: Annotated[str, Query(alias="next", max_length=2000)] = "/") -> Response:
     """Off to the provider, with a fresh state, nonce and PKCE verifier kept in a signed cookie."""
     try:
         provider = _provider(request)
@@ -259,8 +257,7 @@ def oidc_start(
     except OidcError as exc:
         log.warning("single sign-on could not start: %s", exc.reason)
         return _page(request, next_=safe_next(next_), errors={"sso": exc.message}, status_code=502)
-    url = auth.url + ("&prompt=login" if switch else "")
-    response = RedirectResponse(url, status_code=303)
+    response = RedirectResponse(auth.url, status_code=303)
     flow = {"state": auth.state, "nonce": auth.nonce, "verifier": auth.code_verifier, "next": safe_next(next_)}
     response.set_cookie(
         FLOW_COOKIE,

@@ -188,7 +188,7 @@ def test_switch_user_keeps_the_ward_for_the_next_person(chromium_page, sso, user
     with page.expect_navigation():
         page.get_by_role("button", name="Switch user").click()
     assert path_of(page) == "/sign-in"
-    assert "Someone else signed in on this device" in page.content()
+    assert "The last person signed out of this device" in page.content()
     # The first person's cached boards are gone; the ward stays chosen on the device.
     page.wait_for_function("async () => !(await caches.has('boardround-boards-v1'))")
     assert {c["name"]: c["value"] for c in page.context.cookies()}["boardround_ward"] == "SSO-AMU"
