@@ -24,7 +24,8 @@ from app.audit import service as audit
 from app.auth import sessions, throttle
 from app.auth.deps import principal_for
 from app.auth.passwords import hash_password, verify_password
-from app.models import StaffRole, User
+from app.config import Settings
+from app.models import SignInPolicy, StaffRole, User
 
 _DUMMY_HASH: str | None = None
 
@@ -152,3 +153,11 @@ def sign_out(session: Session, user: User, *, now: datetime, record_id: int | No
         after={"everywhere": everywhere, "sessions_ended": ended},
     )
     return ended
+
+
+def password_sign_in_allowed(session: Session, settings: Settings) -> bool:
+    """Off when the settings turn it off, else as an administrator set it (on by default)."""
+    if not settings.password_sign_in:
+        return False
+    policy = session.get(SignInPolicy, 1)
+    return policy is None or policy.password_sign_in

@@ -35,7 +35,7 @@ from app.models.reference import (
 )
 from app.models.review import DailyReview, ReviewCriterion
 from app.models.round import BoardRound, BoardRoundAttendee, BoardRoundEntry
-from app.models.sign_in import SignInThrottle
+from app.models.sign_in import SignInPolicy, SignInThrottle
 from app.models.stay import EddChange, Referral, Stay, StayLocation
 from app.models.user import ApiToken, User, UserSession, UserWard
 
@@ -81,6 +81,7 @@ __all__ = [
     "RedDayReason",
     "ReferenceList",
     "ReviewCriterion",
+    "SignInPolicy",
     "SignInThrottle",
     "Site",
     "StaffRole",

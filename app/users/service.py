@@ -13,7 +13,7 @@ from app.auth.passwords import hash_password
 from app.config import Settings
 from app.core.errors import Conflict, RuleViolation
 from app.core.principal import Principal
-from app.models import StaffRole, User, UserSession, UserWard, Ward
+from app.models import SignInPolicy, StaffRole, User, UserSession, UserWard, Ward
 from app.users.schemas import UserCreate, UserUpdate
 
 
@@ -193,3 +193,34 @@ def live_sessions(session: Session, settings: Settings, *, user_id: int | None =
     if user_id is not None:
         query = query.where(UserSession.user_id == user_id)
     return list(session.exec(query.order_by(col(UserSession.seen_at).desc(), col(UserSession.id).desc())))
+
+
+def set_password_sign_in(
+    session: Session, *, actor: Principal, allowed: bool, settings: Settings, now: datetime
+) -> SignInPolicy:
+    """Turn password sign-in on or off for everyone (audited). Off only once single sign-on is
+    set up, so nobody is locked out; sessions already signed in carry on. The same outcome
+    whatever the page showed: no version."""
+    if not allowed and not settings.oidc_enabled:
+        raise RuleViolation(
+            "Set up single sign-on before turning passwords off (docs/single-sign-on.md)", field="local_sign_in"
+        )
+    policy = session.get(SignInPolicy, 1)
+    before = True if policy is None else policy.password_sign_in
+    if policy is None:
+        policy = SignInPolicy(id=1, password_sign_in=allowed, updated_at=now)
+        session.add(policy)
+    policy.password_sign_in = allowed
+    policy.updated_at = now
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="sign_in_policy_update",
+        entity_type="signinpolicy",
+        entity_id=1,
+        at=now,
+        before={"password_sign_in": before},
+        after={"password_sign_in": allowed},
+    )
+    return policy

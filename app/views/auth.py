@@ -97,7 +97,12 @@ def show_sign_in(
     if session_user(session, _session(request), request.app.state.settings) is not None:
         return RedirectResponse(safe_next(next_), status_code=303)
     notice = _ended_notice(request, ended) or ("You have signed out." if signed_out else None)
-    return _page(request, next_=safe_next(next_), notice=notice)
+    return _page(
+        request,
+        next_=safe_next(next_),
+        notice=notice,
+        password_sign_in=service.password_sign_in_allowed(session, request.app.state.settings),
+    )
 
 
 def _page(
@@ -109,6 +114,7 @@ def _page(
     errors: dict[str, str] | None = None,
     status_code: int = 200,
     headers: dict[str, str] | None = None,
+    password_sign_in: bool = True,
 ) -> Response:
     settings = request.app.state.settings
     context = {
@@ -116,7 +122,7 @@ def _page(
         "notice": notice,
         "values": values or {},
         "errors": errors or {},
-        "password_sign_in": settings.password_sign_in,
+        "password_sign_in": password_sign_in and settings.password_sign_in,
         "sso_name": settings.oidc_provider_name if settings.oidc_enabled else None,
     }
     return render(request, "auth/sign_in.html", context, status_code=status_code, headers=headers)
@@ -127,9 +133,11 @@ def sign_in(request: Request, session: SessionDep, form: FormData, now: Now) -> 
     next_ = safe_next(str(form.get("next", "/")))
     data, errors = validate(SignInForm, form)
     values = {"username": str(form.get("username", ""))[:100]}
-    if not request.app.state.settings.password_sign_in:
+    if not service.password_sign_in_allowed(session, request.app.state.settings):
         message = "Sign in with your organisation's account: Boardround passwords are turned off here"
-        return _page(request, next_=next_, values=values, errors={"username": message}, status_code=403)
+        return _page(
+            request, next_=next_, values=values, errors={"username": message}, status_code=403, password_sign_in=False
+        )
     if data is None:
         errors = {k: ("Enter your username" if k == "username" else "Enter your password") for k in errors}
         return _page(request, next_=next_, values=values, errors=errors, status_code=422)

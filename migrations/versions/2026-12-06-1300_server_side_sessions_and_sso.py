@@ -7,6 +7,8 @@ in before the upgrade end (their cookies name no row): everyone signs in again o
 `user.oidc_issuer` + `user.oidc_subject`: the identity provider's account for this user
 (docs/single-sign-on.md), unique together.
 
+`signinpolicy`: whether an administrator allows password sign-in (one row; none: allowed).
+
 Revision ID: 5e55101dc0de
 Revises: 6bedf10a1110
 Create Date: 2026-12-06 13:00:00
@@ -27,6 +29,13 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.create_table(
+        "signinpolicy",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("password_sign_in", sa.Boolean(), nullable=False),
+        sa.Column("updated_at", app.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_signinpolicy")),
+    )
     op.create_table(
         "usersession",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -68,3 +77,4 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_usersession_ended_at"))
         batch_op.drop_index(batch_op.f("ix_usersession_user_id"))
     op.drop_table("usersession")
+    op.drop_table("signinpolicy")

@@ -146,3 +146,23 @@ def test_back_channel_logout_ends_the_named_provider_session_or_all_of_the_subje
     assert sso.back_channel_logout(db, LogoutNotice(issuer=ISSUER, subject="u-1", sid=None), now=now) == 1
     db.refresh(b)
     assert b.ended_reason == sessions.IDP_LOGOUT
+
+
+def test_passwords_can_be_turned_off_only_once_single_sign_on_is_set_up(db, now):
+    from app.auth.service import password_sign_in_allowed
+    from app.core.errors import RuleViolation
+    from app.users.service import set_password_sign_in
+
+    admin = factories.principal(db, factories.make_user(db, "admin"))
+    without_sso = Settings(environment="test", secret_key="k" * 48)
+    with pytest.raises(RuleViolation):
+        set_password_sign_in(db, actor=admin, allowed=False, settings=without_sso, now=now)
+    assert password_sign_in_allowed(db, without_sso)
+    set_password_sign_in(db, actor=admin, allowed=False, settings=settings(), now=now)
+    assert not password_sign_in_allowed(db, settings())
+    event = db.exec(select(AuditEvent).where(AuditEvent.action == "sign_in_policy_update")).one()
+    assert event.before == {"password_sign_in": True} and event.after == {"password_sign_in": False}
+    set_password_sign_in(db, actor=admin, allowed=True, settings=settings(), now=now)
+    assert password_sign_in_allowed(db, settings())
+    # The server's setting wins over the administrator's choice.
+    assert not password_sign_in_allowed(db, settings(password_sign_in=False))

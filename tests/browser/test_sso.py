@@ -280,3 +280,30 @@ def test_front_channel_logout_ends_the_provider_sessions_sessions(sso):
         f"{sso.base_url}/auth/oidc/front-channel-logout", params={"iss": "https://elsewhere", "sid": row.oidc_sid}
     )
     assert again.get(f"{sso.base_url}/?choose=1").status_code == 200
+
+
+def test_an_administrator_turns_password_sign_in_off_and_on(sso, user_with_password):
+    from tests.pages import PASSWORD
+
+    local = user_with_password("nurse")
+    admin = sso.http_sign_in("ada")
+    page = admin.get(f"{sso.base_url}/admin/sessions")
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    try:
+        r = admin.post(f"{sso.base_url}/admin/sign-in-policy", data={"csrf_token": csrf, "local_sign_in": "off"})
+        assert r.status_code == 200 and "Password sign-in is off." in r.text
+        with httpx.Client(base_url=sso.base_url, timeout=10) as tablet:
+            sign_in_page = tablet.get("/sign-in")
+            assert 'name="password"' not in sign_in_page.text and "Sign in with the test provider" in sign_in_page.text
+            token = re.search(
+                r'"X-CSRF-Token": "([^"]+)"', sign_in_page.text.replace("&#34;", '"').replace("&quot;", '"')
+            )
+            assert token, sign_in_page.text[:2000]
+            refused = tablet.post(
+                "/sign-in",
+                data={"username": local.username, "password": PASSWORD, "csrf_token": token.group(1)},
+            )
+            assert refused.status_code == 403
+    finally:
+        r = admin.post(f"{sso.base_url}/admin/sign-in-policy", data={"csrf_token": csrf, "local_sign_in": "on"})
+        assert r.status_code == 200 and "Password sign-in is on." in r.text

@@ -234,6 +234,7 @@ PAGES: dict[tuple[str, str], Perm | str | None] = {
     ("POST", "/admin/users/{user_id}/sessions/end"): P.MANAGE_USERS,
     ("GET", "/admin/sessions"): P.MANAGE_USERS,
     ("POST", "/admin/sessions/{session_id}/end"): P.MANAGE_USERS,
+    ("POST", "/admin/sign-in-policy"): P.MANAGE_USERS,
     # Single sign-on (docs/single-sign-on.md): the browser's way to and back from the provider,
     # and the provider's logout calls (authenticated by its signed token, not by a session).
     ("GET", "/auth/oidc/start"): PUBLIC,
