@@ -196,7 +196,13 @@ def live_sessions(session: Session, settings: Settings, *, user_id: int | None =
 
 
 def set_password_sign_in(
-    session: Session, *, actor: Principal, allowed: bool, settings: Settings, now: datetime
+    session: Session,
+    *,
+    actor: Principal | None,
+    allowed: bool,
+    settings: Settings,
+    now: datetime,
+    actor_name: str | None = None,
 ) -> SignInPolicy:
     """Turn password sign-in on or off for everyone (audited). Off only once single sign-on is
     set up, so nobody is locked out; sessions already signed in carry on. The same outcome
@@ -216,6 +222,7 @@ def set_password_sign_in(
     audit.record(
         session,
         actor=actor,
+        actor_name=actor_name,
         action="sign_in_policy_update",
         entity_type="signinpolicy",
         entity_id=1,
