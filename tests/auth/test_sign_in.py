@@ -182,6 +182,7 @@ def test_api_docs_are_served_locally(browser):
     assert "http" not in re.sub(r"<a [^>]*>", "", r.text).split("<body>")[0].replace("http-equiv", "")
 
 
+@pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient` is deprecated")
 def test_password_sign_in_can_be_turned_off():
     from fastapi.testclient import TestClient
 
