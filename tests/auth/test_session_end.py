@@ -144,3 +144,27 @@ def test_signing_out_leaves_the_users_version_alone(db, nina, browsers):
     ended = db.get(UserSession, row.id)
     db.refresh(ended)
     assert nina.version == version and ended.ended_at is not None and ended.ended_reason == "signed_out"
+
+
+def test_background_requests_do_not_keep_a_tablet_signed_in(db, nina, browsers):
+    browser = browsers()
+    pages.sign_in(browser, "nina")
+    row = db.get(UserSession, session_row_of(db, browser).id)
+    ten_minutes_ago = wall_clock() - timedelta(minutes=10)
+    db.exec(update(UserSession).where(col(UserSession.id) == row.id).values(seen_at=ten_minutes_ago))
+    db.flush()
+    # A live-update poll is answered but is not activity...
+    assert browser.get("/?choose=1", headers={"X-Boardround-Background": "1"}).status_code == 200
+    db.refresh(row)
+    assert abs((row.seen_at - ten_minutes_ago).total_seconds()) < 1
+    # ...a page the person opens is, written at most once a minute.
+    assert browser.get("/?choose=1").status_code == 200
+    db.refresh(row)
+    assert (wall_clock() - row.seen_at).total_seconds() < 60
+    # Idle past the limit: the next poll finds the session over, and says why.
+    db.exec(
+        update(UserSession).where(col(UserSession.id) == row.id).values(seen_at=wall_clock() - timedelta(minutes=16))
+    )
+    db.flush()
+    r = browser.get("/?choose=1", headers={"X-Boardround-Background": "1"})
+    assert r.status_code == 303 and r.headers["location"].endswith("&ended=idle")
