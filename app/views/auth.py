@@ -204,7 +204,9 @@ def _begin(request: Request, session: SessionDep, user: User, method: str, oidc_
 
 
 @router.post("/sign-out", name="sign_out")
-def sign_out(request: Request, session: SessionDep, now: Now, switch: Annotated[str, Form()] = "") -> Response:
+def sign_out(
+    request: Request, session: SessionDep, now: Now, switch: Annotated[str, Form(max_length=5)] = ""
+) -> Response:
     """Sign out everywhere; or, with `switch`, end only this tablet's session so the next
     person can sign in. Either way the ward stays chosen (its cookie) and the sign-in page
     clears this user's cached boards (static/js/app.js). After a single sign-on session the
