@@ -347,6 +347,31 @@ def user_reset_password(
     typer.echo(f"Password reset for {username}")
 
 
+@user_app.command("password-sign-in")
+def user_password_sign_in(
+    state: Annotated[str, typer.Argument(help="on or off.")],
+) -> None:
+    """Turn Boardround passwords on or off for everyone (off only once single sign-on is set up).
+
+    The way back in when single sign-on breaks after passwords were turned off."""
+    if state not in ("on", "off"):
+        raise fail("Say on or off")
+    with session_scope() as session:
+        try:
+            users.set_password_sign_in(
+                session,
+                actor=None,
+                actor_name=cli_actor(),
+                allowed=state == "on",
+                settings=get_settings(),
+                now=utcnow(),
+            )
+        except DomainError as exc:
+            raise fail(exc.message) from None
+        commit(session)
+    typer.echo(f"Password sign-in is {state}")
+
+
 # -- API tokens -----------------------------------------------------------------------
 
 

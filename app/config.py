@@ -70,6 +70,47 @@ class Settings(BaseSettings):
     # (cron). Either way each alert is sent once.
     alerts_every_minutes: float = Field(default=0, ge=0)
 
+    # Sign-in (docs/single-sign-on.md). Password sign-in can be turned off once single sign-on
+    # works; accounts then sign in only through the identity provider.
+    password_sign_in: bool = True
+    # OpenID Connect single sign-on: on when an issuer and a client id are set.
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    # Client authentication at the token endpoint: a secret (client_secret_post), or a private
+    # key (private_key_jwt, NHS CIS2's choice): the path of a PEM or JWK file, and its key id.
+    oidc_client_secret: str = ""
+    oidc_private_key_file: str = ""
+    oidc_private_key_id: str = ""
+    oidc_scopes: str = "openid profile email"
+    # Shown on the button: "Sign in with NHS Care Identity", "Sign in with your trust account".
+    oidc_provider_name: str = "your organisation's account"
+    # Extra parameters on the authorisation request, e.g. {"acr_values": "AAL3_ANY"} for CIS2.
+    oidc_auth_params: dict[str, str] = {}
+    # Also read the userinfo endpoint (CIS2 gives its RBAC roles only there).
+    oidc_userinfo: bool = False
+    # Claims read (names as the provider spells them).
+    oidc_username_claim: str = "preferred_username"
+    oidc_name_claim: str = "name"
+    oidc_roles_claim: str = "groups"
+    # When the roles claim is a list of objects (CIS2 `nhsid_nrbac_roles`): the field read.
+    oidc_role_field: str = "role_code"
+    # Claim values (group ids, RBAC codes such as R8000) to a Boardround role code; the first
+    # entry that matches wins. No match: the sign-in is refused and the account disabled.
+    oidc_role_map: dict[str, str] = {}
+    # Claim values to ward codes (every match counts); read from `oidc_wards_claim`, by default
+    # the roles claim.
+    oidc_ward_map: dict[str, list[str]] = {}
+    oidc_wards_claim: str = ""
+    # NHS CIS2: refuse sign-ins whose authentication assurance level is below this (0: no check).
+    oidc_assurance_claim: str = "authentication_assurance_level"
+    oidc_min_assurance_level: int = Field(default=0, ge=0)
+    # The provider's discovery document and keys are cached; an unknown key id fetches the keys
+    # again, at most this often (seconds).
+    oidc_metadata_cache_seconds: float = Field(default=3600, ge=0)
+    oidc_jwks_min_refresh_seconds: float = Field(default=10, ge=0)
+    oidc_clock_skew_seconds: int = Field(default=60, ge=0)
+    oidc_timeout_seconds: float = Field(default=10, gt=0)
+
     @model_validator(mode="after")
     def _check_secret(self) -> Settings:
         if not self.secret_key:
@@ -83,6 +124,10 @@ class Settings(BaseSettings):
         if self.database_url.startswith("postgresql://"):
             self.database_url = "postgresql+psycopg://" + self.database_url[len("postgresql://") :]
         return self
+
+    @property
+    def oidc_enabled(self) -> bool:
+        return bool(self.oidc_issuer and self.oidc_client_id)
 
     @property
     def is_sqlite(self) -> bool:

@@ -22,6 +22,7 @@ from app.api.rounds import router as rounds_router
 from app.api.stays import router as stays_router
 from app.api.ward_list import router as ward_list_router
 from app.api.wards import router as wards_router
+from app.auth.oidc import Provider, sso_origins
 from app.auth.sessions import SessionMiddleware
 from app.config import Settings, get_settings
 from app.core import log_redaction
@@ -37,6 +38,7 @@ from app.views.home import router as home_views
 from app.views.metrics import router as metrics_views
 from app.views.pwa import router as pwa_views
 from app.views.rounds import router as round_views
+from app.views.sessions import router as session_views
 from app.views.stays import router as stay_views
 from app.views.users import router as user_views
 from app.views.wards import router as ward_views
@@ -126,6 +128,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics_refresher = refresher
     app.state.metrics_refresh_later = refresher.later if refresher else nothing_later
     app.state.html_error_handler = html_error
+    # Single sign-on (docs/single-sign-on.md): one provider, its discovery document and keys cached.
+    app.state.oidc = Provider(settings) if settings.oidc_enabled else None
     app.include_router(api_router())
     for views in (
         auth_views,
@@ -136,6 +140,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         metrics_views,
         stay_views,
         user_views,
+        session_views,
         audit_views,
         discharge_views,
         api_docs_router,
@@ -155,7 +160,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(TemplateContext, secret=settings.secret_key)
     app.add_middleware(CSRFMiddleware, secret=settings.secret_key, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(SessionMiddleware, settings=settings)
-    app.add_middleware(SecurityHeaders, hsts=settings.secure_cookies)
+    app.add_middleware(SecurityHeaders, hsts=settings.secure_cookies, form_targets=sso_origins(settings))
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(ServerTiming)
     app.add_middleware(ServingLoop)

@@ -27,6 +27,7 @@ from app.db import get_session
 from app.main import create_app
 from tests import factories, pages
 from tests.dbs import build_engine, drop_pg_database, in_ci, migrate, postgres_available, settings_for
+from tests.sso_provider import oidc_provider, provider_node  # noqa: F401 - fixtures: the test OpenID provider
 
 BACKENDS = ["sqlite", "postgresql"]
 

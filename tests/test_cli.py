@@ -213,3 +213,20 @@ def test_metrics_refresh_builds_and_rebuilds_the_stored_days(run, session: Sessi
     assert result.exit_code == 0, result.output
     assert result.output.startswith("2 ward-days kept (1 ward, ")
     assert run("metrics", "refresh", "--days", "0").exit_code == 2  # at least one day
+
+
+def test_password_sign_in_on_and_off(run, session: Session, monkeypatch: pytest.MonkeyPatch):
+    from app.auth.service import password_sign_in_allowed
+
+    result = run("user", "password-sign-in", "off")
+    assert result.exit_code == 1 and "Set up single sign-on" in result.output  # nobody locked out
+    monkeypatch.setenv("BOARDROUND_OIDC_ISSUER", "https://idp.example.nhs.uk")
+    monkeypatch.setenv("BOARDROUND_OIDC_CLIENT_ID", "boardround")
+    get_settings.cache_clear()
+    assert run("user", "password-sign-in", "off").exit_code == 0
+    session.rollback()
+    assert not password_sign_in_allowed(session, get_settings())
+    assert run("user", "password-sign-in", "on").exit_code == 0
+    session.rollback()
+    assert password_sign_in_allowed(session, get_settings())
+    assert run("user", "password-sign-in", "maybe").exit_code == 1

@@ -8,9 +8,11 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlmodel import Session, select
 
+from app.auth import sessions
 from app.auth.permissions import Perm, allows
-from app.auth.sessions import SIGNED_OUT, BrowserSession, password_fingerprint
+from app.auth.sessions import DISABLED, BrowserSession
 from app.auth.tokens import user_for_token
+from app.config import Settings
 from app.core.errors import DomainError, Forbidden
 from app.core.principal import Principal
 from app.db import SessionDep
@@ -48,8 +50,8 @@ def current_principal(request: Request, session: SessionDep) -> Principal:
         if found is None:
             raise NotAuthenticated("Invalid or revoked token")
         user, token_id = found[0], found[1].id
-    elif getattr(request.state, "session_user_id", None) is not None:
-        user = session_user(session, request.state.browser_session)
+    elif getattr(request.state, "session_cookie", False):
+        user = session_user(session, request.state.browser_session, request.app.state.settings)
     if user is None:
         raise NotAuthenticated("Sign in to continue")
     principal = principal_for(session, user, token_id=token_id)
@@ -57,32 +59,18 @@ def current_principal(request: Request, session: SessionDep) -> Principal:
     return principal
 
 
-def session_user(session: Session, browser: BrowserSession) -> User | None:
-    """The signed-in user of a browser session, or None (and the session signed out) when the
-    account or the session is no longer valid."""
-    if browser.user_id is None:
+def session_user(session: Session, browser: BrowserSession, settings: Settings) -> User | None:
+    """The signed-in user of a browser session, or None (and the browser told why) when the
+    session or the account is no longer valid (app/auth/sessions.py)."""
+    row = sessions.live(session, browser, settings)
+    if row is None:
         return None
-    user = session.get(User, browser.user_id)
-    if (
-        user is None
-        or not user.is_active
-        or user.is_service_account
-        # A password reset (or change) ends every session signed in with the old one.
-        or browser.pw != password_fingerprint(user.password_hash)
-    ):
-        browser.sign_out()
-        return None
-    if _signed_out_since(user, browser.signed_in_at):
-        browser.sign_out(SIGNED_OUT)
+    user = session.get(User, row.user_id)
+    if user is None or not user.is_active or user.is_service_account:
+        # Disabling ends the sessions already (app/users/service.py); this is the backstop.
+        browser.forget(DISABLED)
         return None
     return user
-
-
-def _signed_out_since(user: User, signed_in_at: float | None) -> bool:
-    """The user signed out (here or on another device) after this session signed in: a copied
-    cookie, or another tablet still signed in as them, no longer works."""
-    cutoff = user.sessions_valid_after
-    return cutoff is not None and (signed_in_at is None or signed_in_at <= cutoff.timestamp())
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

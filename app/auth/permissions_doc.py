@@ -24,7 +24,7 @@ DESCRIPTIONS = {
     Perm.ACT_ESCALATION: "Acknowledge, escalate further and resolve escalations",
     Perm.READ_SITE: "Site-wide flow overview and metrics",
     Perm.READ_AUDIT: "Audit viewer (ward managers: their wards only)",
-    Perm.MANAGE_USERS: "Manage users, ward assignments and integration tokens",
+    Perm.MANAGE_USERS: "Manage users, ward assignments and integration tokens; see and end signed-in sessions",
     Perm.SUBMIT_HL7: "Send HL7 v2 ADT messages from the PAS",
     Perm.RECEIVE_ALERTS: "Own alerts (what is overdue for their role on their wards) and alert settings",
 }

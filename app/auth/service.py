@@ -15,17 +15,17 @@ Signing out ends every session of the user, on every device (`sign_out`, docs/ad
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
-from sqlmodel import Session, col, func, select, update
+from sqlmodel import Session, func, select
 
 from app.audit import service as audit
-from app.auth import throttle
+from app.auth import sessions, throttle
 from app.auth.deps import principal_for
 from app.auth.passwords import hash_password, verify_password
-from app.models import StaffRole, User
+from app.config import Settings
+from app.models import SignInPolicy, StaffRole, User
 
 _DUMMY_HASH: str | None = None
 
@@ -133,19 +133,31 @@ def _fail(session: Session, attempt: Attempt, now: datetime, reason: str, **deta
     )
 
 
-def sign_out(session: Session, user: User, *, now: datetime) -> None:
-    """End every session of this user signed in until now, on any device (a copied cookie too).
+def sign_out(session: Session, user: User, *, now: datetime, record_id: int | None = None, everywhere: bool) -> int:
+    """End this browser's session (`record_id`), or every session of the user on any device.
 
-    Wall-clock time, as the cookie's sign-in time (app/auth/sessions.py), not the request's
-    clock. An UPDATE that leaves the user's version alone: an admin editing the user at the same
-    moment is not refused."""
-    cutoff = datetime.fromtimestamp(time.time(), UTC)
-    session.execute(update(User).where(col(User.id) == user.id).values(sessions_valid_after=cutoff))
+    Signing out ends them everywhere (docs/adr/0002): someone who signs out on one tablet and
+    forgot another signed in has closed that one too. "Switch user" ends only this tablet's."""
+    if everywhere:
+        ended = sessions.end_sessions(session, sessions.SIGNED_OUT, user_id=user.id)
+    elif record_id is not None:
+        ended = sessions.end_sessions(session, sessions.SWITCHED, session_id=record_id)
+    else:
+        ended = 0
     audit.record(
         session,
         actor=principal_for(session, user),
         action="sign_out",
         entity=user,
         at=now,
-        after={"sessions_valid_after": cutoff.isoformat()},
+        after={"everywhere": everywhere, "sessions_ended": ended},
     )
+    return ended
+
+
+def password_sign_in_allowed(session: Session, settings: Settings) -> bool:
+    """Off when the settings turn it off, else as an administrator set it (on by default)."""
+    if not settings.password_sign_in:
+        return False
+    policy = session.get(SignInPolicy, 1)
+    return policy is None or policy.password_sign_in

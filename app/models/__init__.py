@@ -36,9 +36,9 @@ from app.models.reference import (
 )
 from app.models.review import DailyReview, ReviewCriterion
 from app.models.round import BoardRound, BoardRoundAttendee, BoardRoundEntry
-from app.models.sign_in import SignInThrottle
+from app.models.sign_in import SignInPolicy, SignInThrottle
 from app.models.stay import EddChange, Referral, Stay, StayLocation
-from app.models.user import ApiToken, User, UserWard
+from app.models.user import ApiToken, User, UserSession, UserWard
 
 __all__ = [
     "REFERENCE_LISTS",
@@ -84,12 +84,14 @@ __all__ = [
     "RedDayReason",
     "ReferenceList",
     "ReviewCriterion",
+    "SignInPolicy",
     "SignInThrottle",
     "Site",
     "StaffRole",
     "Stay",
     "StayLocation",
     "User",
+    "UserSession",
     "UserWard",
     "Ward",
 ]

@@ -26,3 +26,13 @@ class SignInThrottle(SQLModel, table=True):
     window_started_at: datetime = utc_field(index=True)
     # Attempts before this moment are refused (429) without checking the password.
     next_allowed_at: datetime = utc_field()
+
+
+class SignInPolicy(SQLModel, table=True):
+    """How staff may sign in, as an administrator set it (one row, id 1; none: the defaults).
+
+    `BOARDROUND_PASSWORD_SIGN_IN=false` turns password sign-in off whatever this says."""
+
+    id: int = Field(default=1, primary_key=True)
+    password_sign_in: bool = True
+    updated_at: datetime = utc_field()

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
@@ -57,3 +57,11 @@ class TokenCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Name
+
+
+class SignInPolicyUpdate(BaseModel):
+    """Password sign-in for everyone: on or off (single sign-on stays)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    local_sign_in: Literal["on", "off"]  # Boardround usernames and passwords

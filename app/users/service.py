@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, delete, func, select
 
 from app.audit import service as audit
 from app.audit.versions import check_version
-from app.auth import throttle
+from app.auth import sessions, throttle
 from app.auth.passwords import hash_password
+from app.config import Settings
 from app.core.errors import Conflict, RuleViolation
 from app.core.principal import Principal
-from app.models import StaffRole, User, UserWard, Ward
+from app.models import SignInPolicy, StaffRole, User, UserSession, UserWard, Ward
 from app.users.schemas import UserCreate, UserUpdate
 
 
@@ -84,6 +85,8 @@ def update_user(session: Session, *, actor: Principal, user: User, data: UserUpd
     _set_wards(session, user, data.ward_ids)
     session.flush()
     old, new = audit.changed(before, audit.snapshot(user, ward_ids=sorted(set(data.ward_ids))))
+    if not data.is_active:
+        new["sessions_ended"] = sessions.end_sessions(session, sessions.DISABLED, user_id=user.id)
     audit.record(session, actor=actor, action="user_update", entity=user, at=now, before=old, after=new)
     return user
 
@@ -95,6 +98,7 @@ def set_active(
         user.is_active = active
         user.updated_at = now
         session.flush()
+        ended = 0 if active else sessions.end_sessions(session, sessions.DISABLED, user_id=user.id)
         audit.record(
             session,
             actor=actor,
@@ -103,7 +107,7 @@ def set_active(
             entity=user,
             at=now,
             before={"is_active": not active},
-            after={"is_active": active},
+            after={"is_active": active} | ({} if active else {"sessions_ended": ended}),
         )
     return user
 
@@ -123,6 +127,8 @@ def reset_password(
     throttle.clear_account(session, user.username)  # the new password can be used at once
     user.updated_at = now
     session.flush()
+    # Every session signed in with the old password (or otherwise) ends now.
+    ended = sessions.end_sessions(session, sessions.PASSWORD, user_id=user.id)
     # Never the password or its hash: only that it changed.
     audit.record(
         session,
@@ -131,7 +137,7 @@ def reset_password(
         action="user_reset_password",
         entity=user,
         at=now,
-        after={"password": "changed"},
+        after={"password": "changed", "sessions_ended": ended},
     )
     return user
 
@@ -145,3 +151,83 @@ def unlock(session: Session, *, actor: Principal, user: User, now: datetime) -> 
         session, actor=actor, action="user_unlock", entity=user, at=now, before=before, after={"failed_sign_ins": 0}
     )
     return user
+
+
+def end_session(session: Session, *, actor: Principal, record: UserSession, now: datetime) -> int:
+    """An administrator ends one browser's session (the same whatever the page showed: no version)."""
+    ended = sessions.end_sessions(session, sessions.ADMIN, session_id=record.id)
+    audit.record(
+        session,
+        actor=actor,
+        action="session_end",
+        entity_type="user",
+        entity_id=record.user_id,
+        at=now,
+        after={"session_id": record.id, "method": record.method, "sessions_ended": ended},
+    )
+    return ended
+
+
+def end_user_sessions(session: Session, *, actor: Principal, user: User, now: datetime) -> int:
+    """An administrator signs a user out everywhere, without touching their password."""
+    ended = sessions.end_sessions(session, sessions.ADMIN, user_id=user.id)
+    audit.record(
+        session,
+        actor=actor,
+        action="session_end",
+        entity=user,
+        at=now,
+        after={"sessions_ended": ended},
+    )
+    return ended
+
+
+def live_sessions(session: Session, settings: Settings, *, user_id: int | None = None) -> list[UserSession]:
+    """Sessions still signed in (not ended, not idle, within their lifetime), newest activity first."""
+    now = sessions.wall_clock()
+    query = select(UserSession).where(
+        col(UserSession.ended_at).is_(None),
+        col(UserSession.seen_at) >= now - timedelta(minutes=settings.session_idle_minutes),
+        col(UserSession.signed_in_at) >= now - timedelta(hours=settings.session_max_hours),
+    )
+    if user_id is not None:
+        query = query.where(UserSession.user_id == user_id)
+    return list(session.exec(query.order_by(col(UserSession.seen_at).desc(), col(UserSession.id).desc())))
+
+
+def set_password_sign_in(
+    session: Session,
+    *,
+    actor: Principal | None,
+    allowed: bool,
+    settings: Settings,
+    now: datetime,
+    actor_name: str | None = None,
+) -> SignInPolicy:
+    """Turn password sign-in on or off for everyone (audited). Off only once single sign-on is
+    set up, so nobody is locked out; sessions already signed in carry on. The same outcome
+    whatever the page showed: no version."""
+    if not allowed and not settings.oidc_enabled:
+        raise RuleViolation(
+            "Set up single sign-on before turning passwords off (docs/single-sign-on.md)", field="local_sign_in"
+        )
+    policy = session.get(SignInPolicy, 1)
+    before = True if policy is None else policy.password_sign_in
+    if policy is None:
+        policy = SignInPolicy(id=1, password_sign_in=allowed, updated_at=now)
+        session.add(policy)
+    policy.password_sign_in = allowed
+    policy.updated_at = now
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        actor_name=actor_name,
+        action="sign_in_policy_update",
+        entity_type="signinpolicy",
+        entity_id=1,
+        at=now,
+        before={"password_sign_in": before},
+        after={"password_sign_in": allowed},
+    )
+    return policy

@@ -124,6 +124,7 @@ def _edit_page(
             "new_token": new_token,
             "message": message,
             "sign_in_throttle": throttle.account_status(session, user.username),
+            "sessions": service.live_sessions(session, request.app.state.settings, user_id=user.id),
             **_choices(session),
         },
         status_code=status_code,
@@ -239,5 +240,23 @@ def revoke(
         NoFields,
         lambda _data, _: revoke_token(session, token_id=token_id, actor=actor, now=now),
         done=lambda _: _edit_page(request, session, user, message=f"Token “{name}” revoked."),
+        again=lambda errors, status: _edit_page(request, session, user, errors=errors, status_code=status),
+    )
+
+
+@router.post("/{user_id}/sessions/end", name="end_user_sessions")
+def end_user_sessions(
+    request: Request, user_id: PathId, session: SessionDep, actor: Admin, form: FormData, now: Now
+) -> Response:
+    """Signs the user out everywhere, password untouched: the same whatever the page showed, so no version."""
+    user = _user_or_404(session, user_id)
+    return write_form(
+        session,
+        form,
+        NoFields,
+        lambda _data, _: service.end_user_sessions(session, actor=actor, user=user, now=now),
+        done=lambda ended: _edit_page(
+            request, session, user, message=f"Signed out everywhere ({ended} session{'s' if ended != 1 else ''} ended)."
+        ),
         again=lambda errors, status: _edit_page(request, session, user, errors=errors, status_code=status),
     )

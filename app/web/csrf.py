@@ -19,6 +19,9 @@ from app.web.pages import sign_in_redirect
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
 HEADER = b"x-csrf-token"
+# Called server to server by the identity provider, never by a browser: no cookie, no form
+# from us. Authenticated by the signed logout token it carries (app/auth/oidc.py).
+EXEMPT_PATHS = frozenset({"/auth/oidc/back-channel-logout"})
 FIELD = "csrf_token"
 
 
@@ -29,7 +32,7 @@ class CSRFMiddleware:
         self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] in SAFE_METHODS:
+        if scope["type"] != "http" or scope["method"] in SAFE_METHODS or scope["path"] in EXEMPT_PATHS:
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers", []))
@@ -37,7 +40,7 @@ class CSRFMiddleware:
             await self.app(scope, receive, send)
             return
         session: BrowserSession | None = scope.get("state", {}).get("browser_session")
-        if scope["path"].startswith("/api/") and (session is None or session.user_id is None):
+        if scope["path"].startswith("/api/") and (session is None or not session.signed_in):
             # No cookie authority to abuse: the API will answer 401 on its own.
             await self.app(scope, receive, send)
             return

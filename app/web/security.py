@@ -7,7 +7,9 @@ import secrets
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
-def content_security_policy(nonce: str) -> str:
+def content_security_policy(nonce: str, form_targets: tuple[str, ...] = ()) -> str:
+    """`form_targets`: other origins a form may lead to. Signing out after single sign-on
+    redirects the sign-out form to the identity provider's logout, which form-action governs."""
     return "; ".join(
         [
             "default-src 'self'",
@@ -20,16 +22,17 @@ def content_security_policy(nonce: str) -> str:
             "worker-src 'self'",
             "object-src 'none'",
             "base-uri 'self'",
-            "form-action 'self'",
+            " ".join(["form-action 'self'", *form_targets]),
             "frame-ancestors 'none'",
         ]
     )
 
 
 class SecurityHeaders:
-    def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
+    def __init__(self, app: ASGIApp, *, hsts: bool, form_targets: tuple[str, ...] = ()) -> None:
         self.app = app
         self.hsts = hsts
+        self.form_targets = form_targets
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -44,7 +47,7 @@ class SecurityHeaders:
                 headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"cache-control" or is_static]
                 existing = {k.lower() for k, _ in headers}
                 add = [
-                    (b"content-security-policy", content_security_policy(nonce).encode()),
+                    (b"content-security-policy", content_security_policy(nonce, self.form_targets).encode()),
                     (b"x-frame-options", b"DENY"),
                     (b"x-content-type-options", b"nosniff"),
                     (b"referrer-policy", b"no-referrer"),

@@ -3,19 +3,19 @@ device (a copied cookie too); the sign-in page says why and returns the user to 
 
 from __future__ import annotations
 
-import time
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from itsdangerous import URLSafeSerializer
+from sqlmodel import col, update
 
-from app.auth.sessions import COOKIE, IDLE, LIFETIME, BrowserSession, SessionMiddleware
+from app.auth.sessions import COOKIE, IDLE, LIFETIME, ended_reason, token_hash, wall_clock
 from app.config import Settings
+from app.models import UserSession
 from tests import factories, pages
 from tests.dbs import settings_for
 
 HOUR = 3600
-SERIALIZER = URLSafeSerializer("t" * 48, salt="boardround.session")  # the live server's key
 
 
 @pytest.fixture
@@ -37,21 +37,31 @@ def browsers(live_server):
         client.close()
 
 
-def shift_sign_in_time(browser: httpx.Client, seconds_ago: float) -> None:
-    """As if this browser signed in `seconds_ago` and was in use a moment ago."""
-    data = SERIALIZER.loads(next(c.value for c in browser.cookies.jar if c.name == COOKIE))
-    data["iat"] = time.time() - seconds_ago
-    data["seen"] = time.time()
-    browser.cookies.clear()
-    browser.cookies.set(COOKIE, SERIALIZER.dumps(data))
+def session_row_of(db, browser: httpx.Client) -> UserSession:
+    from itsdangerous import URLSafeSerializer
+
+    sid = URLSafeSerializer("t" * 48, salt="boardround.session").loads(browser.cookies[COOKIE])["sid"]
+    return db.exec(UserSession.__table__.select().where(UserSession.token_hash == token_hash(sid))).one()
+
+
+def shift_sign_in_time(db, browser: httpx.Client, seconds_ago: float) -> None:
+    """As if this browser signed in `seconds_ago` and was in use a moment ago (its session row)."""
+    row = session_row_of(db, browser)
+    now = wall_clock()
+    db.exec(
+        update(UserSession)
+        .where(col(UserSession.id) == row.id)
+        .values(signed_in_at=now - timedelta(seconds=seconds_ago), seen_at=now)
+    )
+    db.flush()
 
 
 def test_a_session_ends_after_twelve_hours_however_active(db, nina, browsers):
     browser = browsers()
     assert pages.sign_in(browser, "nina").status_code == 303
-    shift_sign_in_time(browser, 12 * HOUR - 60)
+    shift_sign_in_time(db, browser, 12 * HOUR - 60)
     assert browser.get("/?choose=1").status_code == 200  # still signed in
-    shift_sign_in_time(browser, 12 * HOUR + 60)
+    shift_sign_in_time(db, browser, 12 * HOUR + 60)
     r = browser.get("/?choose=1")
     assert r.status_code == 303 and r.headers["location"] == "/sign-in?next=%2F%3Fchoose%3D1&ended=lifetime"
     page = browser.get(r.headers["location"])
@@ -72,7 +82,7 @@ def test_a_session_ends_after_twelve_hours_however_active(db, nina, browsers):
 def test_htmx_requests_after_the_lifetime_are_sent_to_sign_in(db, nina, browsers):
     browser = browsers()
     pages.sign_in(browser, "nina")
-    shift_sign_in_time(browser, 13 * HOUR)
+    shift_sign_in_time(db, browser, 13 * HOUR)
     r = browser.get("/", headers={"HX-Request": "true", "HX-Current-URL": "http://x/wards/7"})
     assert r.status_code == 401 and r.headers["hx-redirect"] == "/sign-in?next=%2Fwards%2F7&ended=lifetime"
 
@@ -83,18 +93,19 @@ def test_htmx_requests_after_the_lifetime_are_sent_to_sign_in(db, nina, browsers
         (2 * HOUR, 1, None),  # exactly the lifetime: still valid
         (2 * HOUR + 1, 1, LIFETIME),  # a second more: ended, though in use a second ago
         (2 * HOUR + 1, 16 * 60, IDLE),  # idle as well: the idle timeout is the reason given
-        (None, 1, LIFETIME),  # no sign-in time in the cookie
     ],
 )
 def test_the_lifetime_on_a_frozen_clock(signed_in_ago, idle_for, ended):
     settings = Settings(environment="test", secret_key="k" * 48, session_max_hours=2)
-    middleware = SessionMiddleware(app=None, settings=settings)  # type: ignore[arg-type]
-    now = 1_800_000_000.0
-    signed_in_at = None if signed_in_ago is None else now - signed_in_ago
-    cookie = middleware.dump(BrowserSession(sid="s", user_id=7, signed_in_at=signed_in_at, seen_at=now - idle_for))
-    loaded = middleware.load(cookie, now=now)
-    assert loaded.ended == ended
-    assert loaded.user_id == (7 if ended is None else None)
+    now = datetime(2026, 12, 6, 12, tzinfo=UTC)
+    row = UserSession(
+        token_hash="x",
+        user_id=7,
+        method="password",
+        signed_in_at=now - timedelta(seconds=signed_in_ago),
+        seen_at=now - timedelta(seconds=idle_for),
+    )
+    assert ended_reason(row, settings, now) == ended
 
 
 def test_the_lifetime_is_a_setting(monkeypatch):
@@ -126,7 +137,34 @@ def test_signing_out_leaves_the_users_version_alone(db, nina, browsers):
     version = nina.version
     browser = browsers()
     pages.sign_in(browser, "nina")
+    row = session_row_of(db, browser)
     page = browser.get("/?choose=1")
     browser.post("/sign-out", data={"csrf_token": pages.csrf_from(page.text)})
     db.refresh(nina)
-    assert nina.version == version and nina.sessions_valid_after is not None
+    ended = db.get(UserSession, row.id)
+    db.refresh(ended)
+    assert nina.version == version and ended.ended_at is not None and ended.ended_reason == "signed_out"
+
+
+def test_background_requests_do_not_keep_a_tablet_signed_in(db, nina, browsers):
+    browser = browsers()
+    pages.sign_in(browser, "nina")
+    row = db.get(UserSession, session_row_of(db, browser).id)
+    ten_minutes_ago = wall_clock() - timedelta(minutes=10)
+    db.exec(update(UserSession).where(col(UserSession.id) == row.id).values(seen_at=ten_minutes_ago))
+    db.flush()
+    # A live-update poll is answered but is not activity...
+    assert browser.get("/?choose=1", headers={"X-Boardround-Background": "1"}).status_code == 200
+    db.refresh(row)
+    assert abs((row.seen_at - ten_minutes_ago).total_seconds()) < 1
+    # ...a page the person opens is, written at most once a minute.
+    assert browser.get("/?choose=1").status_code == 200
+    db.refresh(row)
+    assert (wall_clock() - row.seen_at).total_seconds() < 60
+    # Idle past the limit: the next poll finds the session over, and says why.
+    db.exec(
+        update(UserSession).where(col(UserSession.id) == row.id).values(seen_at=wall_clock() - timedelta(minutes=16))
+    )
+    db.flush()
+    r = browser.get("/?choose=1", headers={"X-Boardround-Background": "1"})
+    assert r.status_code == 303 and r.headers["location"].endswith("&ended=idle")

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import re
 import time
+from datetime import UTC, datetime
 
 import httpx
 import pytest
 from itsdangerous import URLSafeSerializer
-from sqlmodel import select
+from sqlmodel import col, select, update
 
 from app.auth.passwords import hash_password
-from app.auth.sessions import COOKIE
-from app.models import AuditEvent
+from app.auth.sessions import COOKIE, token_hash
+from app.models import AuditEvent, UserSession
+from app.users import service as users
 from tests import factories
 
 PASSWORD = "correct horse battery"  # noqa: S105
@@ -111,10 +113,13 @@ def test_sign_out_ends_the_session(db, browser, nurse_with_password):
 
 def test_idle_session_expires_and_says_why(db, browser, nurse_with_password):
     sign_in(browser, "nina")
-    serializer = URLSafeSerializer("t" * 48, salt="boardround.session")
-    data = serializer.loads(browser.cookies[COOKIE])
-    data["seen"] = time.time() - 16 * 60
-    browser.cookies.set(COOKIE, serializer.dumps(data))
+    sid = URLSafeSerializer("t" * 48, salt="boardround.session").loads(browser.cookies[COOKIE])["sid"]
+    db.exec(
+        update(UserSession)
+        .where(col(UserSession.token_hash) == token_hash(sid))
+        .values(seen_at=datetime.fromtimestamp(time.time() - 16 * 60, UTC))
+    )
+    db.flush()
     r = browser.get("/")
     assert r.status_code == 303 and r.headers["location"] == "/sign-in?next=%2F&ended=idle"
     assert "not used for a while" in browser.get(r.headers["location"]).text
@@ -135,9 +140,11 @@ def test_a_history_restore_after_expiry_gets_a_plain_redirect(db, browser):
 def test_password_reset_ends_existing_sessions(db, browser, nurse_with_password):
     sign_in(browser, "nina")
     assert browser.get("/?choose=1").status_code == 200
-    nurse_with_password.password_hash = hash_password("a new long password")
+    users.reset_password(db, actor=None, user=nurse_with_password, password="a new long password", now=factories.NOW)
     db.flush()
-    assert browser.get("/?choose=1").status_code == 303
+    r = browser.get("/?choose=1")
+    assert r.status_code == 303 and r.headers["location"].endswith("&ended=password")
+    assert "Your password was changed" in browser.get(r.headers["location"]).text
 
 
 def test_disabled_users_are_signed_out(db, browser, nurse_with_password):
@@ -173,3 +180,22 @@ def test_api_docs_are_served_locally(browser):
     assert r.status_code == 200
     assert "/static/vendor/swagger-ui-dist-5.35.0/swagger-ui-bundle.js" in r.text
     assert "http" not in re.sub(r"<a [^>]*>", "", r.text).split("<body>")[0].replace("http-equiv", "")
+
+
+@pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient` is deprecated")
+def test_password_sign_in_can_be_turned_off():
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+    from tests.dbs import settings_for
+
+    app = create_app(settings_for("sqlite://").model_copy(update={"password_sign_in": False}))
+    client = TestClient(app, follow_redirects=False)
+    page = client.get("/sign-in")
+    assert page.status_code == 200 and 'name="password"' not in page.text
+    from app.auth.sessions import BrowserSession
+
+    sid = URLSafeSerializer("t" * 48, salt="boardround.session").loads(client.cookies[COOKIE])["sid"]
+    token = BrowserSession(sid=sid).csrf_token("t" * 48)
+    r = client.post("/sign-in", data={"username": "nina", "password": PASSWORD, "csrf_token": token})
+    assert r.status_code == 403 and "passwords are turned off here" in r.text

@@ -23,10 +23,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Locator, Page, expect
 from sqlalchemy import update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app.core.clock import LONDON
-from app.models import Action, BoardRoundEntry, DailyReview, Stay, User
+from app.models import Action, BoardRoundEntry, DailyReview, Stay, UserSession
 from app.web.templating import datetime_text
 from tests import factories
 from tests.browser.helpers import (
@@ -313,9 +313,13 @@ def test_the_session_ending_mid_form_keeps_the_typed_plan_through_sign_in(
     page.get_by_label("Plan for today").fill(plan)
     page.get_by_label("Red day", exact=True).check()
 
-    # The session ends on the server while the form is open (as at sign-out on another device).
+    # The session goes idle on the server while the form is open (last seen an hour ago).
     with Session(browser_engine) as db:
-        db.execute(update(User).where(User.id == nurse.id).values(sessions_valid_after=datetime.now(UTC)))
+        db.execute(
+            update(UserSession)
+            .where(col(UserSession.user_id) == nurse.id)
+            .values(seen_at=datetime.now(UTC) - timedelta(hours=1))
+        )
         db.commit()
     allow_console_errors(page, r"status of 401")
     page.locator("#save-patient").click()

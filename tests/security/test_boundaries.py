@@ -57,7 +57,11 @@ SAME_PARSER = {
 UNKNOWN_CODE = "no-such-code"
 CHOICES = ("select", "radio", "checkbox")
 REFUSED_AS_FILLED = {"/sign-in": "no account is called Test; the fields still reach the lookup and the hash"}
-EXEMPT_POSTS = {"/sign-out": "ends the browser's session and takes no fields (tests/auth)"}
+EXEMPT_POSTS = {
+    "/sign-out": "ends the browser's session and takes no fields (tests/auth)",
+    "/auth/oidc/back-channel-logout": "the identity provider's call, no page's form: its one field is a signed "
+    "token (tests/auth/test_oidc_provider.py)",
+}
 STREAMS = ("/events",)  # server-sent events: never end, no inputs but the ward code (typed PathCode)
 
 

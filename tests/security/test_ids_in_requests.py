@@ -320,6 +320,11 @@ PROBES: dict[tuple[str, str], Probe | str] = {
     ("POST", "/admin/users/{user_id}/unlock"): SITE_WIDE_ONLY,
     ("POST", "/admin/users/{user_id}/tokens"): SITE_WIDE_ONLY,
     ("POST", "/admin/users/{user_id}/tokens/{token_id}/revoke"): SITE_WIDE_ONLY,
+    ("POST", "/admin/users/{user_id}/sessions/end"): SITE_WIDE_ONLY,
+    ("POST", "/admin/sessions/{session_id}/end"): SITE_WIDE_ONLY,
+    ("POST", "/admin/sign-in-policy"): SITE_WIDE_ONLY,
+    # The identity provider's call: a signed logout token, no session and no ward.
+    ("POST", "/auth/oidc/back-channel-logout"): NO_IDS,
 }
 
 WARD_SCOPED_ROLES = ("nurse", "ward_manager")  # between them, every permission a ward-scoped role has

@@ -180,6 +180,11 @@ WRITES: dict[tuple[str, str], Versioned | str] = {
     ("POST", "/admin/users/{user_id}/tokens"): CREATES,
     ("POST", "/admin/users/{user_id}/tokens/{token_id}/revoke"): "ends a token for good: the same outcome "
     "whatever the page showed",
+    ("POST", "/admin/users/{user_id}/sessions/end"): "signs out everywhere: the same outcome whatever the page showed",
+    ("POST", "/admin/sessions/{session_id}/end"): "ends a session for good: the same outcome whatever the page showed",
+    ("POST", "/admin/sign-in-policy"): "sets password sign-in to the value chosen: the same outcome whatever the "
+    "page showed",
+    ("POST", "/auth/oidc/back-channel-logout"): "the identity provider's logout call: ends sessions, edits nothing",
 }
 
 # A second version some routes need: today's review, when the round step replaces it. (The HTML
