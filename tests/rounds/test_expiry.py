@@ -4,16 +4,15 @@ not have permission": the tablet is sent to sign in, told why, and comes back to
 
 from __future__ import annotations
 
-import time
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from itsdangerous import URLSafeSerializer
+from sqlalchemy import update
+from sqlmodel import col
 
-from app.auth.sessions import COOKIE
+from app.models import UserSession
 from tests import factories, pages
-
-SERIALIZER = URLSafeSerializer("t" * 48, salt="boardround.session")  # the live server's key
 
 
 @pytest.fixture
@@ -27,18 +26,21 @@ def browser(live_server):
         yield client
 
 
-def idle_for(browser: httpx.Client, seconds: float) -> None:
-    data = SERIALIZER.loads(next(c.value for c in browser.cookies.jar if c.name == COOKIE))
-    data["seen"] = time.time() - seconds
-    browser.cookies.clear()
-    browser.cookies.set(COOKIE, SERIALIZER.dumps(data))
+def idle_for(db, user, seconds: float) -> None:
+    """The user's session rows were last seen `seconds` ago (sessions keep wall-clock time)."""
+    db.execute(
+        update(UserSession)
+        .where(col(UserSession.user_id) == user.id)
+        .values(seen_at=datetime.now(UTC) - timedelta(seconds=seconds))
+    )
+    db.flush()
 
 
 def test_a_form_sent_after_idle_expiry_goes_to_sign_in_not_forbidden(db, nina, browser):
     assert pages.sign_in(browser, "nina").status_code == 303
     page = browser.get("/?choose=1")
     token = pages.csrf_from(page.text)
-    idle_for(browser, 16 * 60)
+    idle_for(db, nina, 16 * 60)
     headers = {"HX-Request": "true", "HX-Current-URL": "http://tablet/rounds/4/stays/9", "X-CSRF-Token": token}
     r = browser.post("/rounds/4/stays/9", data={"plan": "Typed before lunch"}, headers=headers)
     assert r.status_code == 401, r.text
@@ -50,7 +52,7 @@ def test_a_form_sent_after_idle_expiry_goes_to_sign_in_not_forbidden(db, nina, b
 def test_a_plain_form_after_idle_expiry_goes_to_sign_in_and_back(db, nina, browser):
     pages.sign_in(browser, "nina")
     token = pages.csrf_from(browser.get("/?choose=1").text)
-    idle_for(browser, 16 * 60)
+    idle_for(db, nina, 16 * 60)
     r = browser.post(
         "/rounds/4/stays/9", data={"csrf_token": token}, headers={"Referer": "http://tablet/rounds/4/stays/9"}
     )
