@@ -33,7 +33,7 @@ from app.models.reference import (
     ReferralService,
     StaffRole,
 )
-from app.models.review import DailyReview, ReviewCriterion
+from app.models.review import DailyReview, ReviewCriterion, ReviewDelayReason
 from app.models.round import BoardRound, BoardRoundAttendee, BoardRoundEntry
 from app.models.sign_in import SignInThrottle
 from app.models.stay import EddChange, Referral, Stay, StayLocation
@@ -81,6 +81,7 @@ __all__ = [
     "RedDayReason",
     "ReferenceList",
     "ReviewCriterion",
+    "ReviewDelayReason",
     "SignInThrottle",
     "Site",
     "StaffRole",

@@ -35,7 +35,10 @@ class StepForm:
 
 
 def read_answers(form: dict[str, Any], now: datetime) -> StepForm:
-    values = form | {"criteria": as_list(form.get("criteria"))}
+    values = form | {
+        "criteria": as_list(form.get("criteria")),
+        "other_delay_reasons": as_list(form.get("other_delay_reasons")),
+    }
     data, errors = validate(PatientStepForm, values)
     errors = version_errors(errors | required_errors(values))
     if data is None or errors:
