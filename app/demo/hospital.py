@@ -692,11 +692,14 @@ class _Builder:
             meets_criteria_to_reside=today.meets,
             criteria=criteria,
             delay_reason_code=delay,
-            # No criteria to reside is a red day by the rule; a red day that meets them is the team's
-            # override (Red2Green), which needs a reason.
+            # No criteria to reside is a red day by the rule. A patient who meets them has the colour
+            # the team chose, with the reason kept where it overrides the rule (something holds the
+            # discharge, or it does not): the batched history has no rule to run, so the colour is said.
             day_status="red" if red_reason or not today.meets else "green",
-            day_status_override_reason=f"Red2Green: {red_reason.replace('_', ' ')}"
-            if red_reason and today.meets
+            day_status_override_reason=(
+                f"Red2Green: {red_reason.replace('_', ' ')}" if red_reason else "Nothing waiting on this today"
+            )
+            if today.meets
             else "",
             red_day_reason_code=red_reason,
             pathway=pathway,
@@ -792,7 +795,14 @@ class _Builder:
                 [reviews.CRITERION_NOT_RECORDED] if req.meets_criteria_to_reside else []
             )
             self._check_codes(req, criteria)
-            derived = "green" if req.meets_criteria_to_reside else "red"
+            rule = reviews.derive_day(
+                session,
+                stay=item.state.row,
+                meets_criteria_to_reside=req.meets_criteria_to_reside,
+                primary_delay_code=req.delay_reason_code,
+                now=item.when,
+            )
+            derived = rule.status
             day_status = req.day_status or derived
             review = DailyReview(
                 stay_id=item.state.row.id,
@@ -801,7 +811,7 @@ class _Builder:
                 delay_reason_code=req.delay_reason_code if not req.meets_criteria_to_reside else None,
                 day_status=day_status,
                 derived_day_status=derived,
-                day_status_delay_code=req.delay_reason_code if not req.meets_criteria_to_reside else None,
+                day_status_delay_code=rule.delay_code if day_status == "red" else None,
                 day_status_override_reason=req.day_status_override_reason if day_status != derived else "",
                 red_day_reason_code=req.red_day_reason_code if day_status == "red" else None,
                 pathway=req.pathway,

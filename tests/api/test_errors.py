@@ -198,7 +198,7 @@ def _examples(db, ids: dict, now: datetime) -> dict[tuple[str, str], tuple[dict,
             {},
             {
                 "stay_version": version(Stay, "stay_id"),
-                "review": {"meets_criteria_to_reside": False, "delay_reason_code": "CAP01", "day_status": "green"},
+                "review": {"meets_criteria_to_reside": False, "delay_reason_code": "CAP01"},
                 "expected_discharge_date": "2026-03-20",
                 "what_matters": "Home by Friday",
                 "choice_deadline": "2026-03-18",

@@ -203,6 +203,7 @@ PAGES: dict[tuple[str, str], Perm | str | None] = {
     ("POST", "/stays/{stay_id}/referrals/{referral_id}"): P.WRITE_CLINICAL,
     ("POST", "/stays/{stay_id}/actions/{action_id}/done"): P.WRITE_CLINICAL,
     ("GET", "/stays/{stay_id}/plan"): P.READ_WARD,
+    ("GET", "/stays/{stay_id}/red-green"): P.READ_WARD,
     ("GET", "/stays/{stay_id}/failed-discharges/new"): P.LOG_FAILED_DISCHARGE,
     ("POST", "/stays/{stay_id}/failed-discharges/new"): P.LOG_FAILED_DISCHARGE,
     ("GET", "/stays/{stay_id}/edd"): P.WRITE_CLINICAL,
