@@ -179,7 +179,7 @@ def _examples(db, ids: dict, now: datetime) -> dict[tuple[str, str], tuple[dict,
             {"stay_id": ids["discharged_stay_id"]},
             {"destination_code": "54", "reason": "Typed in error", "version": version(Stay, "discharged_stay_id")},
         ),
-        ("POST", "/api/v1/stays/{stay_id}/reviews"): ({}, {"meets_criteria_to_reside": True, "day_status": "green", "pathway": 1}),
+        ("POST", "/api/v1/stays/{stay_id}/reviews"): ({}, {"meets_criteria_to_reside": True, "pathway": 1}),
         ("POST", "/api/v1/stays/{stay_id}/actions"): ({}, {"description": "Book transport", "owner_role_code": "nurse", "due_at": at}),
         ("PATCH", "/api/v1/stays/{stay_id}/actions/{action_id}"): ({}, {"description": "x", "version": version(Action, "action_id")}),
         ("POST", "/api/v1/stays/{stay_id}/failed-discharges"): (

@@ -74,7 +74,7 @@ NOT_A_WRITE = "changes no record (a search, a filter, signing in or out)"
 
 def _todays_review(db: Session, ids: Ids, user: User, now) -> Ids:  # noqa: ANN001
     stay = db.get(Stay, ids["stay_id"])
-    data = ReviewRequest(meets_criteria_to_reside=True, day_status="green", plan="An earlier plan")
+    data = ReviewRequest(meets_criteria_to_reside=True, plan="An earlier plan")
     review, _, _ = record_review(db, actor=factories.principal(db, user), stay=stay, data=data, now=now)
     db.flush()
     return ids | {"review_id": review.id, "stay_version": stay.version}
