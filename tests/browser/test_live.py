@@ -128,7 +128,8 @@ def test_two_people_saving_the_same_patient_see_a_conflict_and_keep_their_answer
 
     # The second, on the form they opened earlier, answers other questions and saves.
     clear_none_textareas(second)
-    second.get_by_label("Red day", exact=True).check()
+    second.get_by_label("Red day", exact=True).check()  # overrides the answers' green: with a reason
+    second.get_by_label("If overriding: why?").fill("No senior review today")
     second.get_by_label("If red: why?").select_option(label="No senior review today")
     second.get_by_label("Plan for today").fill("Senior review tomorrow morning")
     second.get_by_label("3. Clinical criteria for discharge").fill("Walking 20 metres with a frame")

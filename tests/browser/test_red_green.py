@@ -30,7 +30,7 @@ def test_red_green_indicator_changes_live_with_the_ctr_answer(
     expect(status).to_contain_text("No criteria to reside")
     page.locator("#delay_reason_code").select_option("IP03")
     expect(status).to_contain_text("(IP03)")
-    page.get_by_label("Override: green day").check()
+    page.get_by_label("Green day", exact=True).check()
     expect(status).to_contain_text("overridden")
     page.get_by_label("Yes, meets criteria", exact=True).check()
     expect(status).to_have_attribute("data-status", "green")
