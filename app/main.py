@@ -37,6 +37,7 @@ from app.views.escalations import router as escalation_views
 from app.views.home import router as home_views
 from app.views.metrics import router as metrics_views
 from app.views.pwa import router as pwa_views
+from app.views.red_green import router as red_green_views
 from app.views.rounds import router as round_views
 from app.views.sessions import router as session_views
 from app.views.stays import router as stay_views
@@ -136,6 +137,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         home_views,
         ward_views,
         round_views,
+        red_green_views,
         escalation_views,
         metrics_views,
         stay_views,

@@ -166,8 +166,9 @@ def make_review(
     db: Session, actor: Principal, stay: Stay, *, meets: bool = True, now: datetime | None = None, **fields
 ) -> DailyReview:
     """The day's review (the London date of `now`) through the service: meets the criteria to
-    reside on a green day unless told otherwise; without criteria it gets delay reason CAP01."""
-    data: dict = {"meets_criteria_to_reside": meets, "day_status": "green"}
+    reside unless told otherwise (its colour derived by the red/green rule); without criteria it gets
+    delay reason CAP01."""
+    data: dict = {"meets_criteria_to_reside": meets}
     if not meets:
         data["delay_reason_code"] = "CAP01"
     review, _, _ = record_review(db, actor=actor, stay=stay, data=ReviewRequest(**(data | fields)), now=now or NOW)

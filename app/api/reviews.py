@@ -52,10 +52,12 @@ def record_review(
     commit(session)
     if not created:
         response.status_code = 200
-    return service.present(review, criteria)
+    return service.present(review, criteria, service.delay_reasons_for(session, [review.id])[review.id])
 
 
 @router.get("", response_model=list[ReviewPublic])
 def list_reviews(stay_id: PathId, session: SessionDep, actor: CanReadWard) -> list[dict[str, Any]]:
     stay = stay_or_404(session, actor, stay_id)
-    return [service.present(r, c) for r, c in service.reviews_for_stay(session, stay.id)]
+    found = service.reviews_for_stay(session, stay.id)
+    reasons = service.delay_reasons_for(session, [r.id for r, _ in found])
+    return [service.present(r, c, reasons[r.id]) for r, c in found]

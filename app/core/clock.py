@@ -152,3 +152,8 @@ def get_clock() -> Clock:
 def current_time() -> datetime:
     """FastAPI dependency: the time of this request, from the (overridable) clock."""
     return get_clock().now()
+
+
+def before_midday(moment: datetime) -> bool:
+    """Whether an aware moment fell before 12:00 on the London wall clock (GMT or BST as it was)."""
+    return london_wall_clock(moment).time() < MIDDAY

@@ -47,6 +47,7 @@ from app.models import (
     Patient,
     RedDayReason,
     ReviewCriterion,
+    ReviewDelayReason,
     Site,
     Stay,
     User,
@@ -421,6 +422,7 @@ class _Builder:
             "red": {r.code for r in self.reference_rows if isinstance(r, RedDayReason)},
             "pathway": {r.code for r in self.reference_rows if isinstance(r, Pathway)},
         }
+        self.delay_list_versions = {r.code: r.list_version for r in self.reference_rows if isinstance(r, DelayReason)}
         self.ward_rows = {w.idx: row for w, row in zip(plan.wards, ward_rows, strict=True)}
 
     def open_escalation_bed(self, when: datetime, bed: BedPlan) -> None:
@@ -691,7 +693,15 @@ class _Builder:
             meets_criteria_to_reside=today.meets,
             criteria=criteria,
             delay_reason_code=delay,
-            day_status="red" if red_reason else "green",
+            # No criteria to reside is a red day by the rule. A patient who meets them has the colour
+            # the team chose, with the reason kept where it overrides the rule (something holds the
+            # discharge, or it does not): the batched history has no rule to run, so the colour is said.
+            day_status="red" if red_reason or not today.meets else "green",
+            day_status_override_reason=(
+                f"Red2Green: {red_reason.replace('_', ' ')}" if red_reason else "Nothing waiting on this today"
+            )
+            if today.meets
+            else "",
             red_day_reason_code=red_reason,
             pathway=pathway,
             plan=plan_text,
@@ -786,13 +796,25 @@ class _Builder:
                 [reviews.CRITERION_NOT_RECORDED] if req.meets_criteria_to_reside else []
             )
             self._check_codes(req, criteria)
+            rule = reviews.derive_day(
+                session,
+                stay=item.state.row,
+                meets_criteria_to_reside=req.meets_criteria_to_reside,
+                primary_delay_code=req.delay_reason_code,
+                now=item.when,
+            )
+            derived = rule.status
+            day_status = req.day_status or derived
             review = DailyReview(
                 stay_id=item.state.row.id,
                 review_date=london_date(item.when),
                 meets_criteria_to_reside=req.meets_criteria_to_reside,
                 delay_reason_code=req.delay_reason_code if not req.meets_criteria_to_reside else None,
-                day_status=req.day_status,
-                red_day_reason_code=req.red_day_reason_code if req.day_status == "red" else None,
+                day_status=day_status,
+                derived_day_status=derived,
+                day_status_delay_code=rule.delay_code if day_status == "red" else None,
+                day_status_override_reason=req.day_status_override_reason if day_status != derived else "",
+                red_day_reason_code=req.red_day_reason_code if day_status == "red" else None,
                 pathway=req.pathway,
                 plan=req.plan,
                 reviewed_by_id=item.reviewer.user_id,
@@ -806,6 +828,18 @@ class _Builder:
         session.add_all(
             [ReviewCriterion(review_id=review.id, criterion_code=code) for _, review, crit in rows for code in crit]
         )
+        session.add_all(
+            [
+                ReviewDelayReason(
+                    review_id=review.id,
+                    reason_code=review.delay_reason_code,
+                    is_primary=True,
+                    list_version=self.delay_list_versions[review.delay_reason_code],
+                )
+                for _, review, _ in rows
+                if review.delay_reason_code is not None
+            ]
+        )
         session.flush()
         for item, review, criteria in rows:
             stay = item.state.row
@@ -815,7 +849,11 @@ class _Builder:
                 action="record_review",
                 entity=review,
                 at=item.when,
-                after=audit.snapshot(review, criteria=criteria),
+                after=audit.snapshot(
+                    review,
+                    criteria=criteria,
+                    delay_reasons=[f"{review.delay_reason_code}*"] if review.delay_reason_code else [],
+                ),
                 ward_id=stay.ward_id,
                 patient_id=stay.patient_id,
             )
@@ -854,7 +892,7 @@ class _Builder:
             raise ValueError(f"unknown criteria {criteria}")
         if not req.meets_criteria_to_reside and req.delay_reason_code not in known["delay"]:
             raise ValueError(f"unknown delay reason {req.delay_reason_code}")
-        if req.day_status == "red" and req.red_day_reason_code not in known["red"]:
+        if req.red_day_reason_code is not None and req.red_day_reason_code not in known["red"]:
             raise ValueError(f"unknown red-day reason {req.red_day_reason_code}")
         if req.pathway is not None and req.pathway not in known["pathway"]:
             raise ValueError(f"unknown pathway {req.pathway}")

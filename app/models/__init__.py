@@ -34,7 +34,7 @@ from app.models.reference import (
     ReferralService,
     StaffRole,
 )
-from app.models.review import DailyReview, ReviewCriterion
+from app.models.review import DailyReview, ReviewCriterion, ReviewDelayReason
 from app.models.round import BoardRound, BoardRoundAttendee, BoardRoundEntry
 from app.models.sign_in import SignInPolicy, SignInThrottle
 from app.models.stay import EddChange, Referral, Stay, StayLocation
@@ -85,6 +85,7 @@ __all__ = [
     "ReferenceList",
     "ReviewCriterion",
     "SignInPolicy",
+    "ReviewDelayReason",
     "SignInThrottle",
     "Site",
     "StaffRole",

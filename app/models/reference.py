@@ -40,6 +40,8 @@ class DelayReason(ReferenceBase, table=True):
     valid_from: date | None = None
     valid_to: date | None = None
     source: str = Field(default="", max_length=200)
+    # The version of the national list the row belongs to: a review's delay reasons keep it.
+    list_version: str = Field(default="2024/25", max_length=20, sa_column_kwargs={"server_default": "2024/25"})
 
 
 class FailedDischargeReason(ReferenceBase, table=True):

@@ -11,7 +11,7 @@ from sqlmodel import Session, col, delete, select
 from app.audit import service as audit
 from app.audit.versions import check_version
 from app.auth.permissions import Perm, allows
-from app.core.clock import london_date
+from app.core.clock import before_midday, london_date
 from app.core.errors import Conflict, Forbidden, PreconditionRequired, RuleViolation
 from app.core.principal import Principal
 from app.models import (
@@ -21,9 +21,12 @@ from app.models import (
     Pathway,
     RedDayReason,
     ReviewCriterion,
+    ReviewDelayReason,
     Stay,
 )
-from app.reviews.schemas import ReviewPublic, ReviewRequest
+from app.reviews import red_green
+from app.reviews.holding import holding_discharge
+from app.reviews.schemas import DelayReasonIn, DelayReasonPublic, ReviewPublic, ReviewRequest
 
 # Recorded when the team says "meets criteria" without naming one (Data Dictionary code 12).
 CRITERION_NOT_RECORDED = "12"
@@ -44,8 +47,108 @@ def criteria_for(session: Session, review_ids: list[int]) -> dict[int, list[str]
     return out
 
 
-def present(review: DailyReview, criteria: list[str]) -> dict:
-    return ReviewPublic.model_validate(review).model_copy(update={"criteria": criteria}).model_dump(mode="json")
+def delay_reasons_for(session: Session, review_ids: list[int]) -> dict[int, list[DelayReasonPublic]]:
+    """Each review's delay reasons, the primary first."""
+    out: dict[int, list[DelayReasonPublic]] = {rid: [] for rid in review_ids}
+    if review_ids:
+        rows = session.exec(
+            select(ReviewDelayReason)
+            .where(col(ReviewDelayReason.review_id).in_(review_ids))
+            .order_by(col(ReviewDelayReason.is_primary).desc(), col(ReviewDelayReason.reason_code))
+        )
+        for row in rows:
+            out[row.review_id].append(
+                DelayReasonPublic(code=row.reason_code, primary=row.is_primary, list_version=row.list_version)
+            )
+    return out
+
+
+def present(review: DailyReview, criteria: list[str], delay_reasons: list[DelayReasonPublic] | None = None) -> dict:
+    senior = review.senior_reviewed_at
+    return (
+        ReviewPublic.model_validate(review)
+        .model_copy(
+            update={
+                "criteria": criteria,
+                "delay_reasons": delay_reasons or [],
+                "senior_review_before_midday": before_midday(senior) if senior is not None else None,
+            }
+        )
+        .model_dump(mode="json")
+    )
+
+
+def _delay_reasons(session: Session, data: ReviewRequest) -> list[DelayReasonIn]:
+    """The review's delay reasons, the primary first: `delay_reasons` with exactly one primary, or
+    `delay_reason_code` alone as the only one. Each an active code of the national list."""
+    if data.meets_criteria_to_reside:
+        return []
+    reasons = list(data.delay_reasons)
+    if not reasons:
+        if not data.delay_reason_code:
+            raise RuleViolation("Say why the patient is still here (delay reason)", field="delay_reason_code")
+        reasons = [DelayReasonIn(code=data.delay_reason_code, primary=True)]
+    primaries = [r for r in reasons if r.primary]
+    if len(primaries) != 1:
+        raise RuleViolation(
+            "Mark exactly one delay reason as the primary one" if primaries else "Choose the main delay reason",
+            field="delay_reasons",
+        )
+    if data.delay_reason_code and data.delay_reason_code != primaries[0].code:
+        raise RuleViolation("The delay reason must be the primary one of the delay reasons", field="delay_reason_code")
+    codes = [r.code for r in reasons]
+    if len(set(codes)) != len(codes):
+        raise RuleViolation("Give each delay reason once", field="delay_reasons")
+    known = {
+        row.code
+        for row in session.exec(select(DelayReason).where(col(DelayReason.code).in_(codes), col(DelayReason.active)))
+    }
+    if primaries[0].code not in known:
+        raise RuleViolation(
+            "Unknown delay reason", field="delay_reason_code" if not data.delay_reasons else "delay_reasons"
+        )
+    unknown = [c for c in codes if c not in known]
+    if unknown:
+        raise RuleViolation(f"Unknown delay reasons: {', '.join(unknown)}", field="delay_reasons")
+    return primaries + [r for r in reasons if not r.primary]
+
+
+def derive_day(
+    session: Session, *, stay: Stay, meets_criteria_to_reside: bool, primary_delay_code: str | None, now: datetime
+) -> red_green.Derived:
+    """The day's colour by the rule, for these answers and what holds the stay's discharge now."""
+    return red_green.derive(
+        meets_criteria_to_reside=meets_criteria_to_reside,
+        primary_delay_code=primary_delay_code,
+        holding=holding_discharge(session, stay.id, now),
+    )
+
+
+def _day_status(derived: red_green.Derived, data: ReviewRequest) -> tuple[str, str]:
+    """The day's colour and the override reason: the rule's colour, or the team's with a reason."""
+    if not red_green.is_override(derived, data.day_status):
+        return derived.status, ""
+    if not data.day_status_override_reason:
+        raise RuleViolation(
+            f"The answers make today a {derived.status} day ({derived.because}): say why it is "
+            f"{data.day_status} instead, or keep the rule's colour",
+            field="day_status_override_reason",
+        )
+    return data.day_status or derived.status, data.day_status_override_reason
+
+
+def _senior_review(data: ReviewRequest, day: date, now: datetime) -> tuple[str, datetime | None]:
+    if data.senior_reviewed_at is None and not data.senior_reviewer:
+        return "", None
+    if data.senior_reviewed_at is None:
+        raise RuleViolation("Say when the senior review was", field="senior_reviewed_at")
+    if not data.senior_reviewer:
+        raise RuleViolation("Say who gave the senior review", field="senior_reviewer")
+    if london_date(data.senior_reviewed_at) != day:
+        raise RuleViolation("The senior review must be on the review's day", field="senior_reviewed_at")
+    if data.senior_reviewed_at > now:
+        raise RuleViolation("The senior review cannot be in the future", field="senior_reviewed_at")
+    return data.senior_reviewer, data.senior_reviewed_at
 
 
 def _validate_codes(session: Session, data: ReviewRequest) -> list[str]:
@@ -57,17 +160,8 @@ def _validate_codes(session: Session, data: ReviewRequest) -> list[str]:
         unknown = [c for c in criteria if c not in known]
         if unknown:
             raise RuleViolation(f"Unknown criteria: {', '.join(unknown)}", field="criteria")
-    if not data.meets_criteria_to_reside:
-        if not data.delay_reason_code:
-            raise RuleViolation("Say why the patient is still here (delay reason)", field="delay_reason_code")
-        reason = session.get(DelayReason, data.delay_reason_code)
-        if reason is None or not reason.active:
-            raise RuleViolation("Unknown delay reason", field="delay_reason_code")
-    if data.day_status == "red":
-        if not data.red_day_reason_code:
-            raise RuleViolation("Say why today is a red day", field="red_day_reason_code")
-        if session.get(RedDayReason, data.red_day_reason_code) is None:
-            raise RuleViolation("Unknown red-day reason", field="red_day_reason_code")
+    if data.red_day_reason_code and session.get(RedDayReason, data.red_day_reason_code) is None:
+        raise RuleViolation("Unknown red-day reason", field="red_day_reason_code")
     if data.pathway is not None and session.get(Pathway, data.pathway) is None:
         raise RuleViolation("Unknown pathway", field="pathway")
     return criteria
@@ -129,6 +223,19 @@ def record_review(
     today = london_date(now)
     day = _review_day(actor, stay, data, today)
     criteria = _validate_codes(session, data)
+    delay_reasons = _delay_reasons(session, data)
+    primary = delay_reasons[0].code if delay_reasons else None
+    derived = derive_day(
+        session, stay=stay, meets_criteria_to_reside=data.meets_criteria_to_reside, primary_delay_code=primary, now=now
+    )
+    # A red-day reason (Red2Green) is kept on a red day; on a day the rule makes green it lapses.
+    day_status, override_reason = _day_status(derived, data)
+    senior_reviewer, senior_reviewed_at = _senior_review(data, day, now)
+    versions = {
+        row.code: row.list_version
+        for row in session.exec(select(DelayReason).where(col(DelayReason.code).in_([r.code for r in delay_reasons])))
+    }
+    reasons = [(r.code, r.primary, versions[r.code]) for r in delay_reasons]
     review = session.exec(
         select(DailyReview).where(DailyReview.stay_id == stay.id, DailyReview.review_date == day)
     ).first()
@@ -136,9 +243,14 @@ def record_review(
         raise Conflict("That day already has a review: a late entry is only for a missed day", field="review_date")
     values: dict[str, Any] = {
         "meets_criteria_to_reside": data.meets_criteria_to_reside,
-        "delay_reason_code": data.delay_reason_code if not data.meets_criteria_to_reside else None,
-        "day_status": data.day_status,
-        "red_day_reason_code": data.red_day_reason_code if data.day_status == "red" else None,
+        "delay_reason_code": primary,
+        "day_status": day_status,
+        "derived_day_status": derived.status,
+        "day_status_delay_code": derived.delay_code if day_status == "red" else None,
+        "day_status_override_reason": override_reason,
+        "red_day_reason_code": data.red_day_reason_code if day_status == "red" else None,
+        "senior_reviewer": senior_reviewer,
+        "senior_reviewed_at": senior_reviewed_at,
         "pathway": data.pathway,
         "plan": data.plan,
         "reviewed_by_id": actor.user_id,
@@ -153,22 +265,33 @@ def record_review(
         before = None
     else:
         old_criteria = criteria_for(session, [review.id])[review.id]
+        old_reasons = delay_reasons_for(session, [review.id])[review.id]
         if data.version is None:
             raise PreconditionRequired(
                 "Today's review has already been recorded: send the `version` of it you saw to replace it, "
                 "so that nobody's answers are overwritten without them knowing",
                 field="version",
             )
-        check_version(session, review, data.version, lambda: present(review, old_criteria))
-        before = audit.snapshot(review, criteria=old_criteria)
+        check_version(session, review, data.version, lambda: present(review, old_criteria, old_reasons))
+        before = audit.snapshot(review, criteria=old_criteria, delay_reasons=_audited(old_reasons))
         for key, value in values.items():
             setattr(review, key, value)
         review.updated_at = now
         session.exec(delete(ReviewCriterion).where(col(ReviewCriterion.review_id) == review.id))
+        session.exec(delete(ReviewDelayReason).where(col(ReviewDelayReason.review_id) == review.id))
+        session.flush()
     for code in criteria:
         session.add(ReviewCriterion(review_id=review.id, criterion_code=code))
+    for code, is_primary, list_version in reasons:
+        session.add(
+            ReviewDelayReason(review_id=review.id, reason_code=code, is_primary=is_primary, list_version=list_version)
+        )
     session.flush()
-    after = audit.snapshot(review, criteria=criteria)
+    after = audit.snapshot(
+        review,
+        criteria=criteria,
+        delay_reasons=_audited([DelayReasonPublic(code=c, primary=p, list_version=v) for c, p, v in reasons]),
+    )
     if before is None:
         audit.record(
             session,
@@ -195,6 +318,11 @@ def record_review(
         )
     _update_stay_from_review(session, actor=actor, stay=stay, review=review, today=today, now=now)
     return review, criteria, created
+
+
+def _audited(reasons: list[DelayReasonPublic]) -> list[str]:
+    """Delay reasons as the audit trail shows them: codes, the primary marked with a star."""
+    return [f"{r.code}*" if r.primary else r.code for r in reasons]
 
 
 def _update_stay_from_review(

@@ -51,7 +51,8 @@ class PatientStepForm(BaseModel):
     # 1. Criteria to reside today
     meets: Literal["yes", "no"]
     criteria: Annotated[list[Code], BeforeValidator(_as_list), Field(max_length=12)] = []
-    delay_reason_code: FormCode = None
+    delay_reason_code: FormCode = None  # the primary delay reason
+    other_delay_reasons: Annotated[list[Code], BeforeValidator(_as_list), Field(max_length=9)] = []
     confirm_delay_reason: bool = False  # read by "no change" only (app/views/round_step.py)
     # 2. Expected discharge date
     expected_discharge_date: FormDate = None
@@ -60,9 +61,13 @@ class PatientStepForm(BaseModel):
     clinical_criteria_for_discharge: Annotated[str, BoundedText(4000), _NONE_IS_BLANK] = ""
     # 4. Pathway
     pathway: Annotated[PathwayNumber | None, BeforeValidator(_blank_none)] = None
-    # 5. Red or green day
-    day_status: Literal["red", "green"]
+    # 5. Red or green day: derived from the answers; a colour chosen here overrides the rule.
+    day_status: Annotated[Literal["red", "green"] | None, BeforeValidator(_blank_none)] = None
+    day_status_override_reason: Annotated[str, BoundedText(1000), _NONE_IS_BLANK] = ""
     red_day_reason_code: FormCode = None
+    # SAFER: the senior review (who, and at what London time today)
+    senior_reviewer: Annotated[str, BoundedText(200), _NONE_IS_BLANK] = ""
+    senior_review_time: FormTime = None
     plan: Annotated[str, BoundedText(4000), _NONE_IS_BLANK] = ""
     # Strengths-based practice and patient choice
     what_matters: Annotated[str, BoundedText(2000), _NONE_IS_BLANK] = ""
@@ -85,8 +90,6 @@ def required_errors(data: dict) -> dict[str, str]:
     errors = {}
     if data.get("meets") not in ("yes", "no"):
         errors["meets"] = "Say whether the patient meets the criteria to reside today"
-    if data.get("day_status") not in ("red", "green"):
-        errors["day_status"] = "Say whether today is a red or a green day"
     return errors
 
 
@@ -103,7 +106,11 @@ FORM_FIELDS = {
     "review.meets_criteria_to_reside": "meets",
     "review.criteria": "criteria",
     "review.delay_reason_code": "delay_reason_code",
+    "review.delay_reasons": "delay_reason_code",
     "review.day_status": "day_status",
+    "review.day_status_override_reason": "day_status_override_reason",
+    "review.senior_reviewer": "senior_reviewer",
+    "review.senior_reviewed_at": "senior_review_time",
     "review.red_day_reason_code": "red_day_reason_code",
     "review.pathway": "pathway",
     "review.plan": "plan",
@@ -142,6 +149,12 @@ def step_request(form: PatientStepForm, now: datetime) -> tuple[RoundStepRequest
     if errors:
         return None, errors
     meets = form.meets == "yes"
+    others = [c for c in dict.fromkeys(form.other_delay_reasons) if c != form.delay_reason_code]
+    if not meets and others and not form.delay_reason_code:
+        return None, {"delay_reason_code": "Choose the main delay reason"}
+    senior_at = (
+        datetime.combine(london_date(now), form.senior_review_time, tzinfo=LONDON) if form.senior_review_time else None
+    )
     data: dict[str, Any] = {
         "stay_version": form.stay_version,
         "review_version": form.review_version,
@@ -150,10 +163,16 @@ def step_request(form: PatientStepForm, now: datetime) -> tuple[RoundStepRequest
             "meets_criteria_to_reside": meets,
             "criteria": form.criteria if meets else [],
             "delay_reason_code": None if meets else form.delay_reason_code,
+            "delay_reasons": []
+            if meets or not form.delay_reason_code
+            else [{"code": form.delay_reason_code, "primary": True}] + [{"code": c, "primary": False} for c in others],
             "day_status": form.day_status,
-            "red_day_reason_code": form.red_day_reason_code if form.day_status == "red" else None,
+            "day_status_override_reason": form.day_status_override_reason if form.day_status else "",
+            "red_day_reason_code": form.red_day_reason_code if form.day_status != "green" else None,
             "pathway": form.pathway,
             "plan": form.plan,
+            "senior_reviewer": form.senior_reviewer,
+            "senior_reviewed_at": senior_at,
         },
         # The form shows every stay answer, so it sends them all: blank clears.
         "expected_discharge_date": form.expected_discharge_date,

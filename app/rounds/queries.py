@@ -14,7 +14,8 @@ from app.audit.service import last_change
 from app.core.clock import LONDON, day_month_year, london_date, london_wall_clock, midnights_since
 from app.models import AuditEvent, Bed, DailyReview, EddChange, Escalation, FailedDischarge, Patient, Referral, Stay
 from app.reference import labels, rows
-from app.reviews.service import criteria_for
+from app.reviews import red_green
+from app.reviews.service import criteria_for, delay_reasons_for, derive_day
 from app.stays.service import EDD_MAX_DAYS_AHEAD
 from app.wards.queries import age_on
 
@@ -23,10 +24,14 @@ REVIEW_ANSWERS = (
     "meets_criteria_to_reside",
     "criteria",
     "delay_reason_code",
+    "delay_reasons",
     "day_status",
+    "day_status_override_reason",
     "red_day_reason_code",
     "pathway",
     "plan",
+    "senior_reviewer",
+    "senior_reviewed_at",
 )
 
 
@@ -68,19 +73,56 @@ def form_values(session: Session, stay: Stay, today: date) -> dict[str, Any]:
         "pathway": "" if stay.pathway is None else str(stay.pathway),
     }
     if source is not None:
+        # The colour shows as chosen only when it overrode the rule; otherwise the rule decides again.
+        overridden = source.derived_day_status is not None and source.day_status != source.derived_day_status
         values |= {
             "meets": "yes" if source.meets_criteria_to_reside else "no",
             "criteria": [c for c in criteria if c != "12"],
             "delay_reason_code": source.delay_reason_code or "",
-            "day_status": source.day_status,
+            "other_delay_reasons": [
+                r.code for r in delay_reasons_for(session, [source.id])[source.id] if not r.primary
+            ],
+            "day_status": source.day_status if overridden else "",
+            "day_status_override_reason": source.day_status_override_reason if overridden else "",
             "red_day_reason_code": source.red_day_reason_code or "",
             "plan": source.plan,
+        }
+    if review is not None and review.senior_reviewed_at is not None:  # a senior review is today's only
+        values |= {
+            "senior_reviewer": review.senior_reviewer,
+            "senior_review_time": london_wall_clock(review.senior_reviewed_at).strftime("%H:%M"),
         }
     return values
 
 
 def _iso(day: date | None) -> str:
     return day.isoformat() if day else ""
+
+
+def red_green_state(
+    session: Session,
+    stay: Stay,
+    *,
+    meets: bool | None,
+    primary_delay_code: str | None,
+    chosen: str | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """What the live red/green indicator shows: the rule's colour for these answers, its national
+    delay code, and whether the colour chosen on the form overrides it (which needs a reason)."""
+    if meets is None:
+        return {"derived": None, "status": chosen, "override": False, "delay_label": ""}
+    derived = derive_day(
+        session, stay=stay, meets_criteria_to_reside=meets, primary_delay_code=primary_delay_code, now=now
+    )
+    override = red_green.is_override(derived, chosen if chosen in ("red", "green") else None)  # type: ignore[arg-type]
+    delay_label = labels(session, "delay_reasons").get(derived.delay_code or "", "")
+    return {
+        "derived": derived,
+        "status": chosen if override else derived.status,
+        "override": override,
+        "delay_label": delay_label,
+    }
 
 
 def patient_context(session: Session, stay: Stay, now: datetime) -> dict[str, Any]:
@@ -93,6 +135,8 @@ def patient_context(session: Session, stay: Stay, now: datetime) -> dict[str, An
         is not None
     )
     last, _ = previous_review(session, stay.id, today)
+    shown = todays_review(session, stay.id, today) or last  # what the form opens with
+    overridden = shown is not None and shown.derived_day_status not in (None, shown.day_status)
     escalations = list(
         session.exec(select(Escalation).where(Escalation.stay_id == stay.id).order_by(col(Escalation.raised_at).desc()))
     )
@@ -116,6 +160,14 @@ def patient_context(session: Session, stay: Stay, now: datetime) -> dict[str, An
             name: rows(session, name)
             for name in ("criteria", "delay_reasons", "red_day_reasons", "pathways", "roles", "families")
         },
+        "red_green": red_green_state(
+            session,
+            stay,
+            meets=None if shown is None else shown.meets_criteria_to_reside,
+            primary_delay_code=shown.delay_reason_code if shown else None,
+            chosen=shown.day_status if shown and overridden else None,
+            now=now,
+        ),
     }
 
 

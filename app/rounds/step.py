@@ -165,13 +165,21 @@ def _last_answers(session: Session, stay: Stay, now: datetime) -> ReviewAnswers:
     last, criteria = previous_review(session, stay.id, london_date(now))
     if last is None:
         raise RuleViolation("There is no earlier review to confirm: answer the questions", field="no_change")
+    # The colour is derived again (what holds the discharge may have changed), unless the last
+    # review overrode the rule: then the override and its reason carry over with the answers.
+    overridden = last.derived_day_status is not None and last.day_status != last.derived_day_status
+    reasons = reviews.delay_reasons_for(session, [last.id])[last.id]
     return ReviewAnswers.model_validate(
         {
             "meets_criteria_to_reside": last.meets_criteria_to_reside,
             "criteria": criteria if last.meets_criteria_to_reside else [],
+            "delay_reasons": [{"code": r.code, "primary": r.primary} for r in reasons]
+            if not last.meets_criteria_to_reside
+            else [],
             "delay_reason_code": last.delay_reason_code,
-            "day_status": last.day_status,
-            "red_day_reason_code": last.red_day_reason_code,
+            "day_status": last.day_status if overridden else None,
+            "day_status_override_reason": last.day_status_override_reason if overridden else "",
+            "red_day_reason_code": last.red_day_reason_code if last.day_status == "red" else None,
             "pathway": last.pathway,
             "plan": last.plan,
         }
@@ -246,7 +254,9 @@ def present(session: Session, stay: Stay, result: StepResult) -> dict[str, Any]:
     return {
         "entry": RoundEntryPublic.model_validate(result.entry).model_dump(mode="json"),
         "stay": stays.present(stay),
-        "review": reviews.present(result.review, result.criteria),
+        "review": reviews.present(
+            result.review, result.criteria, reviews.delay_reasons_for(session, [result.review.id])[result.review.id]
+        ),
         "actions": [ActionPublic.model_validate(a).model_dump(mode="json") for a in result.actions],
         "escalation": escalation,
     }

@@ -36,7 +36,10 @@ class StepForm:
 
 
 def read_answers(form: dict[str, Any], now: datetime) -> StepForm:
-    values = form | {"criteria": as_list(form.get("criteria"))}
+    values = form | {
+        "criteria": as_list(form.get("criteria")),
+        "other_delay_reasons": as_list(form.get("other_delay_reasons")),
+    }
     data, errors = validate(PatientStepForm, values)
     errors = version_errors(errors | required_errors(values))
     if data is None or errors:
@@ -100,8 +103,9 @@ def refused(session: Session, stay: Stay, submitted: StepForm, exc: DomainError,
     # Keep everything the user typed; the new versions let them reapply it knowingly. A field
     # the user left as it was, and the other person changed, shows the other person's value:
     # saving again must not quietly undo their change.
+    # The colour is not carried: on the form it means an override, and the rule re-derives it.
     for name, old, new in conflict["changes"]:
-        if name in values and _as_text(values.get(name)) == _as_text(old):
+        if name in values and name != "day_status" and _as_text(values.get(name)) == _as_text(old):
             values[name] = _as_text(new)
     return StepForm(values | current_versions(session, stay, today), conflict=conflict)
 

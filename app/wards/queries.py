@@ -158,6 +158,7 @@ def ward_board(session: Session, ward: Ward, today: date) -> Board:
                 red_day_reason_code=review.red_day_reason_code,
                 reviewed_at=review.reviewed_at,
                 version=review.version,
+                senior_reviewed_at=review.senior_reviewed_at,
             )
             if review
             else None,

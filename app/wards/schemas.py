@@ -171,6 +171,7 @@ class BoardReview(BaseModel):
     red_day_reason_code: str | None
     reviewed_at: datetime
     version: int
+    senior_reviewed_at: datetime | None = None  # SAFER: today's senior review (UTC)
 
 
 class BoardPatient(BaseModel):

@@ -30,7 +30,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from app.config import PROJECT_ROOT
-from app.core.clock import DAY_NAMES, day_month_year, london_date, london_wall_clock
+from app.core.clock import DAY_NAMES, before_midday, day_month_year, london_date, london_wall_clock
 from app.patients import nhs_number
 from app.web.navigation import navigation_for, receives_alerts
 from app.web.static_files import static_url
@@ -149,6 +149,7 @@ def build_environment() -> Environment:
     env.filters["london_time"] = time_text
     env.filters["london_date"] = date_text
     env.filters["london_iso_date"] = lambda moment: london_date(moment).isoformat() if moment else ""
+    env.filters["before_midday"] = before_midday
     env.filters["nhs_number"] = nhs_number_filter
     env.globals["select_items"] = select_items
     env.globals["nhs"] = nhs

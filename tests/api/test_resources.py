@@ -64,7 +64,11 @@ def test_review_api_create_then_replace(db, api, stay):
     r = api.post(f"/stays/{stay.id}/reviews", json=body)
     assert r.status_code == 201, r.text
     assert r.json()["review_date"] == "2026-03-10"
-    replacement = body | {"day_status": "green", "red_day_reason_code": None}
+    replacement = body | {
+        "day_status": "green",
+        "day_status_override_reason": "Assessment booked: nothing to wait for today",
+        "red_day_reason_code": None,
+    }
     r = api.post(f"/stays/{stay.id}/reviews", json=replacement | {"version": r.json()["version"]})
     assert r.status_code == 200
     reviews = api.get(f"/stays/{stay.id}/reviews").json()

@@ -272,7 +272,7 @@ def user_with_password(browser_engine: Engine, password_hash: str) -> Callable[.
 @pytest.fixture
 def past_reviews(browser_engine: Engine) -> Callable[..., list]:
     """past_reviews(ward, stay_ids=None, *, days_ago=1, meets=True, delay_reason_code=None,
-    day_status="green", edd_in_days=2, plan=...) -> [seeding.PastReview] (committed).
+    day_status=None (derived), edd_in_days=2, plan=...) -> [seeding.PastReview] (committed).
 
     Reviews recorded `days_ago` days ago (and a first EDD) for the ward's stays (all of them
     by default), through the real services: see tests/browser/seeding.py.

@@ -465,3 +465,12 @@ def hold_playwright_loop() -> None:
 def release_playwright_loop() -> None:
     if _playwright_loop is not None and asyncio._get_running_loop() is _playwright_loop:
         asyncio._set_running_loop(None)
+
+
+def choose_day(page: Page, label: str) -> None:
+    """Override the derived red/green day: on the round step the override is folded away
+    ("Override the colour") until used; on the patient page it is open."""
+    folded = page.locator("details#red-green-override:not([open]) > summary")
+    if folded.count():
+        folded.click()
+    page.get_by_label(label, exact=True).check()

@@ -57,7 +57,7 @@ def record_past_reviews(
     days_ago: int = 1,
     meets: bool = True,
     delay_reason_code: str | None = None,
-    day_status: str = "green",
+    day_status: str | None = None,
     edd_in_days: int | None = 2,
     plan: str = "Continue current plan",
 ) -> list[PastReview]:
@@ -83,15 +83,16 @@ def record_past_reviews(
             if edd is not None:
                 factories.make_edd(db, actor, stay, edd, now=when)
             review = factories.make_review(
-                db, actor, stay, meets=meets, now=when, day_status=day_status, plan=plan,
+                db, actor, stay, meets=meets, now=when, plan=plan,
                 **({} if meets else {"delay_reason_code": delay_reason_code}),
+                **({} if day_status is None else {"day_status": day_status, "day_status_override_reason": "Seeded"}),
             )  # fmt: skip
             recorded.append(
                 PastReview(
                     stay_id=stay_id,
                     review_date=review.review_date,
                     meets=meets,
-                    day_status=day_status,
+                    day_status=review.day_status,
                     delay_reason_code=review.delay_reason_code,
                     expected_discharge_date=stay.expected_discharge_date,
                     plan=plan,

@@ -17,7 +17,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from app.web.templating import date_text
-from tests.browser.helpers import assert_no_console_errors
+from tests.browser.helpers import assert_no_console_errors, choose_day
 from tests.browser.seeding import KNOWN_BUGS, clear_none_textareas, london_today, patient_names
 
 pytestmark = pytest.mark.browser
@@ -70,7 +70,7 @@ def test_a_change_reaches_another_open_board_within_two_seconds(
     clear_none_textareas(doctor_page)
     doctor_page.get_by_label("No criteria to reside", exact=True).check()
     doctor_page.get_by_label("If no: why is the patient still here?").select_option("CAP03")
-    doctor_page.get_by_label("Red day", exact=True).check()
+    choose_day(doctor_page, "Red day")
     doctor_page.get_by_label("If red: why?").select_option(label="Waiting for a service outside the hospital")
     doctor_page.get_by_label("Plan for today").fill("Care home bed search")
     doctor_page.locator("#save-patient").click()
@@ -129,7 +129,8 @@ def test_two_people_saving_the_same_patient_see_a_conflict_and_keep_their_answer
 
     # The second, on the form they opened earlier, answers other questions and saves.
     clear_none_textareas(second)
-    second.get_by_label("Red day", exact=True).check()
+    choose_day(second, "Red day")  # overrides the answers' green: with a reason
+    second.get_by_label("If overriding: why?").fill("No senior review today")
     second.get_by_label("If red: why?").select_option(label="No senior review today")
     second.get_by_label("Plan for today").fill("Senior review tomorrow morning")
     second.get_by_label("3. Clinical criteria for discharge").fill("Walking 20 metres with a frame")

@@ -16,7 +16,7 @@ from playwright.sync_api import Page, expect
 from sqlmodel import Session, select
 
 from app.models import DailyReview
-from tests.browser.helpers import allow_console_errors, assert_no_console_errors
+from tests.browser.helpers import allow_console_errors, assert_no_console_errors, choose_day
 from tests.browser.seeding import clear_none_textareas, london_today, patient_names
 
 pytestmark = pytest.mark.browser
@@ -135,7 +135,8 @@ def test_a_change_made_while_offline_is_kept_and_saved_when_back_online(
 
     # The nurse answers; then the Wi-Fi drops before they save.
     clear_none_textareas(page)
-    page.get_by_label("Red day", exact=True).check()
+    choose_day(page, "Red day")  # overrides the answers' green: with a reason
+    page.get_by_label("If overriding: why?").fill("No senior review before the round")
     page.get_by_label("If red: why?").select_option(label="No senior review today")
     page.get_by_label("Plan for today").fill("Registrar to review after clinic")
     page.get_by_label("What needs doing (optional)").fill("Ask the registrar")

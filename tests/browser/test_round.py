@@ -21,6 +21,7 @@ from tests.browser.helpers import (
     assert_no_console_errors,
     assert_no_horizontal_scroll,
     assert_touch_targets,
+    choose_day,
     path_of,
 )
 from tests.browser.seeding import (
@@ -147,7 +148,8 @@ def test_a_whole_board_round_on_a_tablet(seed_ward, past_reviews, user_with_pass
     clear_none_textareas(page)
     page.get_by_label("Expected discharge date", exact=True).fill(new_edd.isoformat())
     page.get_by_label("Reason, if the date is changing").fill("Awaiting care home assessment")
-    page.get_by_label("Red day", exact=True).check()
+    choose_day(page, "Red day")  # overrides the answers' green: with a reason
+    page.get_by_label("If overriding: why?").fill("OT assessment did not happen")
     page.get_by_label("If red: why?").select_option(label="Planned assessment or therapy did not happen")
     page.get_by_label("Plan for today").fill("Chase OT assessment")
     page.get_by_label("What needs doing (optional)").fill("Book OT home visit")
@@ -168,15 +170,17 @@ def test_a_whole_board_round_on_a_tablet(seed_ward, past_reviews, user_with_pass
     expect(page.locator("#no-change").locator("xpath=..")).to_contain_text("no criteria to reside")
     no_change_once(s5, s6)
 
-    # Patient 6: new, nothing to confirm. Validation: no red/green answer.
+    # Patient 6: new, nothing to confirm. Validation: a red day against the answers, without a reason.
     expect(page.locator("#no-change")).to_have_count(0)
     clear_none_textareas(page, ("escalation_help", "plan"))
     page.get_by_label("Meets criteria", exact=True).check()
+    expect(page.locator("#red-green-status")).to_have_attribute("data-status", "green")
+    choose_day(page, "Red day")
     page.get_by_label("Plan for today").fill("Await echo result")
     page.locator("#save-patient").click()
     summary = page.locator(".nhsuk-error-summary")
     expect(summary).to_contain_text("There is a problem")
-    expect(summary).to_contain_text("Say whether today is a red or a green day")
+    expect(summary).to_contain_text("say why it is red instead")
     expect(summary).to_be_focused()
     expect_title(page, rf"^Error: {re.escape(names[s6])} – board round")
     expect(page.get_by_label("Plan for today")).to_have_value("Await echo result")
@@ -184,9 +188,9 @@ def test_a_whole_board_round_on_a_tablet(seed_ward, past_reviews, user_with_pass
     _expect_step(page, round_id, s6, names[s6])  # still on patient 6
     assert_patient_form_accessible(page)  # the step with its error summary
     # The error's link takes you to the question.
-    summary.get_by_role("link", name="Say whether today is a red or a green day").click()
-    expect(page.get_by_label("Green day", exact=True)).to_be_focused()
-    page.get_by_label("Green day", exact=True).check()
+    summary.get_by_role("link", name=re.compile("say why it is red instead")).click()
+    expect(page.get_by_label("If overriding: why?")).to_be_focused()
+    page.get_by_label("As the answers say").check()
     page.get_by_label("Expected discharge date", exact=True).fill((london_today() + timedelta(days=3)).isoformat())
     page.locator("#save-patient").click()
 

@@ -35,6 +35,7 @@ from tests.browser.helpers import (
     assert_no_axe_violations,
     assert_nothing_overlaps_controls,
     assert_touch_targets,
+    choose_day,
 )
 from tests.browser.seeding import KNOWN_SMALL_TARGETS, london_today, patient_names
 
@@ -145,7 +146,7 @@ def test_the_whole_decision_fits_a_landscape_tablet_and_the_name_appears_once(
         "EDD and its overdue flag": page.locator("#who-edd .app-overdue"),
         "criteria to reside": page.get_by_role("group", name="Criteria to reside today?"),
         "No change": page.locator("#no-change"),
-        "red or green": page.locator("#step-day-status"),
+        "red or green": page.locator("#red-green-status"),
         "EDD field": page.get_by_label("Expected discharge date", exact=True),
         "quick dates": page.locator(".app-quick-dates"),
         "EDD reason": page.get_by_label("Reason, if the date is changing"),
@@ -311,7 +312,7 @@ def test_the_session_ending_mid_form_keeps_the_typed_plan_through_sign_in(
     round_id = _start_round(page, ward.code)
     plan = "Discuss with family at 3pm; OT to assess stairs"
     page.get_by_label("Plan for today").fill(plan)
-    page.get_by_label("Red day", exact=True).check()
+    choose_day(page, "Red day")
 
     # The session goes idle on the server while the form is open (last seen an hour ago).
     with Session(browser_engine) as db:

@@ -8,7 +8,7 @@ from app.models import AuditEvent, DailyReview
 from tests import factories
 
 FIRST = {"meets_criteria_to_reside": True, "criteria": ["02"], "day_status": "green", "plan": "Mine"}
-OTHER = {"meets_criteria_to_reside": False, "delay_reason_code": "CAP01", "day_status": "green", "plan": "Theirs"}
+OTHER = {"meets_criteria_to_reside": False, "delay_reason_code": "CAP01", "plan": "Theirs"}
 
 
 def test_replacing_todays_review_needs_the_version_seen(db, api, ward, nurse_principal):

@@ -81,7 +81,7 @@ def test_meets_without_named_criterion_records_code_12(db, stay, nurse_principal
     ("data", "field"),
     [
         (ReviewRequest(meets_criteria_to_reside=False, day_status="green"), "delay_reason_code"),
-        (ReviewRequest(meets_criteria_to_reside=True, day_status="red"), "red_day_reason_code"),
+        (ReviewRequest(meets_criteria_to_reside=True, day_status="red"), "day_status_override_reason"),
         (
             ReviewRequest(meets_criteria_to_reside=False, delay_reason_code="NOPE", day_status="green"),
             "delay_reason_code",

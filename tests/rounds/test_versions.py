@@ -34,7 +34,7 @@ def other_review(db, ward, now, plan: str, version: int | None = None):  # noqa:
         actor=doctor,
         stay=stay,
         now=now,
-        data=ReviewRequest(meets_criteria_to_reside=True, day_status="green", plan=plan, version=version),
+        data=ReviewRequest(meets_criteria_to_reside=True, plan=plan, version=version),
     )[0]
 
 
@@ -96,7 +96,7 @@ def test_a_replaced_review_conflicts_once_and_the_new_version_saves(
         actor=nurse_principal,
         stay=stay,
         now=now - timedelta(minutes=10),
-        data=ReviewRequest(meets_criteria_to_reside=True, day_status="green", plan="First"),
+        data=ReviewRequest(meets_criteria_to_reside=True, plan="First"),
     )
     db.flush()
     browser = browser_as(nurse)

@@ -69,8 +69,9 @@ def test_whole_round_with_no_change_save_skip_and_summary(db, browser_as, nurse,
     assert "Patient 1 of 3" in page.text and 'id="no-change"' in page.text
     values = step_form(page.text)
     assert (
-        values["meets"] == "no" and values["day_status"] == "red" and values["expected_discharge_date"] == "2026-03-12"
-    )
+        values["meets"] == "no" and values["day_status"] == "" and values["expected_discharge_date"] == "2026-03-12"
+    )  # the colour follows the answers: red, not overridden
+    assert 'data-status="red"' in page.text
 
     clock.advance(seconds=40)
     r = browser.post(
@@ -145,12 +146,12 @@ def test_step_errors_keep_what_was_typed(db, browser_as, nurse, ward, ward_with_
     )
     assert r.status_code == 422
     assert "<html" not in r.text and 'id="round-step"' in r.text
-    assert "Say whether today is a red or a green day" in r.text
+    assert "Say why the patient is still here" in r.text  # the day's colour is derived: no question
     assert "Typed plan kept" in r.text and 'value="2026-03-15"' in r.text
-    values |= {"day_status": "green"}
+    values |= {"delay_reason_code": "CAP01", "day_status": "green"}  # an override of the rule's red
     r = browser.post(f"/rounds/{board_round.id}/stays/{stay.id}", values)
-    assert r.status_code == 422 and "Say why the patient is still here" in r.text
-    values |= {"delay_reason_code": "CAP01"}
+    assert r.status_code == 422 and "say why it is green instead" in r.text
+    values |= {"day_status_override_reason": "Therapy today needed the bed"}
     r = browser.post(f"/rounds/{board_round.id}/stays/{stay.id}", values)
     assert r.status_code == 422 and "Say why the expected discharge date is changing" in r.text
     assert db.exec(select(DailyReview).where(DailyReview.review_date == date(2026, 3, 10))).all() == []

@@ -81,7 +81,7 @@ def _form_step(ids: Ids) -> dict:
         "stay_version": ids["stay_version"],
         "review_version": "",
         "meets": "yes",
-        "day_status": "green",
+        "day_status": "",
         "plan": "Home tomorrow",
     }
 
@@ -168,7 +168,7 @@ PROBES: dict[tuple[str, str], Probe | str] = {
     ("POST", "/api/v1/stays/{stay_id}/reviews"): Probe(
         lambda i: (
             f"/api/v1/stays/{i['stay_id']}/reviews",
-            {"meets_criteria_to_reside": True, "day_status": "green"},
+            {"meets_criteria_to_reside": True},
         ),
         (("stay_id",),),
     ),
@@ -225,7 +225,7 @@ PROBES: dict[tuple[str, str], Probe | str] = {
             f"/api/v1/rounds/{i['round_id']}/stays/{i['stay_id']}",
             {
                 "stay_version": i["stay_version"],
-                "review": {"meets_criteria_to_reside": True, "day_status": "green"},
+                "review": {"meets_criteria_to_reside": True},
                 "actions": [{"description": "Book transport", "owner_role_code": "nurse"}],
             },
         ),

@@ -159,7 +159,7 @@ def test_sponsor_cannot_change_clinical_records(db, api_as, world):
     ids, users = world
     sponsor = api_as(users["executive_sponsor"])
     assert sponsor.get(f"/stays/{ids['stay_id']}").status_code == 200
-    r = sponsor.post(f"/stays/{ids['stay_id']}/reviews", json={"meets_criteria_to_reside": True, "day_status": "green"})
+    r = sponsor.post(f"/stays/{ids['stay_id']}/reviews", json={"meets_criteria_to_reside": True})
     assert r.status_code == 403
     r = sponsor.put(f"/stays/{ids['stay_id']}/edd", json={"expected_discharge_date": "2026-03-20", "version": 1})
     assert r.status_code == 403
@@ -206,6 +206,7 @@ PAGES: dict[tuple[str, str], Perm | str | None] = {
     ("POST", "/stays/{stay_id}/referrals/{referral_id}"): P.WRITE_CLINICAL,
     ("POST", "/stays/{stay_id}/actions/{action_id}/done"): P.WRITE_CLINICAL,
     ("GET", "/stays/{stay_id}/plan"): P.READ_WARD,
+    ("GET", "/stays/{stay_id}/red-green"): P.READ_WARD,
     ("GET", "/stays/{stay_id}/failed-discharges/new"): P.LOG_FAILED_DISCHARGE,
     ("POST", "/stays/{stay_id}/failed-discharges/new"): P.LOG_FAILED_DISCHARGE,
     ("GET", "/stays/{stay_id}/edd"): P.WRITE_CLINICAL,

@@ -105,7 +105,7 @@ def _own_settings(db: Session, ids: Ids, user: User, now) -> Ids:  # noqa: ANN00
 
 def _todays_review(db: Session, ids: Ids, user: User, now) -> Ids:  # noqa: ANN001
     stay = db.get(Stay, ids["stay_id"])
-    data = ReviewRequest(meets_criteria_to_reside=True, day_status="green", plan="An earlier plan")
+    data = ReviewRequest(meets_criteria_to_reside=True, plan="An earlier plan")
     review, _, _ = record_review(db, actor=factories.principal(db, user), stay=stay, data=data, now=now)
     db.flush()
     return ids | {"review_id": review.id, "stay_version": stay.version}

@@ -158,7 +158,7 @@ def test_beds_available_now_and_expected_to_free_today(db, api_as, ward, nurse_p
         set_edd(db, actor=nurse_principal, stay=stay, new_date=now.date(), reason="", expected_version=stay.version,
                 now=now)  # fmt: skip
         body = {"meets_criteria_to_reside": True, "day_status": "green"} if meets else {
-            "meets_criteria_to_reside": False, "delay_reason_code": "HP04", "day_status": "green"}  # fmt: skip
+            "meets_criteria_to_reside": False, "delay_reason_code": "HP04"}  # fmt: skip
         record_review(db, actor=nurse_principal, stay=stay, data=ReviewRequest(**body), now=now)
     db.flush()
     _state(flow, beds[1], state_code="reserved", reserved_for="From ED")  # occupied and reserved
