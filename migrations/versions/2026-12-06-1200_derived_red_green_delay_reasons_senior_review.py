@@ -12,7 +12,7 @@ from the single `delay_reason_code`, which stays as the primary's mirror for the
 `delayreason.list_version` says which version of the national list a code belongs to.
 
 Revision ID: 6bedf10a1200
-Revises: 6bedf10a1110
+Revises: 5e55101dc0de
 Create Date: 2026-12-06 12:00:00
 """
 
@@ -25,7 +25,7 @@ from alembic import op
 import app.models.base
 
 revision: str = "6bedf10a1200"
-down_revision: str | Sequence[str] | None = "6bedf10a1110"
+down_revision: str | Sequence[str] | None = "5e55101dc0de"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
