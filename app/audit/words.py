@@ -25,6 +25,14 @@ FIELD_LABELS = {
     "delay_reason_code": "Delay reason",
     "red_day_reason_code": "Red day reason",
     "day_status": "Red or green day",
+    "derived_day_status": "Red or green day from the answers",
+    "day_status_override_reason": "Why the colour was overridden",
+    "delay_reasons": "Delay reasons",
+    "day_status_delay_code": "Why the answers make it red",
+    "is_primary": "Main reason",
+    "list_version": "National list version",
+    "senior_reviewer": "Senior review by",
+    "senior_reviewed_at": "Senior review at",
     "expected_discharge_date": "Expected discharge date (EDD)",
     "discharge_ready_date": "Discharge ready date",
     "clinical_criteria_for_discharge": "Clinical criteria for discharge",
@@ -53,6 +61,8 @@ FIELD_LABELS = {
 # Fields holding a reference code, and the reference list (app.models.REFERENCE_LISTS) naming it.
 CODE_LISTS = {
     "delay_reason_code": "delay_reasons",
+    "delay_reasons": "delay_reasons",
+    "day_status_delay_code": "delay_reasons",
     "red_day_reason_code": "red_day_reasons",
     "owner_role_code": "roles",
     "follow_up_owner_role_code": "roles",
@@ -96,7 +106,8 @@ ACTION_LABELS = {
 }
 
 # Fields whose stored words are themselves codes.
-VALUE_LABELS = {"day_status": {"red": "Red day", "green": "Green day"}}
+DAY_WORDS = {"red": "Red day", "green": "Green day"}
+VALUE_LABELS = {"day_status": DAY_WORDS, "derived_day_status": DAY_WORDS}
 
 _DATETIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d")
 _DATE = re.compile(r"^\d{4}-\d\d-\d\d$")
@@ -136,7 +147,7 @@ def value_text(field: str, value: Any, code_labels: dict[str, dict]) -> str | No
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, list | tuple):
-        return "; ".join(str(names.get(item, item)) for item in value) or "(none)"
+        return "; ".join(_item_text(item, names) for item in value) or "(none)"
     if names and isinstance(value, str | int) and value in names:
         return str(names[value])
     if isinstance(value, str):
@@ -148,6 +159,13 @@ def value_text(field: str, value: Any, code_labels: dict[str, dict]) -> str | No
             except ValueError:
                 return value
     return str(value)
+
+
+def _item_text(item: Any, names: dict[Any, str]) -> str:
+    """One entry of a stored list: a code, or a coded entry such as {"code": ..., "primary": true}."""
+    if isinstance(item, dict) and "code" in item:
+        return str(names.get(item["code"], item["code"])) + (" (main)" if item.get("primary") else "")
+    return str(names.get(item, item))
 
 
 def code_labels_for(session: Session) -> dict[str, dict]:
