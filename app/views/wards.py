@@ -19,6 +19,7 @@ from app.db import SessionDep
 from app.models import Ward
 from app.reference import labels
 from app.rounds.service import open_round
+from app.views.movements import board_extras
 from app.wards import presenters, queries
 from app.web.htmx import vary, wants_fragment
 from app.web.sse import StreamTurn, change_stream, watching
@@ -52,6 +53,7 @@ def _board_context(
         "round": open_round(session, ward.id),
         "can_run_round": allows(principal.role, Perm.RUN_ROUND),
         "can_log_failed": allows(principal.role, Perm.LOG_FAILED_DISCHARGE),
+        **board_extras(session, principal),
     }
 
 

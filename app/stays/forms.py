@@ -1,0 +1,188 @@
+"""The tablet's forms for patients in and out: admit to a bed, move, discharge, correct.
+
+Each turns what a person typed (a London date and a clock time, a choice of ward and bed) into
+the values the stay services take, the same as the JSON API's bodies; the services check the
+rest (scope, free bed, times, reference codes).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, model_validator
+
+from app.core.clock import london_at, london_wall_clock
+from app.core.types import (
+    ClockTime,
+    FormCode,
+    FormDate,
+    FormTime,
+    IsoDate,
+    Mrn,
+    Name,
+    PathwayNumber,
+    RequiredReason,
+    ShortText,
+    form_id,
+)
+from app.core.validation import field_error
+from app.patients.schemas import DateOfBirth, NhsNumber, PatientCreate, PatientSearch, Sex
+
+
+def _blank_none(value: object) -> object:
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+class FindPatientForm(BaseModel):
+    """The admit form's first step: look for a patient the hospital already has."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    nhs_number: NhsNumber = None
+    mrn: Mrn | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blanks(cls, data: object) -> object:
+        if isinstance(data, dict):
+            return {k: _blank_none(v) for k, v in data.items()}
+        return data
+
+    @model_validator(mode="after")
+    def _one_of(self) -> FindPatientForm:
+        if not self.nhs_number and not self.mrn:
+            raise field_error("nhs_number", "Enter the NHS number or the hospital number")
+        return self
+
+    def search(self) -> PatientSearch:
+        return PatientSearch(nhs_number=self.nhs_number, mrn=self.mrn)
+
+
+class AdmitForm(BaseModel):
+    """Admit the patient these identifiers name (found, or registered if the hospital has never
+    seen them) to the bed the form was opened from."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    nhs_number: NhsNumber = None
+    mrn: Mrn
+    given_name: Name
+    family_name: Name
+    date_of_birth: DateOfBirth
+    sex: Sex
+    admitted_date: IsoDate
+    admitted_time: ClockTime
+    responsible_consultant: ShortText = ""
+
+    def patient(self) -> PatientCreate:
+        return PatientCreate(
+            nhs_number=self.nhs_number,
+            mrn=self.mrn,
+            given_name=self.given_name,
+            family_name=self.family_name,
+            date_of_birth=self.date_of_birth,
+            sex=self.sex,
+        )
+
+    @property
+    def admitted_at(self) -> datetime:
+        return london_at(self.admitted_date, self.admitted_time)
+
+
+class MoveForm(BaseModel):
+    """`place` is "ward id-bed id" (or "ward id-" for the ward without a bed); the time is now
+    unless a time is given."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    place: ShortText
+    moved_date: FormDate = None
+    moved_time: FormTime = None
+
+    @model_validator(mode="after")
+    def _place(self) -> MoveForm:
+        ward, _, bed = self.place.partition("-")
+        if form_id(ward) is None or (bed and form_id(bed) is None):
+            raise field_error("place", "Choose the bed the patient is moving to")
+        if (self.moved_date is None) != (self.moved_time is None):
+            raise field_error("moved_time", "Enter both the date and the time of the move, or neither")
+        return self
+
+    @property
+    def ward_id(self) -> int:
+        return form_id(self.place.partition("-")[0]) or 0
+
+    @property
+    def bed_id(self) -> int | None:
+        return form_id(self.place.partition("-")[2])
+
+    def at(self, now: datetime) -> datetime:
+        if self.moved_date is None or self.moved_time is None:
+            return now
+        return london_at(self.moved_date, self.moved_time)
+
+
+class DischargeForm(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    discharged_date: IsoDate
+    discharged_time: ClockTime
+    destination_code: FormCode = None
+    pathway: PathwayNumber | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blanks(cls, data: object) -> object:
+        if isinstance(data, dict) and not str(data.get("pathway") or "").strip():
+            return {**data, "pathway": None}
+        return data
+
+    @model_validator(mode="after")
+    def _destination(self) -> DischargeForm:
+        if not self.destination_code:
+            raise field_error("destination_code", "Choose where the patient went (or that they died)")
+        return self
+
+    @property
+    def discharged_at(self) -> datetime:
+        return london_at(self.discharged_date, self.discharged_time)
+
+
+class CorrectionForm(BaseModel):
+    """Correct a discharged stay's times, destination or pathway, with a reason."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    admitted_date: IsoDate
+    admitted_time: ClockTime
+    discharged_date: IsoDate
+    discharged_time: ClockTime
+    destination_code: FormCode = None
+    pathway: PathwayNumber | None = None
+    reason: RequiredReason
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blanks(cls, data: object) -> object:
+        if isinstance(data, dict) and not str(data.get("pathway") or "").strip():
+            return {**data, "pathway": None}
+        return data
+
+    def changes(self) -> dict[str, object]:
+        found: dict[str, object] = {
+            "admitted_at": london_at(self.admitted_date, self.admitted_time),
+            "discharged_at": london_at(self.discharged_date, self.discharged_time),
+        }
+        if self.destination_code:
+            found["destination_code"] = self.destination_code
+        if self.pathway is not None:
+            found["pathway"] = self.pathway
+        return found
+
+
+def date_and_time(moment: datetime | None) -> tuple[str, str]:
+    """A stored moment as the London date and clock time a form shows."""
+    if moment is None:
+        return "", ""
+    local = london_wall_clock(moment)
+    return local.date().isoformat(), local.strftime("%H:%M")
