@@ -118,8 +118,10 @@ def create_site(request: Request, session: SessionDep, actor: CanSetUpHospital, 
 
 @router.post("/wards", name="create_ward")
 def create_ward(request: Request, session: SessionDep, actor: CanManageWard, form: FormData, now: Now) -> Response:
-    if not actor.site_wide:
-        raise Forbidden("Only site-wide roles create wards")
+    def save(data: WardForm, _: int) -> Ward:
+        if not actor.site_wide:  # after parsing, as the API does: an empty form is a 422 for anyone
+            raise Forbidden("Only site-wide roles create wards")
+        return service.create_ward(session, actor=actor, data=data.create(), now=now)
 
     def done(ward: Ward) -> Response:
         return go_to(request, path_for(request, "edit_ward", {"created": 1}, ward_id=ward.id))
@@ -128,7 +130,7 @@ def create_ward(request: Request, session: SessionDep, actor: CanManageWard, for
         session,
         form,
         WardForm,
-        lambda data, _: service.create_ward(session, actor=actor, data=data.create(), now=now),
+        save,
         done=done,
         again=lambda errors, status: _hospital_page(
             request, session, actor, ward_values=form, ward_errors=errors, status_code=status
