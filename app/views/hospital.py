@@ -98,7 +98,7 @@ def hospital_setup(request: Request, session: SessionDep, actor: CanManageWard, 
     return _hospital_page(request, session, actor, message=message)
 
 
-@router.post("/sites", name="create_site")
+@router.post("/sites", name="setup_create_site")
 def create_site(request: Request, session: SessionDep, actor: CanSetUpHospital, form: FormData, now: Now) -> Response:
     return write_form(
         session,
@@ -116,7 +116,7 @@ def create_site(request: Request, session: SessionDep, actor: CanSetUpHospital, 
     )
 
 
-@router.post("/wards", name="create_ward")
+@router.post("/wards", name="setup_create_ward")
 def create_ward(request: Request, session: SessionDep, actor: CanManageWard, form: FormData, now: Now) -> Response:
     def save(data: WardForm, _: int) -> Ward:
         if not actor.site_wide:  # after parsing, as the API does: an empty form is a 422 for anyone
@@ -190,7 +190,7 @@ def edit_ward(
     return _ward_page(request, session, actor, ward, message="Ward added: now add its beds." if created else None)
 
 
-@router.post("/wards/{ward_id}", name="update_ward")
+@router.post("/wards/{ward_id}", name="setup_update_ward")
 def update_ward(
     request: Request, ward_id: PathId, session: SessionDep, actor: CanManageWard, form: FormData, now: Now
 ) -> Response:
@@ -222,7 +222,7 @@ def update_ward(
     )
 
 
-@router.post("/wards/{ward_id}/beds", name="add_bed")
+@router.post("/wards/{ward_id}/beds", name="setup_add_bed")
 def add_bed(
     request: Request, ward_id: PathId, session: SessionDep, actor: CanManageWard, form: FormData, now: Now
 ) -> Response:
@@ -291,7 +291,7 @@ def edit_bed(request: Request, bed_id: PathId, session: SessionDep, actor: CanMa
     return _bed_page(request, session, bed, ward)
 
 
-@router.post("/beds/{bed_id}", name="update_bed")
+@router.post("/beds/{bed_id}", name="setup_update_bed")
 def update_bed(
     request: Request, bed_id: PathId, session: SessionDep, actor: CanManageWard, form: FormData, now: Now
 ) -> Response:

@@ -136,7 +136,7 @@ def _find(
     )
 
 
-@router.post("/beds/{bed_id}/admit", name="admit")
+@router.post("/beds/{bed_id}/admit", name="admit_to_bed")
 def admit(
     request: Request, bed_id: PathId, session: SessionDep, actor: CanManageStay, form: FormData, now: Now
 ) -> Response:
@@ -244,7 +244,7 @@ def _stale_again(
     return stale
 
 
-@router.post("/stays/{stay_id}/move", name="move")
+@router.post("/stays/{stay_id}/move", name="move_patient")
 def move(
     request: Request, stay_id: PathId, session: SessionDep, actor: CanManageStay, form: FormData, now: Now
 ) -> Response:
@@ -303,7 +303,7 @@ def discharge_form(request: Request, stay_id: PathId, session: SessionDep, actor
     return _discharge_page(request, session, actor, stay, values=values)
 
 
-@router.post("/stays/{stay_id}/discharge", name="discharge")
+@router.post("/stays/{stay_id}/discharge", name="discharge_patient")
 def discharge(
     request: Request, stay_id: PathId, session: SessionDep, actor: CanManageStay, form: FormData, now: Now
 ) -> Response:
@@ -379,7 +379,7 @@ def correct_form(request: Request, stay_id: PathId, session: SessionDep, actor: 
     return _correct_page(request, session, actor, stay, values={})
 
 
-@router.post("/stays/{stay_id}/correct", name="correct")
+@router.post("/stays/{stay_id}/correct", name="correct_stay")
 def correct(
     request: Request, stay_id: PathId, session: SessionDep, actor: CanCorrectStay, form: FormData, now: Now
 ) -> Response:
@@ -482,7 +482,7 @@ def bed_state_form(request: Request, bed_id: PathId, session: SessionDep, actor:
     return _bed_state_page(request, session, bed, ward)
 
 
-@router.post("/beds/{bed_id}/state", name="set_bed_state")
+@router.post("/beds/{bed_id}/state", name="save_bed_state")
 def set_bed_state(
     request: Request, bed_id: PathId, session: SessionDep, actor: CanManageBedState, form: FormData, now: Now
 ) -> Response:
