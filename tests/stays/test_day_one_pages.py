@@ -195,6 +195,12 @@ def test_bed_state_from_the_board(db, browser_as, ward, nurse):
     ).one()
     assert (period.reserved_for, period.reserved_from) == ("ED cubicle 4", "ED")
     assert events(db, "bed_state") >= 1
+    # The site flow overview counts it.
+    flow = browser_as(factories.make_user(db, "flow_coordinator")).get("/flow")
+    row = re.search(rf'id="beds-ward-{ward.id}">(.*?)</tr>', flow.text, re.S)
+    assert row, flow.text[:300]
+    numbers = re.findall(r"numeric\">(\d+)<", row.group(1))
+    assert numbers == ["6", "0", "5", "0", "1", "0", "0"]  # beds, occupied, free, cleaning, reserved, closed, to free
 
 
 # Ward list ------------------------------------------------------------------------------------
