@@ -7,7 +7,7 @@ rest (scope, free bed, times, reference codes).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
@@ -27,6 +27,13 @@ from app.core.types import (
 )
 from app.core.validation import field_error
 from app.patients.schemas import DateOfBirth, NhsNumber, PatientCreate, PatientSearch, Sex
+
+
+def within_the_minute(typed: datetime, now: datetime) -> datetime:
+    """A time typed to the minute, in the minute that is passing now, means now: the form shows
+    the current minute, and a move recorded seconds ago in the same minute must not look later
+    than a discharge typed as "now"."""
+    return now if typed <= now < typed + timedelta(minutes=1) else typed
 
 
 def _blank_none(value: object) -> object:
@@ -119,7 +126,7 @@ class MoveForm(BaseModel):
     def at(self, now: datetime) -> datetime:
         if self.moved_date is None or self.moved_time is None:
             return now
-        return london_at(self.moved_date, self.moved_time)
+        return within_the_minute(london_at(self.moved_date, self.moved_time), now)
 
 
 class DischargeForm(BaseModel):
@@ -143,9 +150,8 @@ class DischargeForm(BaseModel):
             raise field_error("destination_code", "Choose where the patient went (or that they died)")
         return self
 
-    @property
-    def discharged_at(self) -> datetime:
-        return london_at(self.discharged_date, self.discharged_time)
+    def discharged_at(self, now: datetime) -> datetime:
+        return within_the_minute(london_at(self.discharged_date, self.discharged_time), now)
 
 
 class CorrectionForm(BaseModel):
@@ -168,16 +174,26 @@ class CorrectionForm(BaseModel):
             return {**data, "pathway": None}
         return data
 
-    def changes(self) -> dict[str, object]:
-        found: dict[str, object] = {
-            "admitted_at": london_at(self.admitted_date, self.admitted_time),
-            "discharged_at": london_at(self.discharged_date, self.discharged_time),
-        }
+    def changes(self, admitted_at: datetime, discharged_at: datetime | None) -> dict[str, object]:
+        """What differs from the stay as recorded. A time the form shows to the minute and sent
+        back unchanged keeps its seconds: only a time someone changed is corrected."""
+        found: dict[str, object] = {}
+        typed = london_at(self.admitted_date, self.admitted_time)
+        if typed != london_at(*_to_the_minute(admitted_at)):
+            found["admitted_at"] = typed
+        typed = london_at(self.discharged_date, self.discharged_time)
+        if discharged_at is None or typed != london_at(*_to_the_minute(discharged_at)):
+            found["discharged_at"] = typed
         if self.destination_code:
             found["destination_code"] = self.destination_code
         if self.pathway is not None:
             found["pathway"] = self.pathway
         return found
+
+
+def _to_the_minute(moment: datetime) -> tuple[date, time]:
+    local = london_wall_clock(moment)
+    return local.date(), local.time().replace(second=0, microsecond=0)
 
 
 def date_and_time(moment: datetime | None) -> tuple[str, str]:
