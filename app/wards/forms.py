@@ -6,13 +6,14 @@ see the same values whichever edge they came from.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, model_validator
 
 from app.core.types import (
     BedLabel,
     FormCode,
+    Id,
     Label,
     Note,
     ShortText,
@@ -21,10 +22,16 @@ from app.core.types import (
     Specialty,
     StateCode,
     WardCode,
-    form_id,
 )
-from app.core.validation import field_error
 from app.wards.schemas import BedCreate, BedStateChange, WardCreate
+
+
+def _blank_is_none(value: object) -> object:
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+# A choice from a list of records ("" for none): an id, or a field message.
+ChosenId = Annotated[Id | None, BeforeValidator(_blank_is_none)]
 
 
 def _yes(value: object) -> bool:
@@ -62,47 +69,25 @@ class SiteForm(BaseModel):
     name: Label
 
 
-class SiteNameForm(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    name: Label
-
-
 class _WardFields(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     name: Label
     specialty: Specialty = ""
-    executive_sponsor_id: str = ""
-
-    @model_validator(mode="after")
-    def _sponsor(self) -> _WardFields:
-        if self.executive_sponsor_id.strip() and form_id(self.executive_sponsor_id) is None:
-            raise field_error("executive_sponsor_id", "Choose the executive sponsor from the list")
-        return self
-
-    @property
-    def sponsor_id(self) -> int | None:
-        return form_id(self.executive_sponsor_id)
+    executive_sponsor_id: ChosenId = None
 
 
 class WardForm(_WardFields):
-    site_id: str
+    site_id: Id
     code: WardCode
-
-    @model_validator(mode="after")
-    def _site(self) -> WardForm:
-        if form_id(self.site_id) is None:
-            raise field_error("site_id", "Choose the site")
-        return self
 
     def create(self) -> WardCreate:
         return WardCreate(
-            site_id=form_id(self.site_id) or 0,
+            site_id=self.site_id,
             code=self.code,
             name=self.name,
             specialty=self.specialty,
-            executive_sponsor_id=self.sponsor_id,
+            executive_sponsor_id=self.executive_sponsor_id,
         )
 
 
@@ -120,7 +105,7 @@ class WardEditForm(_WardFields):
         return {
             "name": self.name,
             "specialty": self.specialty,
-            "executive_sponsor_id": self.sponsor_id,
+            "executive_sponsor_id": self.executive_sponsor_id,
             "is_active": self.is_active,
         }
 
