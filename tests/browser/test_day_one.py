@@ -22,7 +22,7 @@ from sqlmodel import Session, col, select
 from app.core.clock import london_date
 from app.models import Stay, Ward
 from tests import factories
-from tests.browser.helpers import assert_no_axe_violations, assert_touch_targets
+from tests.browser.helpers import VIEWPORTS, assert_no_axe_violations, assert_no_horizontal_scroll, assert_touch_targets
 from tests.browser.seeding import patient_names
 
 pytestmark = pytest.mark.browser
@@ -39,6 +39,13 @@ def _wait_for_live_stream(page: Page, element_id: str) -> None:
            }""",
         arg=element_id,
     )
+
+
+def _fits_a_phone(page: Page) -> None:
+    """At 320 px (WCAG reflow) nothing scrolls sideways; then back to the tablet."""
+    page.set_viewport_size(VIEWPORTS["phone"])
+    assert_no_horizontal_scroll(page)
+    page.set_viewport_size(VIEWPORTS["tablet"])
 
 
 def _row_of_bed(page: Page, label: str):  # noqa: ANN202
@@ -93,6 +100,7 @@ def test_a_new_hospital_from_nothing_then_a_round_the_same_day(user_with_passwor
     expect(board.get_by_role("heading", level=1)).to_contain_text("Admit to bed A1")
     assert_no_axe_violations(board)
     assert_touch_targets(board)
+    _fits_a_phone(board)
     nhs = factories.test_nhs_number(int(tag, 16) % 900_000)
     board.get_by_label("NHS number").fill(nhs[:-1] + str((int(nhs[-1]) + 1) % 10))  # a wrong check digit
     board.get_by_label("Hospital number (MRN)").fill(f"M{tag}")
@@ -229,6 +237,7 @@ def test_ward_list_preview_apply_twice_and_a_move(seed_ward, user_with_password,
     expect(page.locator("#ward-list-counts")).to_contain_text("2 admit")
     assert_no_axe_violations(page)
     assert_touch_targets(page)
+    _fits_a_phone(page)
     page.locator("#apply-ward-list").click()
     expect(page.locator("#ward-list-message")).to_contain_text("has been applied")
 
@@ -261,6 +270,7 @@ def test_bed_states_on_the_board_the_display_and_the_flow_overview(
     expect(page.get_by_role("heading", level=1)).to_contain_text(f"Bed {empty}")
     assert_no_axe_violations(page)
     assert_touch_targets(page)
+    _fits_a_phone(page)
     page.get_by_role("radio", name=re.compile("^Reserved")).check()
     page.locator("#save-bed-state").click()
     expect(page.locator(".nhsuk-error-summary")).to_contain_text("Say who the bed is reserved for")

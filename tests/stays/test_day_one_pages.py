@@ -3,6 +3,7 @@ correct, bed states, the ward list upload, and setting up the hospital in the ad
 
 from __future__ import annotations
 
+import base64
 import re
 from datetime import timedelta
 
@@ -319,3 +320,25 @@ def test_removing_a_bed_with_a_patient_is_refused(db, browser_as, ward, manager,
     assert bed.retired_at is None
     # Ward managers edit their wards but do not create wards.
     assert browser.post("/admin/wards", {"site_id": str(ward.site_id), "code": "X", "name": "X"}).status_code == 403
+
+
+def test_ward_list_pages_are_scoped_and_survive_bad_input(db, browser_as, ward, manager):
+    other = factories.make_ward(db, beds=1)
+    browser = browser_as(manager)
+    assert browser.get(f"/wards/{other.code}/ward-list").status_code == 404
+    assert upload(browser, other, csv_of(person(7, "B01"))).status_code == 404
+    assert browser.post(f"/wards/{other.code}/ward-list/apply", {"content": "", "plan": ""}).status_code == 404
+    browser.get(f"/wards/{ward.code}/ward-list")
+    garbage = ["", "!!!", "QUJD", base64.b64encode(b"\x00\xff\xfe").decode(), "A" * 100, "x" * 5000]
+    for content in garbage:
+        for plan in ("", "z" * 64, "0" * 64, "0" * 65):
+            for extra in ({}, {"discharge_missing": "yes"}):
+                r = browser.post(f"/wards/{ward.code}/ward-list/apply", {"content": content, "plan": plan} | extra)
+                assert r.status_code in (409, 422) and r.headers["content-type"].startswith("text/html"), (
+                    content[:10],
+                    plan[:10],
+                    r.status_code,
+                )
+        r = browser.post(f"/wards/{ward.code}/ward-list", {"content": content})
+        assert r.status_code in (200, 422), (content[:10], r.status_code)
+    assert db.exec(select(func.count()).select_from(Stay).where(Stay.ward_id == ward.id)).one() == 0
