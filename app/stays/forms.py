@@ -191,6 +191,20 @@ class CorrectionForm(BaseModel):
         return found
 
 
+class AdmissionCorrectionForm(BaseModel):
+    """A patient still in hospital: only the admission time, with a reason."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    admitted_date: IsoDate
+    admitted_time: ClockTime
+    reason: RequiredReason
+
+    def changes(self, admitted_at: datetime, discharged_at: datetime | None = None) -> dict[str, object]:
+        typed = london_at(self.admitted_date, self.admitted_time)
+        return {} if typed == london_at(*_to_the_minute(admitted_at)) else {"admitted_at": typed}
+
+
 def _to_the_minute(moment: datetime) -> tuple[date, time]:
     local = london_wall_clock(moment)
     return local.date(), local.time().replace(second=0, microsecond=0)

@@ -31,7 +31,15 @@ from app.patients import queries as patient_queries
 from app.patients import service as patients
 from app.reference import labels, rows
 from app.stays import service as stays
-from app.stays.forms import AdmitForm, CorrectionForm, DischargeForm, FindPatientForm, MoveForm, date_and_time
+from app.stays.forms import (
+    AdmissionCorrectionForm,
+    AdmitForm,
+    CorrectionForm,
+    DischargeForm,
+    FindPatientForm,
+    MoveForm,
+    date_and_time,
+)
 from app.wards import bed_states
 from app.wards.forms import BedStateForm
 from app.wards.queries import has_pas_feed
@@ -55,6 +63,7 @@ def board_extras(session: Session, actor: Principal) -> dict[str, Any]:
             "bed_state": allows(actor.role, Perm.MANAGE_BED_STATE),
             "import_ward_list": allows(actor.role, Perm.IMPORT_WARD_LIST),
             "manage_ward": allows(actor.role, Perm.MANAGE_WARD),
+            "correct_stay": allows(actor.role, Perm.CORRECT_STAY),
         },
         "closure_labels": labels(session, "bed_closure_reasons"),
     }
@@ -366,16 +375,9 @@ def _correct_page(request: Request, session: Session, actor: Principal, stay: St
     )
 
 
-def _discharged_or_404(session: Session, actor: Principal, stay_id: int) -> Stay:
-    stay = stay_or_404(session, actor, stay_id)
-    if stay.discharged_at is None:
-        raise NotFound("This stay is still current: move or discharge the patient from the board")
-    return stay
-
-
 @router.get("/stays/{stay_id}/correct", name="correct_form")
 def correct_form(request: Request, stay_id: PathId, session: SessionDep, actor: CanCorrectStay) -> Response:
-    stay = _discharged_or_404(session, actor, stay_id)
+    stay = stay_or_404(session, actor, stay_id)
     return _correct_page(request, session, actor, stay, values={})
 
 
@@ -383,11 +385,14 @@ def correct_form(request: Request, stay_id: PathId, session: SessionDep, actor: 
 def correct(
     request: Request, stay_id: PathId, session: SessionDep, actor: CanCorrectStay, form: FormData, now: Now
 ) -> Response:
-    stay = _discharged_or_404(session, actor, stay_id)
+    """A discharged stay: times, destination, pathway. A patient still in hospital: the admission
+    time only. Always with a reason, always audited (the same service as the API's correction)."""
+    stay = stay_or_404(session, actor, stay_id)
     ward = session.get(Ward, stay.ward_id)
     assert ward is not None
+    current = stay.discharged_at is None
 
-    def save(data: CorrectionForm, drawn_at: int) -> Stay:
+    def save(data: CorrectionForm | AdmissionCorrectionForm, drawn_at: int) -> Stay:
         return stays.correct_discharged_stay(
             session,
             actor=actor,
@@ -399,13 +404,18 @@ def correct(
         )
 
     def done(_: Stay) -> Response:
+        if current:
+            return _board(request, ward, "Admission time corrected")
         url = path_for(request, "recent_discharges", code=ward.code)
         return go_to(request, url, message="Correction saved")
 
+    schema: type[CorrectionForm] | type[AdmissionCorrectionForm] = (
+        AdmissionCorrectionForm if current else CorrectionForm
+    )
     return write_form(
         session,
         form,
-        CorrectionForm,
+        schema,
         save,
         version="version",
         fields={"admitted_at": "admitted_date", "discharged_at": "discharged_date", "stay": "form"},

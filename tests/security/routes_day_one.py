@@ -16,7 +16,7 @@ PAGES: dict[tuple[str, str], Perm] = {
     ("POST", "/stays/{stay_id}/move"): Perm.MANAGE_STAY,
     ("GET", "/stays/{stay_id}/discharge"): Perm.MANAGE_STAY,
     ("POST", "/stays/{stay_id}/discharge"): Perm.MANAGE_STAY,
-    ("GET", "/stays/{stay_id}/correct"): Perm.CORRECT_STAY,  # a current stay: 404 (nothing to correct)
+    ("GET", "/stays/{stay_id}/correct"): Perm.CORRECT_STAY,  # a current stay: its admission time only
     ("POST", "/stays/{stay_id}/correct"): Perm.CORRECT_STAY,
     ("GET", "/wards/{code}/discharged"): Perm.READ_WARD,
     ("GET", "/beds/{bed_id}/state"): Perm.MANAGE_BED_STATE,

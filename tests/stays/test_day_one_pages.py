@@ -342,3 +342,30 @@ def test_ward_list_pages_are_scoped_and_survive_bad_input(db, browser_as, ward, 
         r = browser.post(f"/wards/{ward.code}/ward-list", {"content": content})
         assert r.status_code in (200, 422), (content[:10], r.status_code)
     assert db.exec(select(func.count()).select_from(Stay).where(Stay.ward_id == ward.id)).one() == 0
+
+
+def test_correct_the_admission_time_of_a_patient_still_in(db, browser_as, api_as, ward, manager, nurse_principal, now):
+    stay = factories.make_stay(db, nurse_principal, ward, factories.beds_of(db, ward)[0])
+    browser = browser_as(manager)
+    board = browser.get(f"/wards/{ward.code}")
+    assert f"/stays/{stay.id}/correct" in board.text
+    page = browser.get(f"/stays/{stay.id}/correct")
+    assert "Correct the admission time" in page.text and 'name="discharged_date"' not in page.text
+    earlier = stay.admitted_at - timedelta(hours=5)
+    day, clock = earlier.date().isoformat(), earlier.strftime("%H:%M")  # March: London is on GMT
+    form = {"admitted_date": day, "admitted_time": clock, "version": version_in(page.text)}
+    r = browser.post(f"/stays/{stay.id}/correct", form)
+    assert r.status_code == 422 and 'id="reason"' in r.text
+    before = events(db, "correct")
+    r = browser.post(f"/stays/{stay.id}/correct", form | {"reason": "Arrived in the night, typed the morning"})
+    assert r.status_code == 303, r.text[:500]
+    db.refresh(stay)
+    assert stay.admitted_at == earlier.replace(second=0, microsecond=0) and stay.discharged_at is None
+    assert events(db, "correct") == before + 1
+    # Over the API, the same service: anything but the admission time of a current stay is refused.
+    api = api_as(manager)
+    r = api.post(f"/stays/{stay.id}/correction", json={"pathway": 1, "reason": "x", "version": stay.version})
+    assert r.status_code == 409
+    later = (now + timedelta(days=1)).isoformat()
+    r = api.post(f"/stays/{stay.id}/correction", json={"admitted_at": later, "reason": "x", "version": stay.version})
+    assert r.status_code == 422
