@@ -1,7 +1,7 @@
 """Patients in and out from the board, and the flow team's bed states.
 
 Admit to an empty bed (find the patient first by NHS number or hospital number), move to another
-bed or ward, discharge (destination, pathway, or death), correct a discharged stay's times, and
+bed or ward, discharge (destination, pathway, or death), correct a wrong admission or discharge time, and
 set a bed's state. Every form goes through app.web.form_writes with the same services as the
 JSON API (app.stays.service, app.patients.service, app.wards.bed_states): the same checks,
 versions, audit and ward scope. The board and the receiving ward's board update live through the
