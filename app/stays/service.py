@@ -452,12 +452,9 @@ def _check_admission_after_records(session: Session, stay: Stay, admitted_at: da
     if stay.expected_discharge_date is not None and stay.expected_discharge_date < day:
         raise RuleViolation("The expected discharge date would be before the day of admission", field="admitted_at")
     first_review = session.exec(
-        select(DailyReview.review_date)
-        .where(DailyReview.stay_id == stay.id)
-        .order_by(col(DailyReview.review_date))
-        .limit(1)
+        select(DailyReview).where(DailyReview.stay_id == stay.id).order_by(col(DailyReview.review_date)).limit(1)
     ).first()
-    if first_review is not None and first_review < day:
+    if first_review is not None and first_review.review_date < day:
         raise RuleViolation(
             "There is a review from before that day: an admission after it cannot be recorded", field="admitted_at"
         )
