@@ -369,3 +369,13 @@ def test_correct_the_admission_time_of_a_patient_still_in(db, browser_as, api_as
     later = (now + timedelta(days=1)).isoformat()
     r = api.post(f"/stays/{stay.id}/correction", json={"admitted_at": later, "reason": "x", "version": stay.version})
     assert r.status_code == 422
+
+
+def test_an_upload_needs_the_csrf_token_in_its_multipart_body(db, browser_as, ward, manager):
+    browser = browser_as(manager)
+    browser.get(f"/wards/{ward.code}/ward-list")
+    files = {"file": ("amu.csv", csv_of(person(8, "B01")), "text/csv")}
+    for fields in ({}, {"csrf_token": "not-the-token"}, {"csrf_token": ""}):
+        r = browser.client.post(f"/wards/{ward.code}/ward-list", files=files, data=fields)
+        assert r.status_code == 403 and "Form expired" in r.text, fields
+    assert upload(browser, ward, csv_of(person(8, "B01"))).status_code == 200
