@@ -379,3 +379,22 @@ def test_an_upload_needs_the_csrf_token_in_its_multipart_body(db, browser_as, wa
         r = browser.client.post(f"/wards/{ward.code}/ward-list", files=files, data=fields)
         assert r.status_code == 403 and "Form expired" in r.text, fields
     assert upload(browser, ward, csv_of(person(8, "B01"))).status_code == 200
+
+
+def test_the_screens_say_when_the_pas_feed_covers_the_ward(db, browser_as, ward, manager, nurse_principal, now):
+    from app.models import PasLocation
+
+    db.add(PasLocation(pas_point_of_care=f"P{ward.code}", ward_id=ward.id, created_at=now, updated_at=now))
+    db.flush()
+    beds = factories.beds_of(db, ward)
+    stay = factories.make_stay(db, nurse_principal, ward, beds[0])
+    browser = browser_as(manager)
+    board = browser.get(f"/wards/{ward.code}").text
+    assert 'id="pas-feed-note"' in board and "awaiting the PAS" in board
+    for url in (f"/beds/{beds[1].id}/admit", f"/stays/{stay.id}/move", f"/stays/{stay.id}/discharge"):
+        assert "takes over the stay admitted by hand" in browser.get(url).text, url
+    assert 'id="pas-feed-note"' in browser.get(f"/wards/{ward.code}/ward-list").text
+    # Without the feed, none of it.
+    other = factories.make_ward(db, beds=1)
+    manager_other = factories.make_user(db, "ward_manager", wards=[other])
+    assert 'id="pas-feed-note"' not in browser_as(manager_other).get(f"/wards/{other.code}").text
