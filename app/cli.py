@@ -1,5 +1,5 @@
 """`boardround` command line: migrations, the demo hospital, setting up a real hospital from a file,
-the ward list import, the server, users, API tokens, the PAS feed and the stored metrics days.
+the ward list import, the server, users, API tokens, the PAS feed, the stored metrics days and alerts.
 
 Every write commits once at the end of its command and carries an audit record whose actor is
 `cli:<operating-system user>`.
@@ -26,6 +26,7 @@ from sqlmodel import Session, col, select
 from app import session_hooks
 from app.auth.tokens import issue_token, revoke_token
 from app.commands.adt import adt_app
+from app.commands.alerts import alerts_app
 from app.commands.metrics import metrics_app
 from app.commands.setup import setup
 from app.commands.ward import ward_app
@@ -381,6 +382,7 @@ def token_revoke(token_id: Annotated[int, typer.Argument(help="Token id (shown w
 
 
 app.add_typer(adt_app, name="adt", help="The PAS feed: HL7 v2 ADT over MLLP, files and location maps.")
+app.add_typer(alerts_app, name="alerts", help="Alerts: what is overdue, told to its owners (run from cron).")
 app.add_typer(metrics_app, name="metrics", help="Stored metrics figures per ward and day: refresh or rebuild.")
 app.command("setup")(setup)
 app.add_typer(ward_app, name="ward", help="One ward: import the PAS ward list (CSV).")

@@ -55,6 +55,20 @@ class Settings(BaseSettings):
     # the memory that unanswered frames can hold (about twice the frame size per connection).
     mllp_max_connections: int = Field(default=16, ge=1)
     mllp_max_message_bytes: int = Field(default=1_000_000, ge=1024)
+    # Alerts by email (docs/alerts.md). No host: alerts stay in the app and none are emailed.
+    smtp_host: str = ""
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    # "none" (plain, e.g. a relay on localhost), "starttls" (upgrade, usually port 587) or "tls" (port 465).
+    smtp_tls: Literal["none", "starttls", "tls"] = "starttls"
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_from: str = "boardround@localhost"
+    smtp_timeout_seconds: float = Field(default=30, gt=0)
+    # The address people reach Boardround at, for the link in an alert email.
+    public_url: str = "http://127.0.0.1:8000"
+    # Run the alert check inside the server every this many minutes; 0: only `boardround alerts run`
+    # (cron). Either way each alert is sent once.
+    alerts_every_minutes: float = Field(default=0, ge=0)
 
     @model_validator(mode="after")
     def _check_secret(self) -> Settings:

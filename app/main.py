@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 
 from app import session_hooks
+from app.alerts import job as alerts_job
 from app.api.actions import router as actions_router
 from app.api.adt import router as adt_router
 from app.api.discharges import router as discharges_router
@@ -26,6 +27,7 @@ from app.config import Settings, get_settings
 from app.core import log_redaction
 from app.db import DatabaseGate, make_engine, pool_capacity, write_engine
 from app.metrics.stored.refresher import Refresher, nothing_later
+from app.views.alerts import router as alert_views
 from app.views.api_docs import router as api_docs_router
 from app.views.audit import router as audit_views
 from app.views.auth import router as auth_views
@@ -89,7 +91,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     refresher: Refresher | None = app.state.metrics_refresher
     if refresher is not None:
         refresher.start_sweeping()
+    alert_timer = None
+    if settings.alerts_every_minutes > 0:
+        link = settings.public_url.rstrip("/") + str(app.url_path_for("list_alerts"))
+        alert_timer = alerts_job.Timer(app.state.engine, settings, link=link)
+        alert_timer.start()
     yield
+    if alert_timer is not None:
+        alert_timer.stop()
     if refresher is not None:
         refresher.stop()
     if listener is not None:
@@ -137,6 +146,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         hospital_views,
         api_docs_router,
         pwa_views,
+        alert_views,
     ):
         app.include_router(views)
     mount_static(app)

@@ -149,6 +149,7 @@ def _filler(kind: str, today: date) -> str:
         "time": "10:00",
         "number": "1",
         "password": "correct horse battery staple",
+        "email": "test.person@nhs.net",
         "hidden": "",
     }.get(kind, "Test")
 
@@ -160,6 +161,7 @@ class _FormParser(HTMLParser):
         self._form: Form | None = None
         self._select: Control | None = None
         self._textarea: Control | None = None
+        self._other_actions: list[str] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = {k: v or "" for k, v in attrs}
@@ -175,6 +177,8 @@ class _FormParser(HTMLParser):
             self._form.controls.append(Control("input", kind, name, a.get("value", ""), "checked" in a))
         elif tag == "button" and (a.get("type") or "submit").lower() == "submit":
             self._form.controls.append(Control("button", "submit", name, a.get("value", "")))
+            if a.get("formaction"):  # the same fields, sent elsewhere ("No change" on the round step)
+                self._other_actions.append(a["formaction"])
         elif tag == "textarea" and name:
             self._textarea = Control("textarea", "textarea", name)
             self._form.controls.append(self._textarea)
@@ -190,6 +194,10 @@ class _FormParser(HTMLParser):
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "form":
+            if self._form is not None:
+                for action in self._other_actions:
+                    self.forms.append(Form(action=action, method=self._form.method, controls=list(self._form.controls)))
+            self._other_actions = []
             self._form = None
         elif tag == "select":
             self._select = None

@@ -13,7 +13,20 @@ from app.actions.service import create_action
 from app.auth.deps import principal_for
 from app.auth.tokens import issue_token
 from app.core.principal import Principal
-from app.models import Action, Bed, BoardRound, DailyReview, Patient, SignInThrottle, Site, Stay, User, UserWard, Ward
+from app.models import (
+    Action,
+    Alert,
+    Bed,
+    BoardRound,
+    DailyReview,
+    Patient,
+    SignInThrottle,
+    Site,
+    Stay,
+    User,
+    UserWard,
+    Ward,
+)
 from app.patients.schemas import PatientCreate
 from app.patients.service import create_patient
 from app.reviews.schemas import ReviewRequest
@@ -266,4 +279,13 @@ def one_of_everything(db: Session, now: datetime) -> tuple[dict[str, object], di
         "token_id": token.id,
     }
     users = {role: make_user(db, role, wards=[ward, quiet_ward]) for role in MATRIX if role != "admin"}
+    # An unread alert for the ward manager: the alerts page shows its "Mark as read" forms.
+    alert = Alert(
+        rule_code="action_overdue", subject=f"action:{action.id}", recipient_id=users["ward_manager"].id,
+        ward_id=ward.id, stay_id=stay.id, title=f"{ward.code} bed B01 (AL): Action overdue",
+        link_route="discharge_plan", link_params={"stay_id": stay.id}, created_at=now, updated_at=now,
+    )  # fmt: skip
+    db.add(alert)
+    db.flush()
+    ids["alert_id"] = alert.id
     return ids, users | {"admin": admin}

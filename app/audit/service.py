@@ -64,7 +64,10 @@ def record(
     ward_id: int | None = None,
     patient_id: int | None = None,
     actor_name: str | None = None,
+    notice: str = "stay",
 ) -> AuditEvent:
+    """`notice`: the kind of change notice for open screens (app/core/changes.py); alerts say
+    `changes.ALERT`, which moves header counts and changes no board."""
     if entity is not None:
         entity_type = entity_type or table_of(type(entity)).name
         if entity_id is None:
@@ -84,7 +87,7 @@ def record(
     )
     session.add(event)
     # Open boards of this ward refresh themselves after the commit.
-    changes.note(session, ward_id=ward_id, stay_id=_stay_id(entity_type, entity_id, after, before))
+    changes.note(session, ward_id=ward_id, stay_id=_stay_id(entity_type, entity_id, after, before), kind=notice)
     return event
 
 

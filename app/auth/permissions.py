@@ -29,10 +29,12 @@ class Perm(StrEnum):
     READ_AUDIT = "audit:read"
     MANAGE_USERS = "user:manage"
     SUBMIT_HL7 = "hl7:submit"
+    RECEIVE_ALERTS = "alerts:receive"  # own alerts and alert settings (what is overdue on their wards)
 
 
 _CLINICAL_TEAM = {
     Perm.READ_WARD,
+    Perm.RECEIVE_ALERTS,
     Perm.WRITE_CLINICAL,
     Perm.RUN_ROUND,
     Perm.LOG_FAILED_DISCHARGE,
@@ -76,9 +78,17 @@ MATRIX: dict[str, frozenset[Perm]] = {
         }
     ),
     # Sponsors see their wards' patients for context and act on escalations, nothing clinical.
-    "executive_sponsor": frozenset({Perm.READ_WARD, Perm.ACT_ESCALATION, Perm.READ_SITE}),
+    "executive_sponsor": frozenset({Perm.READ_WARD, Perm.ACT_ESCALATION, Perm.READ_SITE, Perm.RECEIVE_ALERTS}),
     "admin": frozenset(
-        {Perm.READ_WARD, Perm.SETUP_HOSPITAL, Perm.MANAGE_WARD, Perm.READ_SITE, Perm.READ_AUDIT, Perm.MANAGE_USERS}
+        {
+            Perm.READ_WARD,
+            Perm.SETUP_HOSPITAL,
+            Perm.MANAGE_WARD,
+            Perm.READ_SITE,
+            Perm.READ_AUDIT,
+            Perm.MANAGE_USERS,
+            Perm.RECEIVE_ALERTS,
+        }
     ),
     "integration": frozenset({Perm.READ_WARD, Perm.WRITE_PATIENT, Perm.MANAGE_STAY, Perm.SUBMIT_HL7}),
 }

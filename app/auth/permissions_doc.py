@@ -26,6 +26,7 @@ DESCRIPTIONS = {
     Perm.READ_AUDIT: "Audit viewer (ward managers: their wards only)",
     Perm.MANAGE_USERS: "Manage users, ward assignments and integration tokens",
     Perm.SUBMIT_HL7: "Send HL7 v2 ADT messages from the PAS",
+    Perm.RECEIVE_ALERTS: "Own alerts (what is overdue for their role on their wards) and alert settings",
 }
 
 SITE_WIDE = {"flow_coordinator", "admin", "integration"}

@@ -12,13 +12,19 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 _PENDING = "change_notices"
+# The kind of notice for an alert created or emailed: it moves the header's alert count and
+# changes no board, so boards and ladders do not refresh for it (app/web/sse.py).
+ALERT = "alert"
 
 
 def note(session: Session, *, ward_id: int | None, stay_id: int | None = None, kind: str = "stay") -> None:
     """Remember, on the session, that this transaction changed a ward (and which stay)."""
     if ward_id is None:
         return
-    session.info.setdefault(_PENDING, {})[(ward_id, stay_id)] = {"ward_id": ward_id, "stay_id": stay_id, "kind": kind}
+    pending = session.info.setdefault(_PENDING, {})
+    if kind == ALERT and (ward_id, stay_id) in pending:
+        return  # the same transaction changed the stay itself: boards must still hear of it
+    pending[(ward_id, stay_id)] = {"ward_id": ward_id, "stay_id": stay_id, "kind": kind}
 
 
 def take(session: Session) -> list[dict[str, Any]]:

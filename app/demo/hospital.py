@@ -27,7 +27,7 @@ from app.auth.deps import principal_for
 from app.auth.passwords import hash_password
 from app.core.clock import london_date
 from app.core.principal import Principal
-from app.demo import data
+from app.demo import data, work
 from app.demo.plan import BedPlan, HospitalPlan, Planner, StayPlan, WardPlan, at_london
 from app.discharges import service as discharges
 from app.discharges.schemas import FailedDischargeCreate, FailedDischargeUpdate
@@ -146,6 +146,7 @@ def build_demo(
     builder.service_reviews_from = london_date(now) - timedelta(days=max(0, service_review_days - 1))
     builder.setup()
     builder.run()
+    work.leave_work(session, now=now)  # every role signs in to something to do (app/demo/work.py)
     session.flush()
     return _summary(session, builder, time.perf_counter() - started)
 

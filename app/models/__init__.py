@@ -2,6 +2,7 @@
 
 from app.models.action import Action
 from app.models.adt import AdtMessage, BedLabelFrom, PasLocation
+from app.models.alert import Alert, AlertPreferences
 from app.models.audit import AuditEvent
 from app.models.discharge import FailedDischarge, FailedDischargeCause
 from app.models.escalation import Escalation, EscalationEvent
@@ -42,6 +43,8 @@ from app.models.user import ApiToken, User, UserWard
 __all__ = [
     "REFERENCE_LISTS",
     "Action",
+    "Alert",
+    "AlertPreferences",
     "AdtMessage",
     "ApiToken",
     "AuditEvent",

@@ -52,6 +52,7 @@ class PatientStepForm(BaseModel):
     meets: Literal["yes", "no"]
     criteria: Annotated[list[Code], BeforeValidator(_as_list), Field(max_length=12)] = []
     delay_reason_code: FormCode = None
+    confirm_delay_reason: bool = False  # read by "no change" only (app/views/round_step.py)
     # 2. Expected discharge date
     expected_discharge_date: FormDate = None
     edd_reason: Annotated[str, BoundedText(1000), _NONE_IS_BLANK] = ""
@@ -107,6 +108,7 @@ FORM_FIELDS = {
     "review.pathway": "pathway",
     "review.plan": "plan",
     "no_change": "meets",
+    "confirm_delay_reason": "confirm_delay_reason",
     "actions.0.description": "action_description",
     "actions.0.owner_role_code": "action_owner_role",
     "actions.0.due_at": "action_due",

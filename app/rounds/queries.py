@@ -3,17 +3,19 @@ who changed what since a form was drawn; the earlier review the round step's "no
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import re
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session, col, select
 
 from app.actions.service import actions_for_stay
 from app.audit.service import last_change
-from app.core.clock import london_date, midnights_since
-from app.models import AuditEvent, Bed, DailyReview, EddChange, Escalation, Patient, Referral, Stay
-from app.reference import rows
+from app.core.clock import LONDON, day_month_year, london_date, london_wall_clock, midnights_since
+from app.models import AuditEvent, Bed, DailyReview, EddChange, Escalation, FailedDischarge, Patient, Referral, Stay
+from app.reference import labels, rows
 from app.reviews.service import criteria_for
+from app.stays.service import EDD_MAX_DAYS_AHEAD
 from app.wards.queries import age_on
 
 # What a review's conflict lists: the answers, not the bookkeeping columns of a new row.
@@ -119,7 +121,8 @@ def patient_context(session: Session, stay: Stay, now: datetime) -> dict[str, An
 
 def conflict_details(session: Session, stay: Stay) -> dict[str, Any]:
     """Who changed the patient since the form was opened, and what they changed."""
-    return _described([(last_change(session, "stay", stay.id), None)])
+    described = _described([(last_change(session, "stay", stay.id), None)])
+    return described | {"shown": worded_changes(session, described["changes"])}
 
 
 def step_conflict(
@@ -133,7 +136,8 @@ def step_conflict(
     review = todays_review(session, stay.id, today)
     if review is not None and review.version != review_version:
         changed.append((last_change(session, "dailyreview", review.id), REVIEW_ANSWERS))
-    return _described(changed)
+    described = _described(changed)
+    return described | {"shown": worded_changes(session, described["changes"])}
 
 
 def _described(changed: list[tuple[AuditEvent | None, tuple[str, ...] | None]]) -> dict[str, Any]:
@@ -155,3 +159,141 @@ def current_versions(session: Session, stay: Stay, today: date) -> dict[str, Any
     """The versions to draw the form at again, once the user has been shown what changed."""
     review = todays_review(session, stay.id, today)
     return {"stay_version": stay.version, "review_version": review.version if review else ""}
+
+
+# "No change" confirms yesterday's picture: a delay reason last given before then must be confirmed.
+STALE_REASON_AFTER_DAYS = 2
+HISTORY_DAYS = 7
+
+
+def no_change_needs(stay: Stay, last: DailyReview | None, today: date) -> dict[str, Any]:
+    """What "no change since last review" cannot confirm on its own: an expected discharge date
+    that has passed (a new one is needed), or a "no criteria to reside" reason given two or more
+    days ago (the team confirms it still holds). Shared by the step page and app.rounds.step."""
+    edd = stay.expected_discharge_date
+    stale = (
+        last is not None
+        and not last.meets_criteria_to_reside
+        and last.delay_reason_code is not None
+        and (today - last.review_date).days >= STALE_REASON_AFTER_DAYS
+    )
+    return {
+        "edd_passed": edd is not None and edd < today,
+        "reason_stale": stale,
+        "reason_since": last.review_date if stale and last is not None else None,
+    }
+
+
+def step_extras(session: Session, stay: Stay, now: datetime) -> dict[str, Any]:
+    """What the round step shows beyond the patient screen: the last week's answers and EDD
+    changes, open failed-discharge follow-ups, and the labels for codes."""
+    today = london_date(now)
+    since = today - timedelta(days=HISTORY_DAYS - 1)
+    reviews = list(
+        session.exec(
+            select(DailyReview)
+            .where(DailyReview.stay_id == stay.id, col(DailyReview.review_date) >= since)
+            .order_by(col(DailyReview.review_date).desc())
+        )
+    )
+    since_moment = datetime.combine(since, datetime.min.time(), tzinfo=LONDON)
+    edd_changes = list(
+        session.exec(
+            select(EddChange)
+            .where(EddChange.stay_id == stay.id, col(EddChange.changed_at) >= since_moment)
+            .order_by(col(EddChange.changed_at).desc())
+        )
+    )
+    failed = list(
+        session.exec(
+            select(FailedDischarge)
+            .where(FailedDischarge.stay_id == stay.id)
+            .order_by(col(FailedDischarge.planned_for).desc())
+        )
+    )
+    last, _ = previous_review(session, stay.id, today)
+    return {
+        "recent_reviews": reviews,
+        "recent_edd_changes": edd_changes,
+        "failed_discharges": failed,
+        "no_change_needs": no_change_needs(stay, last, today),
+        "labels": {
+            name: labels(session, name)
+            for name in ("delay_reasons", "red_day_reasons", "roles", "families", "pathways")
+        },
+        "quick_dates": quick_dates(today),
+        # What the EDD may be (app.stays.service refuses the rest, on the API too).
+        "edd_range": (london_date(stay.admitted_at), today + timedelta(days=EDD_MAX_DAYS_AHEAD)),
+    }
+
+
+def quick_dates(today: date) -> list[tuple[str, date]]:
+    """The EDD shortcuts: +1, +2, +3 and +7 days from today, and the next weekday."""
+    days = [(f"+{n}", today + timedelta(days=n)) for n in (1, 2, 3, 7)]
+    weekday = today + timedelta(days=1)
+    while weekday.weekday() >= 5:
+        weekday += timedelta(days=1)
+    return [*days, ("Next weekday", weekday)]
+
+
+# The conflict panel says what changed in words: field names and values as the form shows them.
+FIELD_WORDS = {
+    "meets_criteria_to_reside": "Criteria to reside",
+    "criteria": "Criteria met",
+    "delay_reason_code": "Why the patient is still here",
+    "day_status": "Red or green day",
+    "red_day_reason_code": "Why today is red",
+    "pathway": "Discharge pathway",
+    "plan": "Plan for today",
+    "expected_discharge_date": "Expected discharge date",
+    "edd_reason": "Why the EDD changed",
+    "reason": "Why the EDD changed",
+    "clinical_criteria_for_discharge": "Clinical criteria for discharge",
+    "what_matters": "What matters to the patient",
+    "strengths": "What they and their family or carers can do",
+    "choice_information_given_on": "Choice information given on",
+    "choice_offered_on": "Choice offered on",
+    "choice_deadline": "Choice deadline",
+}
+CODE_LISTS = {
+    "delay_reason_code": "delay_reasons",
+    "red_day_reason_code": "red_day_reasons",
+    "pathway": "pathways",
+    "criteria": "criteria",
+}
+_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_ISO_MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}T")
+
+
+def worded_changes(session: Session, changes: list[tuple[str, Any, Any]]) -> list[tuple[str, str, str]]:
+    """(field, before, after) in words, London dates and times, labels for codes; bookkeeping
+    columns (version, timestamps) left out."""
+    lists = {name: {str(k): v for k, v in labels(session, name).items()} for name in set(CODE_LISTS.values())}
+    out = []
+    for key, old, new in changes:
+        if key not in FIELD_WORDS:
+            continue
+        before, after = _word(key, old, lists), _word(key, new, lists)
+        if before != after:
+            out.append((FIELD_WORDS[key], before, after))
+    return out
+
+
+def _word(key: str, value: Any, lists: dict[str, dict[str, str]]) -> str:
+    if value is None or value == "" or value == []:
+        return "(empty)"
+    if key == "meets_criteria_to_reside":
+        return "Meets criteria" if value else "No criteria to reside"
+    if key == "day_status":
+        return "Red day" if value == "red" else "Green day"
+    if key in CODE_LISTS:
+        names = lists[CODE_LISTS[key]]
+        items = value if isinstance(value, list) else [value]
+        return ", ".join(names.get(str(item), str(item)) for item in items)
+    text = str(value)
+    if _ISO_DAY.match(text):
+        return day_month_year(date.fromisoformat(text))
+    if _ISO_MOMENT.match(text):
+        local = london_wall_clock(datetime.fromisoformat(text))
+        return f"{day_month_year(local.date())}, {local:%H:%M}"
+    return text

@@ -83,6 +83,10 @@ class RoundStepRequest(BaseModel):
         default=False,
         description="The review's answers are those of the last review before today: send this instead of `review`",
     )
+    confirm_delay_reason: bool = Field(
+        default=False,
+        description="With no_change: the last review's reason for staying still holds (needed once it is two days old)",
+    )
     review: ReviewAnswers | None = Field(
         default=None,
         validate_default=True,

@@ -8,6 +8,7 @@ from sqlmodel import Session, col, select
 
 from app.audit import service as audit
 from app.audit.versions import check_version
+from app.core.clock import london_date
 from app.core.errors import Conflict, NotFound, RuleViolation
 from app.core.principal import Principal
 from app.models import BoardRound, BoardRoundAttendee, StaffRole, Ward
@@ -38,6 +39,16 @@ def open_round(session: Session, ward_id: int) -> BoardRound | None:
         .where(BoardRound.ward_id == ward_id, col(BoardRound.ended_at).is_(None))
         .order_by(col(BoardRound.id).desc())
     ).first()
+
+
+def ended_today(session: Session, ward_id: int, now: datetime) -> BoardRound | None:
+    """The ward's last round, if it started today (London) and has ended."""
+    last = session.exec(
+        select(BoardRound).where(BoardRound.ward_id == ward_id).order_by(col(BoardRound.id).desc()).limit(1)
+    ).first()
+    if last is None or last.ended_at is None or london_date(last.started_at) != london_date(now):
+        return None
+    return last
 
 
 def start_round(session: Session, *, actor: Principal, ward: Ward, data: RoundStart, now: datetime) -> BoardRound:

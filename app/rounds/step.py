@@ -27,7 +27,7 @@ from app.escalations import service as escalations
 from app.models import Action, Bed, BoardRound, BoardRoundEntry, DailyReview, Escalation, Stay
 from app.reviews import service as reviews
 from app.reviews.schemas import ReviewAnswers, ReviewRequest
-from app.rounds.queries import previous_review
+from app.rounds.queries import no_change_needs, previous_review
 from app.rounds.schemas import RoundEntryPublic, RoundStepRequest
 from app.rounds.service import round_or_404
 from app.stays import service as stays
@@ -92,6 +92,8 @@ def save_step(
         )
     with _fields({None: "stay_version"}):
         check_version(session, stay, data.stay_version, lambda: stays.present(stay))
+    if data.no_change:
+        _check_no_change(session, stay, data, now)
     answers = data.review if data.review is not None else _last_answers(session, stay, now)
     with _fields({None: "review_version", "version": "review_version"} | _prefixed("review", answers)):
         review, criteria, _ = reviews.record_review(
@@ -134,6 +136,28 @@ def save_step(
 
 def _prefixed(prefix: str, part: Any) -> dict[str | None, str]:
     return {name: f"{prefix}.{name}" for name in type(part).model_fields}
+
+
+def _check_no_change(session: Session, stay: Stay, data: RoundStepRequest, now: datetime) -> None:
+    """ "No change" cannot confirm a date that has passed, nor a reason for staying given two or
+    more days ago without the team saying it still holds: it asks for that one thing."""
+    today = london_date(now)
+    last, _ = previous_review(session, stay.id, today)
+    needs = no_change_needs(stay, last, today)
+    if needs["edd_passed"] and (data.expected_discharge_date is None or data.expected_discharge_date < today):
+        passed = stay.expected_discharge_date
+        assert passed is not None
+        raise RuleViolation(
+            f"The expected discharge date ({passed:%-d %b}) has passed: choose a new one, then No change",
+            field="expected_discharge_date",
+        )
+    if needs["reason_stale"] and not data.confirm_delay_reason:
+        assert last is not None
+        raise RuleViolation(
+            f"The reason the patient is still here was last given on {last.review_date:%-d %b}: "
+            "confirm it still holds, or answer the questions",
+            field="confirm_delay_reason",
+        )
 
 
 def _last_answers(session: Session, stay: Stay, now: datetime) -> ReviewAnswers:

@@ -54,10 +54,20 @@ def _check_pathway(session: Session, pathway: int | None) -> None:
         raise RuleViolation("Unknown pathway", field="pathway")
 
 
-def _check_edd(stay: Stay, edd: date | None) -> None:
+# An EDD further ahead than this is a typing slip (a year in the wrong box), not a plan.
+EDD_MAX_DAYS_AHEAD = 366
+
+
+def _check_edd(stay: Stay, edd: date | None, now: datetime | None = None) -> None:
     if edd is not None and edd < london_date(stay.admitted_at):
         raise RuleViolation(
-            "Expected discharge date cannot be before the day of admission",
+            f"The expected discharge date cannot be before the day of admission "
+            f"({london_date(stay.admitted_at):%-d %b %Y})",
+            field="expected_discharge_date",
+        )
+    if edd is not None and now is not None and edd > london_date(now) + timedelta(days=EDD_MAX_DAYS_AHEAD):
+        raise RuleViolation(
+            "The expected discharge date cannot be more than a year ahead: check the year",
             field="expected_discharge_date",
         )
 
@@ -152,7 +162,7 @@ def admit(
         created_at=now,
         updated_at=now,
     )
-    _check_edd(stay, expected_discharge_date)
+    _check_edd(stay, expected_discharge_date, now)
     session.add(stay)
     session.flush()
     session.add(
@@ -334,7 +344,7 @@ def set_edd(
     """Set or change the EDD. The first needs no reason; every later change does."""
     check_version(session, stay, expected_version, lambda: present(stay))
     _ensure_current(stay)
-    _check_edd(stay, new_date)
+    _check_edd(stay, new_date, now)
     if stay.expected_discharge_date == new_date:
         return stay  # confirming the same date is not a change
     if stay.expected_discharge_date is not None and not reason:

@@ -15,7 +15,8 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlmodel import Session, col, select
 
-from app.audit.queries import NO_MATCH, AuditFilters, audit_page, changes, find_patient, visible_patient
+from app.audit import words
+from app.audit.queries import NO_MATCH, AuditFilters, audit_page, find_patient, visible_patient
 from app.auth.deps import CanReadAudit
 from app.core.principal import Principal
 from app.core.types import BoundedText, Id, IsoDate
@@ -117,7 +118,9 @@ def _page(
             "values": values,
             "errors": errors,
             "wards": list(session.exec(ward_query)),
-            "changes": changes,
+            "changes": words.readable_changes,
+            "code_labels": words.code_labels_for(session),
+            "words": words,
             "next_query": next_query if page.next_before_id else None,
         },
         status_code=422 if set(errors) - set(unknown) else 200,

@@ -9,14 +9,15 @@ choice made knowingly, never a silent overwrite.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from datetime import date, datetime, time
+from typing import Annotated, Any
 
+from pydantic import BaseModel, ConfigDict
 from sqlmodel import Session
 
-from app.core.clock import london_date
+from app.core.clock import LONDON, london_date
 from app.core.errors import DomainError, PreconditionRequired, StaleVersion
-from app.core.types import form_id
+from app.core.types import BoundedText, FormDate, form_id
 from app.core.validation import as_list, validate
 from app.models import Stay
 from app.rounds.forms import RELOAD, PatientStepForm, form_field, required_errors, step_request, version_errors
@@ -44,17 +45,39 @@ def read_answers(form: dict[str, Any], now: datetime) -> StepForm:
     return StepForm(values, request=request, errors=errors)
 
 
+class NoChangeForm(BaseModel):
+    """What "no change" may carry besides the versions: a new EDD (and why) when the old one has
+    passed, and the team's word that a reason for staying given days ago still holds."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    expected_discharge_date: FormDate = None
+    edd_reason: Annotated[str, BoundedText(1000)] = ""
+    confirm_delay_reason: bool = False
+
+
 def read_no_change(form: dict[str, Any]) -> StepForm:
-    """The "no change since last review" button's form. It is offered only while there is no
-    review today, so it carries the stay's version alone: a review recorded since it was drawn
-    is someone else's change, shown as a conflict."""
+    """The "no change since last review" button. It is offered only while there is no review
+    today; a review recorded since the page was drawn is someone else's change, shown as a
+    conflict. On the round step it submits the whole form (its `formaction`), so a refusal
+    shows the page again as it was on screen."""
+    values = form | {"criteria": as_list(form.get("criteria"))} if "meets" in form or "edd_reason" in form else {}
     stay_version, review_version = form_id(form.get("stay_version")), form.get("review_version", "")
     if stay_version is None or not isinstance(review_version, str):
-        return StepForm({}, errors={"form": RELOAD})
+        return StepForm(values, errors={"form": RELOAD})
     if review_version.strip() and form_id(review_version) is None:
-        return StepForm({}, errors={"form": RELOAD})
-    request = RoundStepRequest(stay_version=stay_version, review_version=form_id(review_version), no_change=True)
-    return StepForm({}, request=request)
+        return StepForm(values, errors={"form": RELOAD})
+    extra = {k: form.get(k) for k in ("expected_discharge_date", "edd_reason", "confirm_delay_reason") if form.get(k)}
+    data, errors = validate(NoChangeForm, extra)
+    if data is None or errors:
+        return StepForm(values, errors=errors)
+    fields: dict[str, Any] = {"confirm_delay_reason": data.confirm_delay_reason}
+    if data.expected_discharge_date is not None:
+        fields |= {"expected_discharge_date": data.expected_discharge_date, "edd_reason": data.edd_reason}
+    request = RoundStepRequest(
+        stay_version=stay_version, review_version=form_id(review_version), no_change=True, **fields
+    )
+    return StepForm(values, request=request)
 
 
 def refused(session: Session, stay: Stay, submitted: StepForm, exc: DomainError, now: datetime) -> StepForm:
@@ -85,3 +108,16 @@ def refused(session: Session, stay: Stay, submitted: StepForm, exc: DomainError,
 
 def _as_text(value: object) -> str:
     return "" if value is None else str(value)
+
+
+def due_moment(form: dict[str, Any]) -> str | None:
+    """An action's new due date and time (London) from the step's "change due" form, as an ISO
+    moment for ActionUpdate; what cannot be read is passed on as typed for its message."""
+    day, clock = str(form.get("due_date") or "").strip(), str(form.get("due_time") or "").strip()
+    if not day:
+        return None if not clock else clock
+    try:
+        when = datetime.combine(date.fromisoformat(day), time.fromisoformat(clock or "17:00"), tzinfo=LONDON)
+    except ValueError:
+        return f"{day} {clock}".strip()
+    return when.isoformat()

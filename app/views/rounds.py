@@ -9,6 +9,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session, col, select
 
+from app.actions.schemas import ActionUpdate
+from app.actions.service import action_or_404, update_action
 from app.auth.deps import CanReadWard, CanRunRound, CanWriteClinical
 from app.auth.scope import ward_by_code_or_404
 from app.core.clock import london_date
@@ -20,7 +22,7 @@ from app.db import SessionDep, commit
 from app.models import Action, BoardRound, DailyReview, EddChange, Escalation, Stay, Ward
 from app.reference import labels, rows
 from app.rounds import service, step
-from app.rounds.queries import form_values, patient_context
+from app.rounds.queries import form_values, patient_context, step_extras
 from app.rounds.schemas import RoundEnd, RoundStart
 from app.views import round_step
 from app.wards import presenters
@@ -36,11 +38,17 @@ ATTENDEE_ROLES = ("nurse", "doctor", "therapist", "social_worker", "flow_coordin
 
 
 @router.get("/wards/{code}/rounds/new", name="new_round")
-def new_round(request: Request, code: PathCode, session: SessionDep, actor: CanRunRound) -> Response:
+def new_round(
+    request: Request, code: PathCode, session: SessionDep, actor: CanRunRound, now: Now, again: bool = False
+) -> Response:
     ward = ward_by_code_or_404(session, actor, code)
     existing = service.open_round(session, ward.id)
     if existing is not None:
-        return RedirectResponse(path_for(request, "round_overview", round_id=existing.id), status_code=303)
+        return RedirectResponse(path_for(request, "continue_round", round_id=existing.id), status_code=303)
+    ended = service.ended_today(session, ward.id, now)
+    if ended is not None and not again:
+        # Today's round is over: its summary (which offers another round), not a fresh start.
+        return RedirectResponse(path_for(request, "round_overview", round_id=ended.id), status_code=303)
     roles = [r for r in rows(session, "roles") if r.code in ATTENDEE_ROLES]
     return render(
         request, "rounds/new.html", {"ward": ward, "roles": roles, "errors": {}, "values": {"roles": [actor.role]}}
@@ -137,19 +145,27 @@ def _step_page(
     errors: dict | None = None,
     conflict: dict | None = None,
     status_code: int = 200,
+    message: str | None = None,
+    action_errors: dict[int, str] | None = None,
 ) -> Response:
-    context = patient_context(session, stay, now) | {
-        "round": board_round,
-        "ward": ward,
-        "now": now,
-        "progress": _progress(session, board_round, stay.id, now),
-        "values": values if values is not None else form_values(session, stay, london_date(now)),
-        "errors": errors or {},
-        "conflict": conflict,
-        "form_action": f"/rounds/{board_round.id}/stays/{stay.id}",
-        "submit_text": "Save and next patient",
-        "target": "round-step",
-    }
+    context = (
+        patient_context(session, stay, now)
+        | step_extras(session, stay, now)
+        | {
+            "round": board_round,
+            "ward": ward,
+            "now": now,
+            "progress": _progress(session, board_round, stay.id, now),
+            "values": values if values is not None else form_values(session, stay, london_date(now)),
+            "errors": errors or {},
+            "conflict": conflict,
+            "form_action": f"/rounds/{board_round.id}/stays/{stay.id}",
+            "submit_text": "Save and next patient",
+            "target": "round-step",
+            "message": message,
+            "action_errors": action_errors or {},
+        }
+    )
     if wants_fragment(request, "round-step"):
         context["as_fragment"] = True
         return vary(render(request, "rounds/step.html", context, block_name="round_step", status_code=status_code))
@@ -227,6 +243,62 @@ def _save(
         )
     progress = _progress(session, board_round, stay.id, now)
     return _go_next(request, board_round, progress, stay.id, message)
+
+
+@router.post("/rounds/{round_id}/stays/{stay_id}/actions/{action_id}", name="update_round_action")
+def update_round_action(
+    request: Request,
+    round_id: PathId,
+    stay_id: PathId,
+    action_id: PathId,
+    session: SessionDep,
+    actor: CanWriteClinical,
+    form: FormData,
+    now: Now,
+) -> Response:
+    """An open action on the round step: mark it done, or move when it is due (the same service
+    and version check as the patient page and the API). The step is drawn again in place."""
+    board_round, stay, ward = _round_and_stay(session, actor, round_id, stay_id)
+    action = action_or_404(session, stay, action_id)
+    done = form.get("done") == "1"
+    values = {"done": True} if done else {"due_at": round_step.due_moment(form)}
+
+    def again(errors: dict[str, str], status: int) -> Response:
+        message = next(iter(errors.values()))
+        return _step_page(
+            request, session, board_round, stay, ward, now, status_code=status, action_errors={action.id: message}
+        )
+
+    return write_form(
+        session,
+        form,
+        ActionUpdate,
+        lambda data, drawn_at: update_action(
+            session, actor=actor, action=action, stay=stay, data=data, expected_version=drawn_at, now=now
+        ),
+        version="version",
+        values=values,
+        fields={"due_at": "due"},
+        done=lambda _: _step_page(
+            request,
+            session,
+            board_round,
+            stay,
+            ward,
+            now,
+            message="Action marked done" if done else "Action due time changed",
+        ),
+        again=again,
+        stale=lambda _: again({"form": "Someone else changed this action: check it and try again"}, 409),
+    )
+
+
+@router.get("/rounds/{round_id}/continue", name="continue_round")
+def continue_round(request: Request, round_id: PathId, session: SessionDep, actor: CanReadWard, now: Now) -> Response:
+    """ "Continue board round": the next patient not yet seen (then any skipped), else the overview."""
+    board_round = service.round_or_404(session, actor, round_id)
+    progress = _progress(session, board_round, None, now)
+    return RedirectResponse(_next_url(board_round, progress, -1), status_code=303)
 
 
 @router.post("/rounds/{round_id}/stays/{stay_id}/skip", name="skip_patient")
@@ -347,6 +419,8 @@ def handover(request: Request, round_id: PathId, session: SessionDep, actor: Can
             "open_actions": open_actions,
             "p": presenters,
             "delay_labels": labels(session, "delay_reasons"),
+            "criteria_labels": labels(session, "criteria"),
+            "red_labels": labels(session, "red_day_reasons"),
             "role_labels": labels(session, "roles"),
             "today": london_date(now),
         },

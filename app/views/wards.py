@@ -18,7 +18,7 @@ from app.core.params import Now, PathCode
 from app.db import SessionDep
 from app.models import Ward
 from app.reference import labels
-from app.rounds.service import open_round
+from app.rounds.service import ended_today, open_round
 from app.views.movements import board_extras
 from app.wards import presenters, queries
 from app.web.htmx import vary, wants_fragment
@@ -50,7 +50,9 @@ def _board_context(
         "display": display,
         "delay_labels": labels(session, "delay_reasons"),
         "red_labels": labels(session, "red_day_reasons"),
+        "criteria_labels": labels(session, "criteria"),
         "round": open_round(session, ward.id),
+        "ended_round": ended_today(session, ward.id, now),
         "can_run_round": allows(principal.role, Perm.RUN_ROUND),
         "can_log_failed": allows(principal.role, Perm.LOG_FAILED_DISCHARGE),
         **board_extras(session, principal),

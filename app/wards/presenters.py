@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from app.wards.schemas import BoardStay
 
@@ -14,14 +14,34 @@ class Tag:
     colour: str  # an NHS tag modifier: green, red, orange, grey, blue, yellow...
 
 
-def ctr_tag(stay: BoardStay, delay_labels: dict[str, str]) -> tuple[Tag, str]:
-    """(tag, detail) for today's criteria-to-reside status."""
+def ctr_tag(
+    stay: BoardStay, delay_labels: dict[str, str], criteria_labels: dict[str, str] | None = None
+) -> tuple[Tag, str]:
+    """(tag, detail) for today's criteria-to-reside status: the detail in words (the criteria met,
+    or the reason for the delay), never codes."""
     review = stay.review_today
     if review is None:
         return Tag("Not reviewed", "grey"), ""
     if review.meets_criteria_to_reside:
-        return Tag("Meets criteria", "blue"), ", ".join(review.criteria)
+        names = criteria_labels or {}
+        return Tag("Meets criteria", "blue"), "; ".join(
+            names.get(code, f"criterion {code}") for code in review.criteria
+        )
     return Tag("No criteria to reside", "orange"), delay_labels.get(review.delay_reason_code or "", "")
+
+
+def changed_ago(moment: datetime | None, now: datetime) -> str:
+    """How long ago a board entry last changed, short enough for a dense row: "2 min ago"."""
+    if moment is None:
+        return ""
+    seconds = max(0, int((now - moment).total_seconds()))
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{seconds // 60} min ago"
+    if seconds < 48 * 3600:
+        return f"{seconds // 3600} h ago"
+    return f"{seconds // 86400} days ago"
 
 
 def day_tag(stay: BoardStay) -> Tag | None:

@@ -165,6 +165,7 @@ def ward_board(session: Session, ward: Ward, today: date) -> Board:
             open_escalations=open_counts.get(stay.id, (0, 0, 0))[1],
             failed_discharges_7d=open_counts.get(stay.id, (0, 0, 0))[2],
             awaiting_pas=pas_feed and stay.pas_visit_number is None,
+            changed_at=max(stay.updated_at, review.updated_at) if review else stay.updated_at,
         )
         by_bed.setdefault(stay.bed_id, []).append(board_stay)
 

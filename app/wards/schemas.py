@@ -203,6 +203,8 @@ class BoardStay(BaseModel):
     failed_discharges_7d: int
     # Admitted by hand on a ward the PAS feeds: the PAS admission (A01) will adopt this stay.
     awaiting_pas: bool = False
+    # When the stay or today's review last changed (boards show "changed 5 min ago").
+    changed_at: datetime | None = None
 
 
 class BoardRow(BaseModel):

@@ -12,9 +12,11 @@ import json
 import re
 from urllib.parse import parse_qs
 
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.auth.sessions import BrowserSession
+from app.web.pages import sign_in_redirect
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
 HEADER = b"x-csrf-token"
@@ -66,6 +68,11 @@ class CSRFMiddleware:
                 form = parse_qs(body.decode("utf-8", "replace"), max_num_fields=1000)
                 supplied = (form.get(FIELD) or [""])[0]
         if not expected or not supplied or not hmac.compare_digest(expected, supplied):
+            if session is not None and session.ended and not scope["path"].startswith("/api/"):
+                # The session ended (idle, or its lifetime) while the form was open: the token
+                # went with it. Not "forbidden": say so, and send the tablet to sign in again.
+                await sign_in_redirect(Request(scope))(scope, receive, send)
+                return
             await _refuse(scope, send)
             return
         if body_chunks:

@@ -21,6 +21,11 @@ LINKS: list[tuple[Perm | None, str, str]] = [
 ]
 
 
+def receives_alerts(principal: Principal | None) -> bool:
+    """The header's alerts link and count (app/views/alerts.py)."""
+    return principal is not None and allows(principal.role, Perm.RECEIVE_ALERTS)
+
+
 def navigation_for(request: HTTPConnection, principal: Principal | None) -> list[dict[str, str]]:
     if principal is None:
         return []

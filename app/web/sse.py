@@ -15,6 +15,7 @@ from fastapi import Depends, Request
 from fastapi.responses import StreamingResponse
 from sqlmodel import Session
 
+from app.core import changes
 from app.db import DatabaseGate, release_session
 from app.web import live
 
@@ -24,7 +25,11 @@ STREAMS_LOOKING_UP = 2
 
 # A stream closes after this long so the browser reconnects and is re-authenticated.
 STREAM_SECONDS = 10 * 60
-HEARTBEAT_SECONDS = 15
+# A tiny `heartbeat` event this often, so an open screen knows the stream is alive: boards say
+# they are out of date when they have heard nothing for 10 s (static/js/board.js, docs/adr/0013). A named event,
+# not an SSE comment, because EventSource hands comments to no one.
+HEARTBEAT_SECONDS = 4
+HEARTBEAT = b"event: heartbeat\ndata: 1\n\n"
 
 
 stream_gate = DatabaseGate(STREAMS_LOOKING_UP)
@@ -49,21 +54,35 @@ async def watching(request: Request, session: Session) -> None:
     request.state.stream_place.leave()
 
 
-def change_stream(request: Request, ward_ids: Iterable[int], event_name: str) -> StreamingResponse:
+def change_stream(
+    request: Request, ward_ids: Iterable[int], event_name: str, *, kind: str | None = None
+) -> StreamingResponse:
+    """Changes on these wards as `event_name` events: of one `kind` only, or (no kind) every
+    change but alerts, which move the header's alert count and change no board."""
     wards = set(ward_ids)
 
+    def wanted(event: dict) -> bool:
+        return event.get("kind") == kind if kind is not None else event.get("kind") != changes.ALERT
+
     async def stream() -> AsyncIterator[bytes]:
-        yield b"retry: 2000\n\n"
+        yield b"retry: 2000\n\n" + HEARTBEAT  # heard at once: the screen is live again
+        loop = asyncio.get_running_loop()
         with live.feed.listen(wards) as changes:
-            deadline = asyncio.get_running_loop().time() + STREAM_SECONDS
-            while asyncio.get_running_loop().time() < deadline:
+            deadline = loop.time() + STREAM_SECONDS
+            # Counted from the last thing sent, so events this stream filters out cannot starve it.
+            beat_due = loop.time() + HEARTBEAT_SECONDS
+            while loop.time() < deadline:
                 if await request.is_disconnected():
                     break
                 try:
-                    event = await asyncio.wait_for(changes.get(), timeout=HEARTBEAT_SECONDS)
+                    event = await asyncio.wait_for(changes.get(), timeout=max(0.0, beat_due - loop.time()))
                 except TimeoutError:
-                    yield b": keep-alive\n\n"
+                    yield HEARTBEAT
+                    beat_due = loop.time() + HEARTBEAT_SECONDS
                     continue
+                if not wanted(event):
+                    continue
+                beat_due = loop.time() + HEARTBEAT_SECONDS
                 payload = json.dumps(
                     {"ward_id": event.get("ward_id"), "stay_id": event.get("stay_id"), "kind": event.get("kind")}
                 )

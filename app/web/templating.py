@@ -32,7 +32,7 @@ from starlette.responses import Response
 from app.config import PROJECT_ROOT
 from app.core.clock import DAY_NAMES, day_month_year, london_date, london_wall_clock
 from app.patients import nhs_number
-from app.web.navigation import navigation_for
+from app.web.navigation import navigation_for, receives_alerts
 from app.web.static_files import static_url
 from app.web.urls import Query
 from app.web.urls import path_for as _path_for
@@ -144,9 +144,11 @@ def build_environment() -> Environment:
     env.globals["static_url"] = static_url
     env.globals["path_for"] = path_for
     env.globals["navigation_for"] = navigation_for
+    env.globals["receives_alerts"] = receives_alerts
     env.filters["london_datetime"] = datetime_text
     env.filters["london_time"] = time_text
     env.filters["london_date"] = date_text
+    env.filters["london_iso_date"] = lambda moment: london_date(moment).isoformat() if moment else ""
     env.filters["nhs_number"] = nhs_number_filter
     env.globals["select_items"] = select_items
     env.globals["nhs"] = nhs

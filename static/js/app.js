@@ -263,6 +263,236 @@
 
 
   /* -------------------------------------------------------------------------------- */
+  /* Round step: quick EDD dates, character counters, Save by keyboard                  */
+  /* -------------------------------------------------------------------------------- */
+
+  document.addEventListener("click", function (event) {
+    var button = event.target instanceof Element ? event.target.closest("[data-edd-date]") : null;
+    var form = button ? button.closest("form") : null;
+    var field = form ? form.querySelector("#expected_discharge_date") : null;
+    if (!field) {
+      return;
+    }
+    field.value = button.dataset.eddDate;
+    field.dispatchEvent(new Event("change", { bubbles: true }));
+    var buttons = form.querySelectorAll("[data-edd-date]");
+    for (var i = 0; i < buttons.length; i += 1) {
+      buttons[i].setAttribute("aria-pressed", buttons[i] === button ? "true" : "false");
+    }
+    // A changed date needs its reason: straight to it (the keyboard opens on a tablet).
+    var reason = form.querySelector("#edd_reason");
+    if (reason && form.dataset.eddWas && form.dataset.eddWas !== field.value && !reason.value) {
+      reason.focus();
+    }
+    var day = button.querySelector(".app-quick-date__day");
+    announce("Expected discharge date set to " + (day ? day.textContent : button.dataset.eddDate));
+  });
+
+  function updateCounter(field) {
+    var counter = document.querySelector('[data-counter-for="' + field.id + '"]');
+    if (!counter) {
+      return;
+    }
+    var limit = Number(counter.dataset.limit);
+    counter.textContent = field.value.length + " of " + limit + " characters";
+    counter.classList.toggle("app-counter--near", field.value.length > limit * 0.9);
+  }
+
+  document.addEventListener("input", function (event) {
+    if (event.target instanceof HTMLElement && event.target.id) {
+      updateCounter(event.target);
+    }
+  });
+
+  // "Skip to Save": focus the button itself, so Enter or Space saves next.
+  document.addEventListener("click", function (event) {
+    var skip = event.target instanceof Element ? event.target.closest(".app-skip-to-save") : null;
+    var save = skip ? document.getElementById("save-patient") : null;
+    if (save) {
+      event.preventDefault();
+      save.focus();
+    }
+  });
+
+  // Alt+S saves the patient from anywhere in the step (as does the "Skip to Save" link).
+  document.addEventListener("keydown", function (event) {
+    if (!event.altKey || event.ctrlKey || event.metaKey || (event.key || "").toLowerCase() !== "s") {
+      return;
+    }
+    var save = document.querySelector("#round-step #save-patient");
+    if (save) {
+      event.preventDefault();
+      save.click();
+    }
+  });
+
+  /* -------------------------------------------------------------------------------- */
+  /* Round step: what was typed survives the session ending                             */
+  /* -------------------------------------------------------------------------------- */
+  /*
+   * Just before the step's form is sent, its fields go into sessionStorage (this tab only,
+   * gone when the tab closes), keyed by round and patient, with the signed-in user. A save
+   * that the server answered (saved, or the form shown again with its errors or a conflict)
+   * removes it. One that did not get through (the session had ended and the server sent the
+   * tablet to sign in, or the connection dropped) keeps it: after signing in again as the
+   * same user, the step puts it back, with the versions the form was drawn at, so saving
+   * still goes through the version check. Signing out removes every draft.
+   */
+  var DRAFT_PREFIX = "boardround:draft:";
+
+  function stepDraftKey(step) {
+    return step && step.dataset.draftKey ? DRAFT_PREFIX + step.dataset.draftKey : null;
+  }
+
+  function storage() {
+    try {
+      return window.sessionStorage;
+    } catch (error) {
+      return null;
+    }
+  }
+
+  function saveDraft(form) {
+    var step = form.closest("#round-step");
+    var key = stepDraftKey(step);
+    var store = storage();
+    if (!key || !store) {
+      return;
+    }
+    var fields = [];
+    var data = new FormData(form);
+    data.forEach(function (value, name) {
+      if (name !== "csrf_token" && typeof value === "string") {
+        fields.push([name, value]);
+      }
+    });
+    store.setItem(key, JSON.stringify({ user: step.dataset.draftUser, fields: fields }));
+  }
+
+  function dropDraft(step) {
+    var key = stepDraftKey(step);
+    var store = storage();
+    if (key && store) {
+      store.removeItem(key);
+    }
+  }
+
+  function restoreDraft(step) {
+    var key = stepDraftKey(step);
+    var store = storage();
+    var form = step ? step.querySelector("#patient-form") : null;
+    if (!key || !store || !form) {
+      return;
+    }
+    var draft = null;
+    try {
+      draft = JSON.parse(store.getItem(key) || "null");
+    } catch (error) {
+      draft = null;
+    }
+    if (!draft || !Array.isArray(draft.fields)) {
+      return;
+    }
+    store.removeItem(key);
+    if (draft.user !== step.dataset.draftUser) {
+      return; // someone else signed in on this tablet: never show them another user's typing
+    }
+    var values = {};
+    draft.fields.forEach(function (pair) {
+      (values[pair[0]] = values[pair[0]] || []).push(pair[1]);
+    });
+    Array.prototype.forEach.call(form.elements, function (field) {
+      if (!field.name || field.name === "csrf_token" || field.type === "submit" || field.type === "button") {
+        return;
+      }
+      var sent = values[field.name] || [];
+      if (field.type === "checkbox" || field.type === "radio") {
+        field.checked = sent.indexOf(field.value) !== -1;
+      } else if (field.name in values) {
+        field.value = sent[0];
+        updateCounter(field);
+      }
+    });
+    var notice = document.getElementById("draft-notice");
+    if (notice) {
+      var text = document.createElement("p");
+      text.textContent = "This was not saved (the session ended, or the connection dropped). What you typed has been put back: check it and save.";
+      notice.replaceChildren(text);
+      notice.hidden = false;
+    }
+    saveDraft(form); // until it is saved: a second sign-in on the way keeps it too
+  }
+
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var form = event.target instanceof Element ? event.target.closest("#patient-form") : null;
+    if (form && (event.detail.requestConfig || {}).verb === "post") {
+      saveDraft(form);
+    }
+  });
+
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var form = event.target instanceof Element ? event.target.closest("#patient-form") : null;
+    var xhr = event.detail && event.detail.xhr;
+    // Answered (2xx saved; 409 or 422 shows the form again with what was typed): no draft
+    // needed. 401 (signed out), 403 and no answer at all keep it for after signing in.
+    if (form && xhr && (xhr.status < 300 || xhr.status === 409 || xhr.status === 422) && xhr.status >= 200) {
+      dropDraft(form.closest("#round-step"));
+    }
+  });
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form instanceof HTMLFormElement && form.matches(".nhsuk-header__account-form")) {
+      var store = storage();
+      if (store) {
+        Object.keys(store).forEach(function (key) {
+          if (key.indexOf(DRAFT_PREFIX) === 0) {
+            store.removeItem(key);
+          }
+        });
+      }
+    }
+  }, true);
+
+  // On the page's first load and when a patient's step is swapped in; never on other swaps.
+  function restoreIn(element) {
+    var step = element && element.id === "round-step" ? element : null;
+    if (!element || element === document.body) {
+      step = document.getElementById("round-step");
+    }
+    if (step) {
+      restoreDraft(step);
+    }
+  }
+  if (window.htmx) {
+    window.htmx.onLoad(function (element) {
+      restoreIn(element instanceof Element ? element : null);
+    });
+  } else {
+    restoreIn(null);
+  }
+
+  // The sign-in page after a session ended: say what was kept on this tablet.
+  (function () {
+    var store = storage();
+    var signIn = document.querySelector("form[action*='sign-in']");
+    if (!store || !signIn || !new URLSearchParams(window.location.search).get("ended")) {
+      return;
+    }
+    var kept = Object.keys(store).some(function (key) {
+      return key.indexOf(DRAFT_PREFIX) === 0;
+    });
+    if (kept) {
+      var note = document.createElement("p");
+      note.className = "nhsuk-body app-draft-kept";
+      note.id = "draft-kept";
+      note.textContent = "What you typed for a patient has not been saved yet. It is kept on this tablet: sign in as the same person to save it.";
+      signIn.parentNode.insertBefore(note, signIn);
+    }
+  })();
+
+
+  /* -------------------------------------------------------------------------------- */
   /* Offline: say so, show when the board was last updated, and refuse to save          */
   /* -------------------------------------------------------------------------------- */
 

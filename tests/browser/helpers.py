@@ -35,6 +35,7 @@ __all__ = [
     "assert_no_axe_violations",
     "assert_no_console_errors",
     "assert_no_horizontal_scroll",
+    "assert_nothing_overlaps_controls",
     "assert_touch_targets",
     "axe_violations",
     "path_of",
@@ -46,6 +47,8 @@ __all__ = [
 VIEWPORTS: dict[str, dict[str, int]] = {
     "tablet": {"width": 1024, "height": 768},
     "phone": {"width": 320, "height": 640},
+    "portrait": {"width": 768, "height": 1024},  # the same tablet turned upright
+    "small-phone": {"width": 375, "height": 812},
 }
 
 # Same-origin URL of the vendored axe-core: allowed by the app's CSP (script-src 'self'),
@@ -344,6 +347,75 @@ def assert_no_horizontal_scroll(page: Page) -> None:
             width,
         )
         raise AssertionError(f"{page.url} scrolls sideways at {width}px: scrollWidth={scroll}; too wide: {wide}")
+
+
+# Everything a finger or a keyboard can act on.
+INTERACTIVE = (
+    "a[href], button, input:not([type=hidden]), select, textarea, summary, "
+    "[tabindex]:not([tabindex='-1']), [role=button], [contenteditable=true]"
+)
+
+_OVERLAPPED_CONTROLS = """
+(selector) => {
+  const describe = (el) => {
+    if (!el) return "nothing";
+    let name = el.tagName.toLowerCase();
+    if (el.id) name += "#" + el.id;
+    if (el.name) name += `[name=${el.name}]`;
+    for (const c of el.classList) name += "." + c;
+    const text = (el.innerText || el.value || el.getAttribute("aria-label") || "").trim().replace(/\\s+/g, " ");
+    return name + (text ? ` "${text.slice(0, 40)}"` : "");
+  };
+  const problems = [];
+  const before = [window.scrollX, window.scrollY];
+  for (const el of document.querySelectorAll(selector)) {
+    const style = getComputedStyle(el);
+    if (!el.getClientRects().length || style.visibility === "hidden" || el.closest("[inert]")) continue;
+    const closed = el.closest("details:not([open])");
+    if (closed && !(el.tagName === "SUMMARY" && el.parentElement === closed)) continue;  // not shown until opened
+    const box = el.getBoundingClientRect();
+    if (box.width <= 1 || box.height <= 1) continue;  // visually hidden (a skip link until focused)
+    // Scrolled to the top edge, the middle and the bottom edge of the screen in turn: where a
+    // sticky header, a floating button or a sticky footer would sit over it.
+    for (const block of ["start", "center", "end"]) {
+      el.scrollIntoView({block, inline: "center", behavior: "instant"});
+      // A link wrapped over two lines has a box per line: the centre of each.
+      const boxes = [...el.getClientRects()].filter((r) => r.width > 1 && r.height > 1);
+      const centres = boxes.map((r) => [r.left + r.width / 2, r.top + r.height / 2]);
+      const inView = centres.filter(([x, y]) => x >= 0 && y >= 0 && x < window.innerWidth && y < window.innerHeight);
+      if (!inView.length) {
+        problems.push(`${describe(el)}: its centre cannot be scrolled into view`);
+        break;
+      }
+      let hit = null;
+      const own = inView.some(([x, y]) => {
+        hit = document.elementFromPoint(x, y);
+        return hit && (hit === el || el.contains(hit) || [...(el.labels || [])].some((l) => l === hit || l.contains(hit)));
+      });
+      if (!own) {
+        problems.push(`${describe(el)} is covered at its centre by ${describe(hit)} (scrolled to the ${block})`);
+        break;
+      }
+    }
+  }
+  window.scrollTo(before[0], before[1]);
+  return problems;
+}
+"""
+
+
+def assert_nothing_overlaps_controls(page: Page, selector: str = INTERACTIVE) -> None:
+    """No control is covered by anything: for every visible interactive element, scrolled into
+    view in turn (centred where the page allows), document.elementFromPoint at its centre is the
+    element itself, something inside it, or its own label. A floating button, a sticky bar or a
+    menu left open over a form fails this: a tap there would land on something else."""
+    problems = page.evaluate(_OVERLAPPED_CONTROLS, selector)
+    if problems:
+        size = page.viewport_size or {}
+        raise AssertionError(
+            f"controls covered on {page.url} at {size.get('width')}x{size.get('height')}:\n"
+            + "\n".join(f"  - {p}" for p in problems)
+        )
 
 
 # --------------------------------------------------------------------------------------------

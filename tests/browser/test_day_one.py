@@ -49,7 +49,7 @@ def _fits_a_phone(page: Page) -> None:
 
 
 def _row_of_bed(page: Page, label: str):  # noqa: ANN202
-    return page.locator("#board tbody tr").filter(has=page.locator("td.app-board-table__bed", has_text=label))
+    return page.locator("#board tbody tr").filter(has=page.locator(".app-board-table__bed", has_text=label))
 
 
 def test_a_new_hospital_from_nothing_then_a_round_the_same_day(user_with_password, signed_in_page, browser_engine):

@@ -16,6 +16,7 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import Page, expect
 
+from app.web.templating import date_text
 from tests.browser.helpers import assert_no_console_errors
 from tests.browser.seeding import KNOWN_BUGS, clear_none_textareas, london_today, patient_names
 
@@ -136,9 +137,11 @@ def test_two_people_saving_the_same_patient_see_a_conflict_and_keep_their_answer
 
     conflict = second.locator("#conflict")
     expect(conflict).to_contain_text("Someone else changed this patient")
-    expect(conflict).to_contain_text(f"{doctor.display_name} changed this patient at")
+    expect(conflict).to_contain_text(f"{doctor.display_name} changed this patient on")
     expect(conflict).to_contain_text("Nothing you typed has been saved yet")
-    expect(conflict).to_contain_text(f"Expected discharge date: {old_edd.isoformat()} → {new_edd.isoformat()}")
+    # In words and London dates, not ISO dates and field codes.
+    expect(conflict).to_contain_text(f"Expected discharge date: {date_text(old_edd)} → {date_text(new_edd)}")
+    expect(conflict).not_to_contain_text("expected_discharge_date")
     expect(conflict).to_contain_text("Waiting for echo")
     expect(conflict).to_have_attribute("role", "alert")  # read out at once
     # What they typed is all still there.

@@ -171,7 +171,7 @@ def test_a_whole_board_round_on_a_tablet(seed_ward, past_reviews, user_with_pass
     # Patient 6: new, nothing to confirm. Validation: no red/green answer.
     expect(page.locator("#no-change")).to_have_count(0)
     clear_none_textareas(page, ("escalation_help", "plan"))
-    page.get_by_label("Yes, meets criteria").check()
+    page.get_by_label("Meets criteria", exact=True).check()
     page.get_by_label("Plan for today").fill("Await echo result")
     page.locator("#save-patient").click()
     summary = page.locator(".nhsuk-error-summary")
@@ -180,7 +180,7 @@ def test_a_whole_board_round_on_a_tablet(seed_ward, past_reviews, user_with_pass
     expect(summary).to_be_focused()
     expect_title(page, rf"^Error: {re.escape(names[s6])} – board round")
     expect(page.get_by_label("Plan for today")).to_have_value("Await echo result")
-    expect(page.get_by_label("Yes, meets criteria")).to_be_checked()
+    expect(page.get_by_label("Meets criteria", exact=True)).to_be_checked()
     _expect_step(page, round_id, s6, names[s6])  # still on patient 6
     assert_patient_form_accessible(page)  # the step with its error summary
     # The error's link takes you to the question.

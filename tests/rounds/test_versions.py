@@ -107,7 +107,7 @@ def test_a_replaced_review_conflicts_once_and_the_new_version_saves(
 
     r = browser.post(f"/stays/{stay.id}", values)
     assert r.status_code == 409 and "Dr Dee changed this patient" in r.text
-    assert "Plan: First → Theirs" in r.text
+    assert "Plan for today: First → Theirs" in r.text
     assert todays(db, stay).plan == "Theirs"
     # The stay itself did not change: only the review's version moves on, and the retry saves.
     retry = step_form(r.text) | {"plan": "Mine"}

@@ -66,7 +66,7 @@ def test_whole_round_with_no_change_save_skip_and_summary(db, browser_as, nurse,
     assert r.headers["location"] == f"/rounds/{board_round.id}/stays/{first.id}"
 
     page = browser.get(r.headers["location"])
-    assert "Patient 1 of 3" in page.text and "No change since last review" in page.text
+    assert "Patient 1 of 3" in page.text and 'id="no-change"' in page.text
     values = step_form(page.text)
     assert (
         values["meets"] == "no" and values["day_status"] == "red" and values["expected_discharge_date"] == "2026-03-12"
@@ -168,7 +168,7 @@ def test_conflict_says_who_changed_what_and_lets_the_user_reapply(
     db.flush()  # as their commit would
     r = browser.post(f"/stays/{stay.id}", values)
     assert r.status_code == 409
-    assert "Dr Dee changed this patient" in r.text and "2026-03-12 → 2026-03-11" in r.text
+    assert "Dr Dee changed this patient" in r.text and "Expected discharge date: 12 Mar 2026 → 11 Mar 2026" in r.text
     assert "My careful plan" in r.text
     # Reapply: the page carries the new version; their EDD change is still in the form to review.
     retry = step_form(r.text) | {"plan": "My careful plan", "expected_discharge_date": "2026-03-11"}
@@ -226,3 +226,77 @@ def test_sponsors_see_but_cannot_edit(db, browser_as, ward, ward_with_patients):
     page = browser.get(f"/stays/{ward_with_patients[0].id}")
     assert page.status_code == 200 and 'id="patient-form"' not in page.text
     assert "Start midday board round" not in browser.get(f"/wards/{ward.code}").text
+
+
+def test_no_change_on_an_old_reason_asks_to_confirm_it_on_the_step(db, browser_as, nurse, ward, nurse_principal, now):
+    from datetime import timedelta
+
+    bed = factories.beds_of(db, ward)[0]
+    stay = factories.make_stay(db, nurse_principal, ward, bed, admitted_at=now - timedelta(days=6))
+    factories.make_review(db, nurse_principal, stay, meets=False, now=now - timedelta(days=3))
+    browser = browser_as(nurse)
+    r = browser.post(f"/wards/{ward.code}/rounds/new", [("roles", "nurse")])
+    step_url = r.headers["location"]
+    page = browser.get(step_url)
+    assert 'id="confirm_delay_reason"' in page.text and "Still waiting for: " in page.text
+    values = step_form(page.text)
+
+    # The whole form, sent by "No change" (its formaction): refused, the page as it was on screen.
+    r = browser.post(f"{step_url}/no-change", values | {"plan": "Typed, then No change"})
+    assert r.status_code == 422
+    assert "confirm it still holds" in r.text and "Typed, then No change" in r.text
+    assert (
+        db.exec(
+            select(DailyReview).where(DailyReview.stay_id == stay.id, DailyReview.review_date == now.date())
+        ).first()
+        is None
+    )
+
+    r = browser.post(f"{step_url}/no-change", values | {"confirm_delay_reason": "true"})
+    assert r.status_code == 303
+    entry = db.exec(select(BoardRoundEntry).where(BoardRoundEntry.stay_id == stay.id)).one()
+    assert entry.outcome == "no_change"
+
+
+def test_continue_goes_to_the_next_patient_not_seen(db, browser_as, nurse, ward, ward_with_patients):
+    first, second, third = ward_with_patients
+    browser = browser_as(nurse)
+    r = browser.post(f"/wards/{ward.code}/rounds/new", [("roles", "nurse")])
+    board_round = db.exec(select(BoardRound)).one()
+    page = browser.get(r.headers["location"])
+    browser.post(
+        f"/rounds/{board_round.id}/stays/{first.id}/no-change", {"stay_version": step_form(page.text)["stay_version"]}
+    )
+    r = browser.get(f"/rounds/{board_round.id}/continue")
+    assert r.status_code == 303 and r.headers["location"] == f"/rounds/{board_round.id}/stays/{second.id}"
+    # The start page while the round is open continues it too.
+    r = browser.get(f"/wards/{ward.code}/rounds/new")
+    assert r.headers["location"] == f"/rounds/{board_round.id}/continue"
+    assert 'id="continue-round"' in browser.get(f"/rounds/{board_round.id}").text
+
+
+def test_after_the_round_ended_start_shows_its_summary(db, browser_as, nurse, ward, ward_with_patients):
+    browser = browser_as(nurse)
+    browser.post(f"/wards/{ward.code}/rounds/new", [("roles", "nurse")])
+    board_round = db.exec(select(BoardRound)).one()
+    r = browser.post(f"/rounds/{board_round.id}/end", {"version": board_round.version})
+    assert r.status_code == 303
+    r = browser.get(f"/wards/{ward.code}/rounds/new")
+    assert r.status_code == 303 and r.headers["location"] == f"/rounds/{board_round.id}"
+    summary = browser.get(r.headers["location"]).text
+    assert "Board round summary" in summary and "Start another board round" in summary
+    assert "Start the midday board round" in browser.get(f"/wards/{ward.code}/rounds/new?again=1").text
+
+
+def test_the_board_continues_at_the_next_patient_and_offers_no_start_after_the_round(
+    db, browser_as, nurse, ward, ward_with_patients
+):
+    browser = browser_as(nurse)
+    browser.post(f"/wards/{ward.code}/rounds/new", [("roles", "nurse")])
+    board_round = db.exec(select(BoardRound)).one()
+    board = browser.get(f"/wards/{ward.code}").text
+    assert f'href="/rounds/{board_round.id}/continue"' in board
+    browser.post(f"/rounds/{board_round.id}/end", {"version": board_round.version})
+    board = browser.get(f"/wards/{ward.code}").text
+    assert "Start midday board round" not in board and "Continue board round" not in board
+    assert f'href="/rounds/{board_round.id}"' in board and "Today&#39;s board round: summary" in board

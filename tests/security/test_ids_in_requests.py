@@ -72,6 +72,8 @@ SITE_WIDE_ONLY = "site-wide roles only"  # no ward-scoped role gets past the per
 NO_IDS = "takes no record ids"
 # A CSV body and a plan from a preview: tests/stays/test_ward_list.py sends another ward's id.
 WARD_LIST = "the ward list: scope tested in tests/stays/test_ward_list.py"
+# Alerts belong to a person, not a ward: another's alert answers 404 (tests/alerts/test_views.py).
+OWN_ALERTS = "the signed-in person's own alerts and settings: scope by recipient, tests/alerts/test_views.py"
 
 
 def _form_step(ids: Ids) -> dict:
@@ -269,6 +271,13 @@ PROBES: dict[tuple[str, str], Probe | str] = {
         lambda i: (f"/rounds/{i['round_id']}/stays/{i['stay_id']}/skip", {}),
         (("round_id", "stay_id"), ("round_id",), ("stay_id",)),
     ),
+    ("POST", "/rounds/{round_id}/stays/{stay_id}/actions/{action_id}"): Probe(
+        lambda i: (
+            f"/rounds/{i['round_id']}/stays/{i['stay_id']}/actions/{i['action_id']}",
+            {"done": "1", "version": 1},
+        ),
+        (("round_id", "stay_id", "action_id"), ("action_id",), ("stay_id",), ("round_id",)),
+    ),
     ("POST", "/rounds/{round_id}/end"): Probe(
         lambda i: (f"/rounds/{i['round_id']}/end", {"version": 1}), (("round_id",),)
     ),
@@ -321,6 +330,9 @@ PROBES: dict[tuple[str, str], Probe | str] = {
     ("POST", "/failed-discharges/{fd_id}/follow-up-done"): Probe(
         lambda i: (f"/failed-discharges/{i['fd_id']}/follow-up-done", {"version": 1}), (("fd_id",),)
     ),
+    ("POST", "/alerts/read"): OWN_ALERTS,
+    ("POST", "/alerts/{alert_id}/read"): OWN_ALERTS,
+    ("POST", "/alerts/settings"): OWN_ALERTS,
     # Day one (app/views/movements.py, ward_list.py, hospital.py) ---------------------------------
     ("POST", "/beds/{bed_id}/admit"): Probe(lambda i: (f"/beds/{i['bed_id']}/admit", _admit_form(i)), (("bed_id",),)),
     ("POST", "/stays/{stay_id}/move"): Probe(

@@ -70,7 +70,7 @@ ROUTES: dict[tuple[str, str], Perm | str | None] = {
 }
 
 # Feature areas keep their own tables beside this file (routes_<area>.py with API and PAGES).
-for _area in ("routes_adt", "routes_metrics", "routes_day_one"):
+for _area in ("routes_adt", "routes_metrics", "routes_alerts", "routes_day_one"):
     try:
         _module = importlib.import_module(f"tests.security.{_area}")
     except ModuleNotFoundError:
@@ -195,6 +195,8 @@ PAGES: dict[tuple[str, str], Perm | str | None] = {
     ("POST", "/rounds/{round_id}/stays/{stay_id}"): P.WRITE_CLINICAL,
     ("POST", "/rounds/{round_id}/stays/{stay_id}/no-change"): P.WRITE_CLINICAL,
     ("POST", "/rounds/{round_id}/stays/{stay_id}/skip"): P.RUN_ROUND,
+    ("POST", "/rounds/{round_id}/stays/{stay_id}/actions/{action_id}"): P.WRITE_CLINICAL,
+    ("GET", "/rounds/{round_id}/continue"): P.READ_WARD,
     ("POST", "/rounds/{round_id}/end"): P.RUN_ROUND,
     ("GET", "/rounds/{round_id}/handover"): P.READ_WARD,
     ("GET", "/stays/{stay_id}"): P.READ_WARD,
@@ -239,7 +241,7 @@ def ward_code(db, ward_id: int) -> str:
     return db.get(Ward, ward_id).code
 
 
-for _area in ("routes_adt", "routes_metrics", "routes_day_one"):
+for _area in ("routes_adt", "routes_metrics", "routes_alerts", "routes_day_one"):
     try:
         _module = importlib.import_module(f"tests.security.{_area}")
     except ModuleNotFoundError:

@@ -27,11 +27,13 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session, SQLModel, col, select
 
 from app.auth.permissions import allows
 from app.models import (
     Action,
+    Alert,
+    AlertPreferences,
     Bed,
     BoardRound,
     DailyReview,
@@ -42,6 +44,7 @@ from app.models import (
     Site,
     Stay,
     User,
+    UserWard,
     Ward,
 )
 from app.reviews.schemas import ReviewRequest
@@ -70,6 +73,34 @@ class Versioned:
 
 CREATES = "creates rows: nothing there yet to have a version"
 NOT_A_WRITE = "changes no record (a search, a filter, signing in or out)"
+
+
+def _nurse_of(db: Session, ids: Ids) -> User:
+    """The nurse the world made: the first role in ROLES, so the one who sends the alert routes."""
+    return db.exec(
+        select(User)
+        .join(UserWard, col(UserWard.user_id) == User.id)
+        .where(User.role_code == "nurse", UserWard.ward_id == ids["ward_id"])
+        .order_by(col(User.id).desc())
+    ).first()
+
+
+def _own_alert(db: Session, ids: Ids, user: User, now) -> Ids:  # noqa: ANN001
+    nurse = _nurse_of(db, ids)
+    alert = Alert(
+        rule_code="action_overdue", subject=f"test:{nurse.id}", recipient_id=nurse.id, ward_id=ids["ward_id"],
+        title="W bed B01 (AL): Action overdue", link_route="list_alerts", created_at=now, updated_at=now,
+    )  # fmt: skip
+    db.add(alert)
+    db.flush()
+    return ids | {"alert_id": alert.id}
+
+
+def _own_settings(db: Session, ids: Ids, user: User, now) -> Ids:  # noqa: ANN001
+    nurse = _nurse_of(db, ids)
+    db.add(AlertPreferences(user_id=nurse.id, email="nurse@nhs.net", created_at=now, updated_at=now))
+    db.flush()
+    return ids | {"prefs_user_id": nurse.id}
 
 
 def _todays_review(db: Session, ids: Ids, user: User, now) -> Ids:  # noqa: ANN001
@@ -127,6 +158,7 @@ WRITES: dict[tuple[str, str], Versioned | str] = {
     ("POST", "/rounds/{round_id}/stays/{stay_id}/skip"): "records that the round passed this patient "
     "(a round entry): changes nothing the page showed",
     ("POST", "/stays/{stay_id}"): Versioned("stay_version", Stay, "stay_id", says=RELOAD),
+    ("POST", "/rounds/{round_id}/stays/{stay_id}/actions/{action_id}"): Versioned("version", Action, "action_id"),
     ("POST", "/rounds/{round_id}/end"): Versioned("version", BoardRound, "round_id"),
     ("POST", "/escalations/{esc_id}"): Versioned("version", Escalation, "esc_id"),
     ("POST", "/stays/{stay_id}/escalations/new"): CREATES,
@@ -137,6 +169,10 @@ WRITES: dict[tuple[str, str], Versioned | str] = {
     ("POST", "/failed-discharges/new"): CREATES,
     ("POST", "/stays/{stay_id}/edd"): Versioned("stay_version", Stay, "stay_id"),
     ("POST", "/failed-discharges/{fd_id}/follow-up-done"): Versioned("version", FailedDischarge, "fd_id"),
+    ("POST", "/alerts/{alert_id}/read"): Versioned("version", Alert, "alert_id", prepare=_own_alert),
+    ("POST", "/alerts/settings"): Versioned("version", AlertPreferences, "prefs_user_id", prepare=_own_settings),
+    ("POST", "/alerts/read"): "marks read the alerts the page listed (ids up to the newest shown), whatever "
+    "else changed: none is replaced",
     ("POST", "/beds/{bed_id}/admit"): CREATES,
     ("POST", "/stays/{stay_id}/move"): Versioned("version", Stay, "stay_id"),
     ("POST", "/stays/{stay_id}/discharge"): Versioned("version", Stay, "stay_id"),
@@ -169,6 +205,11 @@ ALSO: dict[tuple[str, str], Versioned] = {
 
 # Requests PROBES does not make (routes only site-wide roles may use there).
 EXTRA: dict[tuple[str, str], Callable[[Ids], tuple[str, dict]]] = {
+    ("POST", "/alerts/{alert_id}/read"): lambda i: (f"/alerts/{i['alert_id']}/read", {}),
+    ("POST", "/alerts/settings"): lambda i: (
+        "/alerts/settings",
+        {"email": "n@nhs.net", "choice_action_overdue": "off"},
+    ),
     ("PATCH", "/api/v1/sites/{site_id}"): lambda i: (
         f"/api/v1/sites/{i['site_id']}",
         {"name": "Renamed Site", "version": 1},

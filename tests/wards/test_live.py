@@ -84,7 +84,8 @@ def test_board_stream_announces_changes_over_http(
             content_types.append(response.headers["content-type"])
             for line in response.iter_lines():
                 lines.append(line)
-                if line.startswith("data:"):
+                # Heartbeats (`event: heartbeat`, every few seconds and at once) come between changes.
+                if line.startswith("data:") and len(lines) > 1 and lines[-2] == "event: board-changed":
                     return
 
     thread = threading.Thread(target=listen, daemon=True)
@@ -98,7 +99,8 @@ def test_board_stream_announces_changes_over_http(
     browser.close()
     assert content_types and content_types[0].startswith("text/event-stream")
     assert "event: board-changed" in lines
-    data = json.loads(next(line for line in lines if line.startswith("data:"))[5:])
+    assert lines[:4] == ["retry: 2000", "", "event: heartbeat", "data: 1"], "the stream is heard at once"
+    data = json.loads(lines[lines.index("event: board-changed") + 1][5:])
     assert data == {"ward_id": ward.id, "stay_id": stay.id, "kind": "stay"}  # ids only: no patient data
 
 
