@@ -456,6 +456,7 @@ def recent_discharges(request: Request, code: PathCode, session: SessionDep, act
 def _bed_state_page(
     request: Request,
     session: Session,
+    actor: Principal,
     bed: Bed,
     ward: Ward,
     *,
@@ -473,11 +474,18 @@ def _bed_state_page(
                 "reserved_for": current.reserved_for,
                 "reserved_from": current.reserved_from,
             }
+    occupant = session.exec(
+        select(Stay, Patient)
+        .join(Patient, col(Patient.id) == Stay.patient_id)
+        .where(Stay.bed_id == bed.id, col(Stay.discharged_at).is_(None))
+    ).first()
     context = {
         "bed": bed,
         "ward": ward,
         "current": current,
-        "occupied": bed_states.occupied(session, bed.id),
+        "occupied": occupant is not None,
+        "occupant": occupant,
+        "can": board_extras(session, actor)["can"],
         "states": rows(session, "bed_states"),
         "reasons": rows(session, "bed_closure_reasons"),
         "values": values | {"version": values.get("version") or bed.version},
@@ -489,7 +497,7 @@ def _bed_state_page(
 @router.get("/beds/{bed_id}/state", name="bed_state_form")
 def bed_state_form(request: Request, bed_id: PathId, session: SessionDep, actor: CanManageBedState) -> Response:
     bed, ward = _bed_or_404(session, actor, bed_id)
-    return _bed_state_page(request, session, bed, ward)
+    return _bed_state_page(request, session, actor, bed, ward)
 
 
 @router.post("/beds/{bed_id}/state", name="save_bed_state")
@@ -506,7 +514,7 @@ def set_bed_state(
     def stale(_: StaleVersion) -> Response:
         session.refresh(bed)
         message = "Someone else changed this bed while you had the page open: check its state and try again"
-        return _bed_state_page(request, session, bed, ward, errors={"form": message}, status_code=409)
+        return _bed_state_page(request, session, actor, bed, ward, errors={"form": message}, status_code=409)
 
     return write_form(
         session,
@@ -517,7 +525,7 @@ def set_bed_state(
         fields={"bed": "form"},
         done=lambda _: _board(request, ward, f"Bed {bed.label} updated"),
         again=lambda errors, status: _bed_state_page(
-            request, session, bed, ward, values=dict(form), errors=errors, status_code=status
+            request, session, actor, bed, ward, values=dict(form), errors=errors, status_code=status
         ),
         stale=stale,
     )
