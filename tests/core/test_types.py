@@ -146,6 +146,7 @@ INPUT_TABLES: dict[str, type | None] = {
     "MoveForm": None,  # a choice of bed ("ward-bed" ids) and a London date and time: TransferRequest's values
     "DischargeForm": models.Stay,
     "CorrectionForm": models.Stay,
+    "AdmissionCorrectionForm": None,  # a London date and time and a reason: StayCorrection's admitted_at
     "BedStateForm": models.BedStatePeriod,
     "SiteForm": models.Site,
     "WardForm": models.Ward,
