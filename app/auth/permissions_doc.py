@@ -55,13 +55,13 @@ TASKS = [  # (task, permission, who, where on the screens)
         "Admit, transfer and discharge",
         Perm.MANAGE_STAY,
         "ward staff on their wards; flow coordinators site-wide",
-        "The board: an empty bed's “Admit”, a patient's “Move” and “Discharge”",
+        "The board: a bed's label opens its page: “Admit”, or “Move” and “Discharge”",
     ),
     (
         "Correct a wrong admission or discharge time",
         Perm.CORRECT_STAY,
         "after discharge, with a reason",
-        "The board's “Recent discharges”, “Correct”",
+        "The board's “Recent discharges”, “Correct”; in hospital: the bed's “Correct admission”",
     ),
     (
         "Import the PAS ward list",
@@ -73,7 +73,7 @@ TASKS = [  # (task, permission, who, where on the screens)
         "Manage bed states",
         Perm.MANAGE_BED_STATE,
         "nurses and ward managers their wards; flow site-wide",
-        "The board: a bed's “Bed state”",
+        "The board: a bed's label opens its page and its state",
     ),
     (
         "Record a missed day's review",
