@@ -35,13 +35,16 @@ from app.views.auth import router as auth_views
 from app.views.discharges import router as discharge_views
 from app.views.escalations import router as escalation_views
 from app.views.home import router as home_views
+from app.views.hospital import router as hospital_views
 from app.views.metrics import router as metrics_views
+from app.views.movements import router as movement_views
 from app.views.pwa import router as pwa_views
 from app.views.red_green import router as red_green_views
 from app.views.rounds import router as round_views
 from app.views.sessions import router as session_views
 from app.views.stays import router as stay_views
 from app.views.users import router as user_views
+from app.views.ward_list import router as ward_list_views
 from app.views.wards import router as ward_views
 from app.web import errors
 from app.web.csrf import CSRFMiddleware
@@ -145,6 +148,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         session_views,
         audit_views,
         discharge_views,
+        movement_views,
+        ward_list_views,
+        hospital_views,
         api_docs_router,
         pwa_views,
         alert_views,

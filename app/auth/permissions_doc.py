@@ -32,15 +32,55 @@ DESCRIPTIONS = {
 SITE_WIDE = {"flow_coordinator", "admin", "integration"}
 
 # Day-one tasks and the permission each needs (docs/setup.md says how to do them).
-TASKS = [
-    ("Set up the hospital: sites", Perm.SETUP_HOSPITAL, "administrators; or `boardround setup FILE`"),
-    ("Set up wards", Perm.MANAGE_WARD, "site-wide roles create them; ward managers edit their own"),
-    ("Add, relabel, reorder and retire beds", Perm.MANAGE_WARD, "ward managers on their wards"),
-    ("Admit, transfer and discharge", Perm.MANAGE_STAY, "ward staff on their wards; flow coordinators site-wide"),
-    ("Correct a wrong admission or discharge time", Perm.CORRECT_STAY, "after discharge, with a reason"),
-    ("Import the PAS ward list", Perm.IMPORT_WARD_LIST, "ward managers their wards; flow coordinators any ward"),
-    ("Manage bed states", Perm.MANAGE_BED_STATE, "nurses and ward managers their wards; flow site-wide"),
-    ("Record a missed day's review", Perm.LATE_REVIEW, "senior roles, up to 7 days back, with a reason"),
+TASKS = [  # (task, permission, who, where on the screens)
+    (
+        "Set up the hospital: sites",
+        Perm.SETUP_HOSPITAL,
+        "administrators; or `boardround setup FILE`",
+        "Set-up (`/admin/hospital`)",
+    ),
+    (
+        "Set up wards",
+        Perm.MANAGE_WARD,
+        "site-wide roles create them; ward managers edit their own",
+        "Set-up; the board's “Ward and beds”",
+    ),
+    (
+        "Add, relabel, reorder and retire beds",
+        Perm.MANAGE_WARD,
+        "ward managers on their wards",
+        "Set-up, a ward, a bed (a bed with a patient in it cannot be removed)",
+    ),
+    (
+        "Admit, transfer and discharge",
+        Perm.MANAGE_STAY,
+        "ward staff on their wards; flow coordinators site-wide",
+        "The board: a bed's label opens its page: “Admit”, or “Move” and “Discharge”",
+    ),
+    (
+        "Correct a wrong admission or discharge time",
+        Perm.CORRECT_STAY,
+        "after discharge, with a reason",
+        "The board's “Recent discharges”, “Correct”; in hospital: the bed's “Correct admission”",
+    ),
+    (
+        "Import the PAS ward list",
+        Perm.IMPORT_WARD_LIST,
+        "ward managers their wards; flow coordinators any ward",
+        "The board's “Import ward list”: upload, preview, apply",
+    ),
+    (
+        "Manage bed states",
+        Perm.MANAGE_BED_STATE,
+        "nurses and ward managers their wards; flow site-wide",
+        "The board: a bed's label opens its page and its state",
+    ),
+    (
+        "Record a missed day's review",
+        Perm.LATE_REVIEW,
+        "senior roles, up to 7 days back, with a reason",
+        "The API (`POST /api/v1/stays/{id}/reviews` with `review_date`)",
+    ),
 ]
 
 
@@ -75,12 +115,12 @@ def render_markdown() -> str:
         "",
         "## Day-one tasks",
         "",
-        "| Task | Permission | Who |",
-        "|---|---|---|",
+        "| Task | Permission | Who | Where |",
+        "|---|---|---|---|",
     ]
-    for task, perm, note in TASKS:
+    for task, perm, note, where in TASKS:
         who = ", ".join(role for role in roles if perm in MATRIX[role] and role != "integration")
-        lines.append(f"| {task} | `{perm.value}` | {who} ({note}) |")
+        lines.append(f"| {task} | `{perm.value}` | {who} ({note}) | {where} |")
     lines += [
         "",
         "Anyone signed in may read the reference lists (criteria, delay reasons, pathways...).",

@@ -82,7 +82,8 @@ class StayUpdate(PartialUpdate):
 
 
 class StayCorrection(BaseModel):
-    """Correct a discharged stay: only with a reason, always audited. A corrected admission or
+    """Correct a discharged stay (or, for a patient still in hospital, only `admitted_at`): only
+    with a reason, always audited. A corrected admission or
     discharge time moves that end of the ward history with it; one that would cross a move
     (admission after the first, discharge before the last) is refused (422)."""
 

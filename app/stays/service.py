@@ -15,6 +15,7 @@ from app.core.errors import Conflict, NotFound, RuleViolation
 from app.core.principal import Principal
 from app.models import (
     Bed,
+    DailyReview,
     DischargeDestination,
     EddChange,
     Pathway,
@@ -394,22 +395,30 @@ def correct_discharged_stay(
     expected_version: int,
     now: datetime,
 ) -> Stay:
-    """The only way to change a discharged stay: a reason, and an audit record of it.
+    """The only way to change a discharged stay: a reason, and an audit record of it. A patient
+    still in hospital can have only a wrong admission time corrected this way (the rest of a
+    current stay changes the usual way).
 
     A corrected admission or discharge time moves the matching end of the ward history with it
     (the census and NCTR figures read the history), and is refused if it would cross a move."""
     check_version(session, stay, expected_version, lambda: present(stay))
-    if stay.discharged_at is None:
-        raise Conflict("This stay is still current: change it the usual way", field="stay")
+    if stay.discharged_at is None and set(changes) - {"admitted_at"}:
+        raise Conflict(
+            "This stay is still current: only its admission time can be corrected; change the rest the usual way",
+            field="stay",
+        )
     for name in ("admitted_at", "discharged_at"):
         if name in changes and changes[name] is None:
             raise RuleViolation("Give the corrected time, or leave this out to keep it", field=name)
     admitted_at = changes.get("admitted_at", stay.admitted_at)
     discharged_at = changes.get("discharged_at", stay.discharged_at)
     _not_in_future(admitted_at, now, "admitted_at")
-    _not_in_future(discharged_at, now, "discharged_at")
-    if discharged_at < admitted_at:
-        raise RuleViolation("Discharge cannot be before admission", field="discharged_at")
+    if discharged_at is not None:
+        _not_in_future(discharged_at, now, "discharged_at")
+        if discharged_at < admitted_at:
+            raise RuleViolation("Discharge cannot be before admission", field="discharged_at")
+    if admitted_at != stay.admitted_at:
+        _check_admission_after_records(session, stay, admitted_at)
     history = ward_history.rows(session, stay)
     ward_history.refuse_crossing(
         history,
@@ -444,6 +453,21 @@ def correct_discharged_stay(
         patient_id=stay.patient_id,
     )
     return stay
+
+
+def _check_admission_after_records(session: Session, stay: Stay, admitted_at: datetime) -> None:
+    """A later admission time must not leave the stay's EDD or its reviews before the new day of
+    admission."""
+    day = london_date(admitted_at)
+    if stay.expected_discharge_date is not None and stay.expected_discharge_date < day:
+        raise RuleViolation("The expected discharge date would be before the day of admission", field="admitted_at")
+    first_review = session.exec(
+        select(DailyReview).where(DailyReview.stay_id == stay.id).order_by(col(DailyReview.review_date)).limit(1)
+    ).first()
+    if first_review is not None and first_review.review_date < day:
+        raise RuleViolation(
+            "There is a review from before that day: an admission after it cannot be recorded", field="admitted_at"
+        )
 
 
 def stay_detail_parts(session: Session, stay: Stay) -> tuple[Patient, list[EddChange], list[StayLocation]]:

@@ -35,6 +35,7 @@ from app.metrics.present import presenters, tables
 from app.metrics.rules.report import Report
 from app.models import Ward
 from app.reference import labels
+from app.wards.queries import bed_availability
 from app.web.htmx import vary, wants_fragment
 from app.web.sse import StreamTurn, change_stream, watching
 from app.web.templating import date_text, render
@@ -53,6 +54,7 @@ def _flow_context(session: Session, actor: Principal, now: datetime) -> dict:
     wards = queries.wards_in_scope(session, actor, active_only=True)
     return {
         "overview": flow.flow_overview(session, wards, now),
+        "beds": bed_availability(session, wards, london_date(now)),
         "cells": presenters.cells,
         "columns": presenters.COLUMNS,
         "now": now,

@@ -19,6 +19,7 @@ from app.db import SessionDep
 from app.models import Ward
 from app.reference import labels
 from app.rounds.service import ended_today, open_round
+from app.views.movements import board_extras
 from app.wards import presenters, queries
 from app.web.htmx import vary, wants_fragment
 from app.web.sse import StreamTurn, change_stream, watching
@@ -54,6 +55,7 @@ def _board_context(
         "ended_round": ended_today(session, ward.id, now),
         "can_run_round": allows(principal.role, Perm.RUN_ROUND),
         "can_log_failed": allows(principal.role, Perm.LOG_FAILED_DISCHARGE),
+        **board_extras(session, principal),
     }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import re
 from urllib.parse import parse_qs
 
 from starlette.requests import Request
@@ -23,6 +24,8 @@ HEADER = b"x-csrf-token"
 # from us. Authenticated by the signed logout token it carries (app/auth/oidc.py).
 EXEMPT_PATHS = frozenset({"/auth/oidc/back-channel-logout"})
 FIELD = "csrf_token"
+# The hidden field in a multipart form (a file upload): its part's body, up to the boundary.
+_MULTIPART_FIELD = re.compile(rb'name="csrf_token"\r\n(?:[^\r\n]+\r\n)*\r\n([^\r\n]*)\r\n')
 
 
 class CSRFMiddleware:
@@ -48,7 +51,7 @@ class CSRFMiddleware:
         supplied = headers.get(HEADER, b"").decode("latin-1")
         body_chunks: list[bytes] = []
         content_type = headers.get(b"content-type", b"").split(b";")[0].strip()
-        if not supplied and content_type == b"application/x-www-form-urlencoded":
+        if not supplied and content_type in (b"application/x-www-form-urlencoded", b"multipart/form-data"):
             # Read the (size-limited) body to find the hidden field, then replay it downstream.
             more = True
             size = 0
@@ -60,8 +63,13 @@ class CSRFMiddleware:
                     break
                 body_chunks.append(chunk)
                 more = message.get("more_body", False)
-            form = parse_qs(b"".join(body_chunks).decode("utf-8", "replace"), max_num_fields=1000)
-            supplied = (form.get(FIELD) or [""])[0]
+            body = b"".join(body_chunks)
+            if content_type == b"multipart/form-data":
+                found = _MULTIPART_FIELD.search(body)
+                supplied = found.group(1).decode("latin-1") if found else ""
+            else:
+                form = parse_qs(body.decode("utf-8", "replace"), max_num_fields=1000)
+                supplied = (form.get(FIELD) or [""])[0]
         if not expected or not supplied or not hmac.compare_digest(expected, supplied):
             if session is not None and session.ended and not scope["path"].startswith("/api/"):
                 # The session ended (idle, or its lifetime) while the form was open: the token

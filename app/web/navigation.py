@@ -16,6 +16,7 @@ LINKS: list[tuple[Perm | None, str, str]] = [
     (Perm.READ_SITE, "show_flow", "Flow"),
     (Perm.READ_SITE, "show_metrics", "Metrics"),
     (Perm.READ_AUDIT, "audit", "Audit"),
+    (Perm.MANAGE_WARD, "hospital_setup", "Set-up"),
     (Perm.MANAGE_USERS, "list_users", "Users"),
 ]
 

@@ -140,6 +140,21 @@ INPUT_TABLES: dict[str, type | None] = {
     "RaiseForm": models.Escalation,
     "FailedDischargeForm": models.FailedDischarge,  # detail; the rest become FailedDischargeCreate
     "EddForm": models.EddChange,
+    # Day one (app/stays/forms.py, app/wards/forms.py, app/views/ward_list.py)
+    "FindPatientForm": models.Patient,
+    "AdmitForm": models.Patient,  # and a London date and time, which become the stay's admitted_at
+    "MoveForm": None,  # a choice of bed ("ward-bed" ids) and a London date and time: TransferRequest's values
+    "DischargeForm": models.Stay,
+    "CorrectionForm": models.Stay,
+    "AdmissionCorrectionForm": None,  # a London date and time and a reason: StayCorrection's admitted_at
+    "BedStateForm": models.BedStatePeriod,
+    "SiteForm": models.Site,
+    "WardForm": models.Ward,
+    "WardEditForm": models.Ward,
+    "_WardFields": models.Ward,  # the fields both ward forms share
+    "BedForm": models.Bed,
+    "BedEditForm": models.Bed,
+    "ApplyForm": None,  # the ward list file sent back with its preview's plan: never stored
 }
 
 

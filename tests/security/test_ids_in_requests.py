@@ -86,6 +86,25 @@ def _form_step(ids: Ids) -> dict:
     }
 
 
+DAY_ONE_WARD_LIST = "the ward list upload: another ward's code is 404, tests/stays/test_day_one_pages.py"
+
+
+def _admit_form(ids: Ids) -> dict:
+    return {
+        "nhs_number": factories.test_nhs_number(424242), "mrn": "PROBE01", "given_name": "Pat",
+        "family_name": "Probe", "date_of_birth": "1950-01-01", "sex": "unknown", "admitted_date": "2026-03-10",
+        "admitted_time": "09:00",
+    }  # fmt: skip
+
+
+def _correct_form(ids: Ids) -> dict:
+    return {
+        "admitted_date": "2026-03-01", "admitted_time": "11:00", "discharged_date": "2026-03-05",
+        "discharged_time": "11:00", "destination_code": "19", "pathway": "1", "reason": "Pathway typed wrongly",
+        "version": ids["former_stay_version"],
+    }  # fmt: skip
+
+
 def _fd_form(ids: Ids) -> dict:
     return {"planned_date": "2026-03-10", "planned_time": "09:00", "causes": "transport", "avoidable": "no"}
 
@@ -314,6 +333,60 @@ PROBES: dict[tuple[str, str], Probe | str] = {
     ("POST", "/alerts/read"): OWN_ALERTS,
     ("POST", "/alerts/{alert_id}/read"): OWN_ALERTS,
     ("POST", "/alerts/settings"): OWN_ALERTS,
+    # Day one (app/views/movements.py, ward_list.py, hospital.py) ---------------------------------
+    ("POST", "/beds/{bed_id}/admit"): Probe(lambda i: (f"/beds/{i['bed_id']}/admit", _admit_form(i)), (("bed_id",),)),
+    ("POST", "/stays/{stay_id}/move"): Probe(
+        lambda i: (
+            f"/stays/{i['stay_id']}/move",
+            {"place": f"{i['quiet_ward_id']}-{i['quiet_bed_id']}", "version": i["stay_version"]},
+        ),
+        (("stay_id",), ("quiet_ward_id", "quiet_bed_id"), ("quiet_bed_id",)),
+    ),
+    ("POST", "/stays/{stay_id}/discharge"): Probe(
+        lambda i: (
+            f"/stays/{i['stay_id']}/discharge",
+            {
+                "discharged_date": "2026-03-10",
+                "discharged_time": "10:00",
+                "destination_code": "19",
+                "version": i["stay_version"],
+            },
+        ),  # fmt: skip
+        (("stay_id",),),
+    ),
+    ("POST", "/stays/{stay_id}/correct"): Probe(
+        lambda i: (f"/stays/{i['former_stay_id']}/correct", _correct_form(i)), (("former_stay_id",),)
+    ),
+    ("POST", "/beds/{bed_id}/state"): Probe(
+        lambda i: (f"/beds/{i['bed_id']}/state", {"state_code": "cleaning", "version": i["bed_version"]}),
+        (("bed_id",),),
+    ),
+    ("POST", "/wards/{code}/ward-list"): DAY_ONE_WARD_LIST,
+    ("POST", "/wards/{code}/ward-list/apply"): DAY_ONE_WARD_LIST,
+    ("POST", "/admin/sites"): SITE_WIDE_ONLY,
+    ("POST", "/admin/wards"): "site-wide roles only (ward managers hold ward:manage but get 403): "
+    "tests/stays/test_day_one_pages.py",
+    ("POST", "/admin/wards/{ward_id}"): Probe(
+        lambda i: (
+            f"/admin/wards/{i['ward_id']}",
+            {
+                "name": "Renamed Ward",
+                "specialty": "",
+                "executive_sponsor_id": i["sponsor_id"],
+                "is_active": "yes",
+                "version": i["ward_version"],
+            },
+        ),  # fmt: skip
+        (("ward_id",), ("sponsor_id",)),
+    ),
+    ("POST", "/admin/wards/{ward_id}/beds"): Probe(
+        lambda i: (f"/admin/wards/{i['ward_id']}/beds", {"bed_label": "NEW-1", "bed_sort_order": "50"}),
+        (("ward_id",),),
+    ),
+    ("POST", "/admin/beds/{bed_id}"): Probe(
+        lambda i: (f"/admin/beds/{i['bed_id']}", {"label": "NEW-2", "sort_order": "7", "version": i["bed_version"]}),
+        (("bed_id",),),
+    ),
     ("POST", "/admin/users/new"): SITE_WIDE_ONLY,
     ("POST", "/admin/users/{user_id}"): SITE_WIDE_ONLY,
     ("POST", "/admin/users/{user_id}/password"): SITE_WIDE_ONLY,

@@ -71,7 +71,7 @@ ROUTES: dict[tuple[str, str], Perm | str | None] = {
 }
 
 # Feature areas keep their own tables beside this file (routes_<area>.py with API and PAGES).
-for _area in ("routes_adt", "routes_metrics", "routes_alerts"):
+for _area in ("routes_adt", "routes_metrics", "routes_alerts", "routes_day_one"):
     try:
         _module = importlib.import_module(f"tests.security.{_area}")
     except ModuleNotFoundError:
@@ -253,7 +253,7 @@ def ward_code(db, ward_id: int) -> str:
     return db.get(Ward, ward_id).code
 
 
-for _area in ("routes_adt", "routes_metrics", "routes_alerts"):
+for _area in ("routes_adt", "routes_metrics", "routes_alerts", "routes_day_one"):
     try:
         _module = importlib.import_module(f"tests.security.{_area}")
     except ModuleNotFoundError:

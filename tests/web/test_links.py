@@ -47,6 +47,8 @@ UNLINKED = {
     ("GET", "/healthz"): "for load balancers",
     ("GET", "/docs"): "the API's reference, for integrators",
     ("GET", "/stays/{stay_id}/edd"): "where logging a failed discharge redirects (app/views/discharges.py)",
+    ("POST", "/wards/{code}/ward-list/apply"): "its form is on the preview of an uploaded ward list, which the "
+    "crawl does not upload (tests/stays/test_day_one_pages.py)",
 }
 # Not followed by the crawl: they never end (server-sent events) or are not HTML.
 NOT_CRAWLED = re.compile(r"(/events|\.csv|/metrics/csv|/sw\.js|/openapi\.json|/healthz)$")
