@@ -14,6 +14,7 @@ from app.api.adt import router as adt_router
 from app.api.discharges import router as discharges_router
 from app.api.escalations import router as escalations_router
 from app.api.metrics import router as metrics_router
+from app.api.milestones import router as milestones_router
 from app.api.patients import router as patients_router
 from app.api.reference import router as reference_router
 from app.api.reviews import router as reviews_router
@@ -33,6 +34,7 @@ from app.views.discharges import router as discharge_views
 from app.views.escalations import router as escalation_views
 from app.views.home import router as home_views
 from app.views.metrics import router as metrics_views
+from app.views.milestones import router as milestone_views
 from app.views.pwa import router as pwa_views
 from app.views.rounds import router as round_views
 from app.views.stays import router as stay_views
@@ -60,6 +62,7 @@ def api_router() -> APIRouter:
         stays_router,
         reviews_router,
         actions_router,
+        milestones_router,
         discharges_router,
         escalations_router,
         rounds_router,
@@ -126,6 +129,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         escalation_views,
         metrics_views,
         stay_views,
+        milestone_views,
         user_views,
         audit_views,
         discharge_views,

@@ -24,6 +24,7 @@ from app.rounds import step
 from app.rounds.queries import form_values, patient_context
 from app.stays import referrals
 from app.stays.schemas import ReferralCreate, ReferralDecision
+from app.views import milestones as milestone_views
 from app.views import round_step
 from app.web.form_writes import write_form
 from app.web.forms import FormData
@@ -48,23 +49,27 @@ def _page(
     referral_values: dict | None = None,
     status_code: int = 200,
 ) -> Response:
-    context = patient_context(session, stay, now) | {
-        "ward": session.get(Ward, stay.ward_id),
-        "values": values if values is not None else form_values(session, stay, london_date(now)),
-        "errors": errors or {},
-        "conflict": conflict,
-        "message": message,
-        "referral_errors": referral_errors or {},
-        "referral_values": referral_values or {},
-        "form_action": f"/stays/{stay.id}",
-        "submit_text": "Save",
-        "target": "patient-main",
-        "can_edit": allows(actor.role, Perm.WRITE_CLINICAL) and stay.discharged_at is None,
-        "can_raise": allows(actor.role, Perm.RAISE_ESCALATION),
-        "can_log_failed": allows(actor.role, Perm.LOG_FAILED_DISCHARGE),
-        "role_labels": labels(session, "roles"),
-        "family_labels": labels(session, "families"),
-    }
+    context = (
+        patient_context(session, stay, now)
+        | {
+            "ward": session.get(Ward, stay.ward_id),
+            "values": values if values is not None else form_values(session, stay, london_date(now)),
+            "errors": errors or {},
+            "conflict": conflict,
+            "message": message,
+            "referral_errors": referral_errors or {},
+            "referral_values": referral_values or {},
+            "form_action": f"/stays/{stay.id}",
+            "submit_text": "Save",
+            "target": "patient-main",
+            "can_edit": allows(actor.role, Perm.WRITE_CLINICAL) and stay.discharged_at is None,
+            "can_raise": allows(actor.role, Perm.RAISE_ESCALATION),
+            "can_log_failed": allows(actor.role, Perm.LOG_FAILED_DISCHARGE),
+            "role_labels": labels(session, "roles"),
+            "family_labels": labels(session, "families"),
+        }
+        | milestone_views.panel_context(session, actor, stay, now)
+    )
     block = "patient_main" if wants_fragment(request, "patient-main") else None
     context["as_fragment"] = block is not None
     return vary(render(request, "stays/show.html", context, block_name=block, status_code=status_code))

@@ -35,6 +35,7 @@ from app.models import (
     Bed,
     BoardRound,
     DailyReview,
+    DischargeMilestone,
     Escalation,
     FailedDischarge,
     Patient,
@@ -107,6 +108,9 @@ WRITES: dict[tuple[str, str], Versioned | str] = {
     ),
     ("POST", "/api/v1/stays/{stay_id}/actions"): CREATES,
     ("PATCH", "/api/v1/stays/{stay_id}/actions/{action_id}"): Versioned("version", Action, "action_id"),
+    ("PATCH", "/api/v1/stays/{stay_id}/milestones/{milestone_id}"): Versioned(
+        "version", DischargeMilestone, "milestone_id"
+    ),
     ("POST", "/api/v1/stays/{stay_id}/failed-discharges"): CREATES,
     ("PATCH", "/api/v1/stays/{stay_id}/failed-discharges/{fd_id}"): Versioned("version", FailedDischarge, "fd_id"),
     ("POST", "/api/v1/stays/{stay_id}/escalations"): CREATES,
@@ -133,6 +137,7 @@ WRITES: dict[tuple[str, str], Versioned | str] = {
     ("POST", "/stays/{stay_id}/referrals"): CREATES,
     ("POST", "/stays/{stay_id}/referrals/{referral_id}"): Versioned("version", Referral, "referral_id"),
     ("POST", "/stays/{stay_id}/actions/{action_id}/done"): Versioned("version", Action, "action_id"),
+    ("POST", "/stays/{stay_id}/milestones/{milestone_id}"): Versioned("version", DischargeMilestone, "milestone_id"),
     ("POST", "/stays/{stay_id}/failed-discharges/new"): CREATES,
     ("POST", "/failed-discharges/new"): CREATES,
     ("POST", "/stays/{stay_id}/edd"): Versioned("stay_version", Stay, "stay_id"),
