@@ -17,6 +17,7 @@ from app.api.metrics import router as metrics_router
 from app.api.milestones import router as milestones_router
 from app.api.patients import router as patients_router
 from app.api.reference import router as reference_router
+from app.api.referrals import router as referrals_router
 from app.api.reviews import router as reviews_router
 from app.api.rounds import router as rounds_router
 from app.api.stays import router as stays_router
@@ -63,6 +64,7 @@ def api_router() -> APIRouter:
         reviews_router,
         actions_router,
         milestones_router,
+        referrals_router,
         discharges_router,
         escalations_router,
         rounds_router,

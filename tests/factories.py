@@ -233,7 +233,7 @@ def one_of_everything(db: Session, now: datetime) -> tuple[dict[str, object], di
     )
     board_round = make_round(db, setup, ward, now=now)
     referral = Referral(
-        stay_id=stay.id, to_service="Care transfer hub", sent_on=now.date(), created_by_id=setup.user_id,
+        stay_id=stay.id, service_code="care_transfer_hub", sent_at=now - timedelta(hours=1), created_by_id=setup.user_id,
         created_at=now, updated_at=now,
     )  # fmt: skip
     crud.create(db, actor=setup, row=referral, now=now, ward_id=ward.id, patient_id=stay.patient_id)

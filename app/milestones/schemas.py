@@ -4,13 +4,13 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
 
-from app.core.types import Code, PartialUpdate, UtcMoment, Version
+from app.core.types import Code, PartialUpdate, StateCode, UtcMoment, Version
 
 
 class MilestoneUpdate(PartialUpdate):
     """Change a milestone's status (app.core.codes MILESTONE_STATUSES), due time or owner."""
 
-    status: Code | None = None
+    status: StateCode | None = None
     due_at: UtcMoment | None = None
     owner_role_code: Code | None = None
     version: Version | None = None
@@ -21,7 +21,7 @@ class MilestoneForm(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    status: Code
+    status: StateCode
 
 
 class MilestonePublic(BaseModel):

@@ -112,6 +112,11 @@ class ReferralService(ReferenceBase, table=True):
     """Services a discharge referral goes to (care transfer hub, reablement, Hospital at Home...)."""
 
     code: str = Field(primary_key=True, max_length=40)
+    # Hours from sending to the service's decision the trust expects (alerts: waiting past target).
+    decision_target_hours: int = 48
+    # Specialist teams that visit wards at set times say when, as the board shows it
+    # ("Mon-Fri 10:00"); empty for services that do not visit.
+    visit_times: str = Field(default="", max_length=200)
 
 
 class MilestoneType(ReferenceBase, table=True):

@@ -13,7 +13,7 @@ from app.actions.service import action_or_404, update_action
 from app.auth.deps import CanReadWard, CanWriteClinical
 from app.auth.permissions import Perm, allows
 from app.auth.scope import stay_or_404
-from app.core.clock import london_date
+from app.core.clock import london_date, london_wall_clock
 from app.core.errors import DomainError, StaleVersion
 from app.core.params import Now, PathId
 from app.core.principal import Principal
@@ -23,7 +23,7 @@ from app.reference import labels
 from app.rounds import step
 from app.rounds.queries import form_values, patient_context
 from app.stays import referrals
-from app.stays.schemas import ReferralCreate, ReferralDecision
+from app.stays.schemas import ReferralForm, ReferralStepForm
 from app.views import milestones as milestone_views
 from app.views import round_step
 from app.web.form_writes import write_form
@@ -67,6 +67,9 @@ def _page(
             "can_log_failed": allows(actor.role, Perm.LOG_FAILED_DISCHARGE),
             "role_labels": labels(session, "roles"),
             "family_labels": labels(session, "families"),
+            "service_labels": labels(session, "referral_services"),
+            "referral_is_open": referrals.is_open,
+            "now_clock": london_wall_clock(now).strftime("%H:%M"),
         }
         | milestone_views.panel_context(session, actor, stay, now)
     )
@@ -132,8 +135,8 @@ def add_referral(
     return write_form(
         session,
         form,
-        ReferralCreate,
-        lambda data, _: referrals.add_referral(session, actor=actor, stay=stay, data=data, now=now),
+        ReferralForm,
+        lambda data, _: referrals.add_referral(session, actor=actor, stay=stay, data=data.to_create(), now=now),
         done=lambda _: _page(request, session, actor, stay, now, message="Referral added"),
         again=again,
     )
@@ -163,7 +166,7 @@ def record_referral_decision(
             now,
             status_code=status,
             referral_errors={k if k == "form" else f"{k}-{mine}": v for k, v in errors.items()},
-            referral_values={f"{k}-{mine}": form.get(k, "") for k in ("decision_on", "decision")},
+            referral_values={f"{k}-{mine}": form.get(k, "") for k in ("step", "on_date", "at_time", "text")},
         )
 
     def stale(_: StaleVersion) -> Response:
@@ -173,10 +176,22 @@ def record_referral_decision(
     return write_form(
         session,
         form,
-        ReferralDecision,
-        lambda data, drawn_at: referrals.record_decision(
-            session, actor=actor, stay=stay, referral=referral, data=data, expected_version=drawn_at, now=now
+        ReferralStepForm,
+        lambda data, drawn_at: referrals.update_referral(
+            session,
+            actor=actor,
+            stay=stay,
+            referral=referral,
+            data=data.to_update(),
+            expected_version=drawn_at,
+            now=now,
         ),
+        fields={
+            "responded_at": "on_date",
+            "assessed_at": "on_date",
+            "decided_at": "on_date",
+            "challenge_reason": "text",
+        },
         version="version",
         done=lambda _: _page(request, session, actor, stay, now, message="Referral updated"),
         again=again,

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -183,6 +183,20 @@ PROBES: dict[tuple[str, str], Probe | str] = {
         lambda i: (f"/api/v1/stays/{i['stay_id']}/actions/{i['action_id']}", {"done": True, "version": 1}),
         (("stay_id", "action_id"), ("action_id",), ("stay_id",)),
     ),
+    ("POST", "/api/v1/stays/{stay_id}/referrals"): Probe(
+        lambda i: (
+            f"/api/v1/stays/{i['stay_id']}/referrals",
+            {"service_code": "therapy", "sent_at": "2026-03-10T09:00:00Z"},
+        ),
+        (("stay_id",),),
+    ),
+    ("PATCH", "/api/v1/stays/{stay_id}/referrals/{referral_id}"): Probe(
+        lambda i: (
+            f"/api/v1/stays/{i['stay_id']}/referrals/{i['referral_id']}",
+            {"decided_at": "2026-03-10T10:30:00Z", "decision": "Accepted", "version": 1},
+        ),
+        (("stay_id", "referral_id"), ("referral_id",), ("stay_id",)),
+    ),
     ("PATCH", "/api/v1/stays/{stay_id}/milestones/{milestone_id}"): Probe(
         lambda i: (f"/api/v1/stays/{i['stay_id']}/milestones/{i['milestone_id']}", {"status": "done", "version": 1}),
         (("stay_id", "milestone_id"), ("milestone_id",), ("stay_id",)),
@@ -272,13 +286,16 @@ PROBES: dict[tuple[str, str], Probe | str] = {
     ),
     ("POST", "/stays/{stay_id}"): Probe(lambda i: (f"/stays/{i['stay_id']}", _form_step(i)), (("stay_id",),)),
     ("POST", "/stays/{stay_id}/referrals"): Probe(
-        lambda i: (f"/stays/{i['stay_id']}/referrals", {"to_service": "Physiotherapy", "sent_on": "2026-03-09"}),
+        lambda i: (
+            f"/stays/{i['stay_id']}/referrals",
+            {"service_code": "therapy", "sent_date": "2026-03-10", "sent_time": "09:00"},
+        ),
         (("stay_id",),),
     ),
     ("POST", "/stays/{stay_id}/referrals/{referral_id}"): Probe(
         lambda i: (
             f"/stays/{i['stay_id']}/referrals/{i['referral_id']}",
-            {"decision_on": "2026-03-10", "decision": "Accepted", "version": 1},
+            {"step": "decided", "on_date": "2026-03-10", "at_time": "10:30", "text": "Accepted", "version": 1},
         ),
         (("stay_id", "referral_id"), ("referral_id",), ("stay_id",)),
     ),
@@ -394,7 +411,7 @@ def _side(db: Session, tag: str, now) -> tuple[Ids, list[str]]:  # noqa: ANN001
         db, actor=setup, stay=stay, data=EscalationCreate(category_code="capacity", help_needed="Bed"), now=now
     )
     referral = Referral(
-        stay_id=stay.id, to_service="Social work", sent_on=date(2026, 3, 9), created_by_id=setup.user_id,
+        stay_id=stay.id, service_code="social_care", sent_at=now - timedelta(hours=5), created_by_id=setup.user_id,
         created_at=now, updated_at=now,
     )  # fmt: skip
     crud.create(db, actor=setup, row=referral, now=now, ward_id=main.id, patient_id=stay.patient_id)

@@ -108,6 +108,8 @@ WRITES: dict[tuple[str, str], Versioned | str] = {
     ),
     ("POST", "/api/v1/stays/{stay_id}/actions"): CREATES,
     ("PATCH", "/api/v1/stays/{stay_id}/actions/{action_id}"): Versioned("version", Action, "action_id"),
+    ("POST", "/api/v1/stays/{stay_id}/referrals"): CREATES,
+    ("PATCH", "/api/v1/stays/{stay_id}/referrals/{referral_id}"): Versioned("version", Referral, "referral_id"),
     ("PATCH", "/api/v1/stays/{stay_id}/milestones/{milestone_id}"): Versioned(
         "version", DischargeMilestone, "milestone_id"
     ),
