@@ -13,6 +13,7 @@ from app.api.actions import router as actions_router
 from app.api.adt import router as adt_router
 from app.api.discharges import router as discharges_router
 from app.api.escalations import router as escalations_router
+from app.api.hub import router as hub_router
 from app.api.metrics import router as metrics_router
 from app.api.milestones import router as milestones_router
 from app.api.patients import router as patients_router
@@ -34,6 +35,7 @@ from app.views.auth import router as auth_views
 from app.views.discharges import router as discharge_views
 from app.views.escalations import router as escalation_views
 from app.views.home import router as home_views
+from app.views.hub import router as hub_views
 from app.views.metrics import router as metrics_views
 from app.views.milestones import router as milestone_views
 from app.views.pwa import router as pwa_views
@@ -65,6 +67,7 @@ def api_router() -> APIRouter:
         actions_router,
         milestones_router,
         referrals_router,
+        hub_router,
         discharges_router,
         escalations_router,
         rounds_router,
@@ -132,6 +135,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         metrics_views,
         stay_views,
         milestone_views,
+        hub_views,
         user_views,
         audit_views,
         discharge_views,

@@ -29,6 +29,7 @@ class Perm(StrEnum):
     READ_AUDIT = "audit:read"
     MANAGE_USERS = "user:manage"
     SUBMIT_HL7 = "hl7:submit"
+    READ_HUB = "hub:read"  # the transfer-of-care hub list: pathways 1-3 and open referrals
 
 
 _CLINICAL_TEAM = {
@@ -59,6 +60,7 @@ MATRIX: dict[str, frozenset[Perm]] = {
             Perm.ACT_ESCALATION,
             Perm.READ_SITE,
             Perm.READ_AUDIT,
+            Perm.READ_HUB,
         }
     ),
     "flow_coordinator": frozenset(
@@ -73,8 +75,12 @@ MATRIX: dict[str, frozenset[Perm]] = {
             Perm.LATE_REVIEW,
             Perm.ACT_ESCALATION,
             Perm.READ_SITE,
+            Perm.READ_HUB,
         }
     ),
+    # Care transfer hub and social care partner staff: the hub list alone, with minimal
+    # identifiers; no board, patient page or API beyond it (docs/permissions.md).
+    "transfer_hub": frozenset({Perm.READ_HUB}),
     # Sponsors see their wards' patients for context and act on escalations, nothing clinical.
     "executive_sponsor": frozenset({Perm.READ_WARD, Perm.ACT_ESCALATION, Perm.READ_SITE}),
     "admin": frozenset(

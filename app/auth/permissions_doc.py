@@ -26,9 +26,10 @@ DESCRIPTIONS = {
     Perm.READ_AUDIT: "Audit viewer (ward managers: their wards only)",
     Perm.MANAGE_USERS: "Manage users, ward assignments and integration tokens",
     Perm.SUBMIT_HL7: "Send HL7 v2 ADT messages from the PAS",
+    Perm.READ_HUB: "Transfer-of-care hub list: patients on pathways 1-3 or with an open referral",
 }
 
-SITE_WIDE = {"flow_coordinator", "admin", "integration"}
+SITE_WIDE = {"flow_coordinator", "admin", "integration", "transfer_hub"}
 
 # Day-one tasks and the permission each needs (docs/setup.md says how to do them).
 TASKS = [
@@ -85,6 +86,13 @@ def render_markdown() -> str:
         "Anyone signed in may read the reference lists (criteria, delay reasons, pathways...).",
         "Anonymous users reach only the sign-in page, static assets, `/healthz` and the OpenAPI schema.",
         "Integration (service) accounts authenticate with API tokens only and cannot sign in to pages.",
+        "",
+        "**Care transfer hub and social care partners** (`transfer_hub`) see only the transfer-of-care",
+        "hub list (`/hub`, `GET /api/v1/hub`): every ward's patients on discharge pathways 1-3 or with",
+        "an open referral, shown by initials, age, ward and bed (no name, NHS number, hospital number",
+        "or date of birth), with their referrals, milestones and next action. Every board, patient page",
+        "and patient or stay API answers them 403, so they cannot read any other patient, nor more about",
+        "these ones. Ward managers see the hub list for their own wards, flow coordinators for all.",
         "",
     ]
     return "\n".join(lines)
