@@ -154,6 +154,25 @@ def update_milestone(
     return milestone
 
 
+def rag_by_stay(session: Session, stay_ids: Collection[int], now: datetime) -> dict[int, dict[str, int]]:
+    """For the board: per stay, how many of its milestones are red, amber, green and complete."""
+    counts: dict[int, dict[str, int]] = {}
+    if not stay_ids:
+        return counts
+    found = session.exec(
+        select(DischargeMilestone.stay_id, DischargeMilestone.status, DischargeMilestone.due_at).where(
+            col(DischargeMilestone.stay_id).in_(stay_ids)
+        )
+    )
+    for stay_id, status, due in found:
+        state = rules.rag(status, due, now)
+        mine = counts.setdefault(
+            stay_id, {codes.RAG_RED: 0, codes.RAG_AMBER: 0, codes.RAG_GREEN: 0, codes.RAG_COMPLETE: 0}
+        )
+        mine[state] += 1
+    return counts
+
+
 def overdue_milestones(session: Session, stay_id: int, now: datetime) -> list[DischargeMilestone]:
     """The stay's open milestones (not started or in progress) whose due time has come."""
     return list(

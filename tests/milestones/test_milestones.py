@@ -175,3 +175,17 @@ def test_one_tap_status_on_the_patient_page(db, browser_as, nurse, ward, nurse_p
     assert plain.status_code in (200, 303)
     db.expire_all()
     assert db.get(DischargeMilestone, milestone.id).status == codes.MILESTONE_DONE
+
+
+def test_board_shows_overdue_milestones_compactly(db, browser_as, nurse, ward, nurse_principal, now, clock):
+    bed = factories.beds_of(db, ward)[0]
+    stay = factories.make_stay(db, nurse_principal, ward, bed, pathway=0, expected_discharge_date=now.date())
+    browser = browser_as(nurse)
+    page = browser.get(f"/wards/{ward.code}")
+    assert page.status_code == 200
+    assert f'id="stay-{stay.id}-milestones"' in page.text and "3 milestones overdue" in page.text
+    for m in service.milestones_for_stay(db, stay.id):
+        m.status = codes.MILESTONE_DONE
+    db.flush()
+    assert "Milestones done" in browser.get(f"/wards/{ward.code}").text
+    assert service.rag_by_stay(db, [stay.id], now) == {stay.id: {"red": 0, "amber": 0, "green": 0, "complete": 3}}
