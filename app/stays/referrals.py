@@ -3,7 +3,9 @@ assessment, decision). Audited; no commit. docs/referrals.md."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Collection
+from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from sqlmodel import Session, col, select
 
@@ -15,6 +17,15 @@ from app.models import Referral, ReferralService, Stay
 from app.stays.schemas import MOMENT_BEFORE_SENT, ReferralCreate, ReferralPublic, ReferralUpdate
 
 SENT, ASSESSED, DECIDED = "sent", "assessed", "decided"
+
+
+class PastTarget(NamedTuple):
+    referral_id: int
+    stay_id: int
+    ward_id: int
+    service_code: str
+    sent_at: datetime
+    target_at: datetime  # sent_at + the service's decision_target_hours
 
 
 def status(referral: Referral) -> str:
@@ -107,3 +118,29 @@ def update_referral(
         present=lambda: present(referral).model_dump(mode="json"),
     )
     return referral
+
+
+def waiting_past_target(session: Session, now: datetime, ward_ids: Collection[int] | None = None) -> list[PastTarget]:
+    """Open referrals of current stays whose service has not decided within its
+    `decision_target_hours` (alerts); `ward_ids` None: every ward. Oldest target first."""
+    query = (
+        select(Referral, Stay.ward_id, ReferralService.decision_target_hours)
+        .join(Stay, col(Stay.id) == Referral.stay_id)
+        .join(ReferralService, col(ReferralService.code) == Referral.service_code)
+        .where(
+            col(Stay.discharged_at).is_(None),
+            col(Referral.decided_at).is_(None),
+            col(Referral.response).not_in((codes.REFERRAL_DECLINED, codes.REFERRAL_CHALLENGED)),
+            col(Referral.sent_at) <= now,
+        )
+    )
+    if ward_ids is not None:
+        query = query.where(col(Stay.ward_id).in_(ward_ids or {-1}))
+    found = []
+    for referral, ward_id, hours in session.exec(query):
+        target = referral.sent_at + timedelta(hours=hours)
+        if target <= now:
+            found.append(
+                PastTarget(referral.id, referral.stay_id, ward_id, referral.service_code, referral.sent_at, target)
+            )
+    return sorted(found, key=lambda p: (p.target_at, p.referral_id))

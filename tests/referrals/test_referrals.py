@@ -112,3 +112,28 @@ def test_specialist_visit_times_and_targets_are_reference_data(api):
     assert services["frailty_team"]["visit_times"] == "Mon-Fri 10:00"
     assert services["hospital_at_home"]["decision_target_hours"] == 4
     assert services["other"]["label"] == "Other service (see detail)"
+
+
+def test_waiting_past_target_for_alerts(db, ward, nurse_principal, now):
+    from app.stays import referrals
+    from app.stays.schemas import ReferralCreate, ReferralUpdate
+
+    stay = _stay(db, ward, nurse_principal, now)
+
+    def send(code: str, hours_ago: float) -> Referral:
+        data = ReferralCreate(service_code=code, sent_at=now - timedelta(hours=hours_ago))
+        return referrals.add_referral(db, actor=nurse_principal, stay=stay, data=data, now=now)
+
+    late = send("hospital_at_home", 5)  # target 4 h: past it
+    send("hospital_at_home", 3)  # within its target
+    send("social_care", 47)  # 48 h: not yet
+    declined = send("therapy", 30)  # 24 h, but declined: not waiting
+    referrals.update_referral(
+        db, actor=nurse_principal, stay=stay, referral=declined, now=now, expected_version=1,
+        data=ReferralUpdate(response="declined", responded_at=now - timedelta(hours=1)),
+    )  # fmt: skip
+    found = referrals.waiting_past_target(db, now, [ward.id])
+    assert [(p.referral_id, p.ward_id, p.target_at) for p in found] == [
+        (late.id, ward.id, late.sent_at + timedelta(hours=4))
+    ]
+    assert referrals.waiting_past_target(db, now, []) == []
