@@ -15,7 +15,7 @@ router = APIRouter(prefix="/hub", tags=["hub"])
 
 
 @router.get("", response_model=list[HubRow])
-def hub(
+def hub_list(
     session: SessionDep,
     actor: CanReadHub,
     now: Now,
