@@ -14,9 +14,12 @@ from app.api.actions import router as actions_router
 from app.api.adt import router as adt_router
 from app.api.discharges import router as discharges_router
 from app.api.escalations import router as escalations_router
+from app.api.hub import router as hub_router
 from app.api.metrics import router as metrics_router
+from app.api.milestones import router as milestones_router
 from app.api.patients import router as patients_router
 from app.api.reference import router as reference_router
+from app.api.referrals import router as referrals_router
 from app.api.reviews import router as reviews_router
 from app.api.rounds import router as rounds_router
 from app.api.stays import router as stays_router
@@ -36,7 +39,9 @@ from app.views.discharges import router as discharge_views
 from app.views.escalations import router as escalation_views
 from app.views.home import router as home_views
 from app.views.hospital import router as hospital_views
+from app.views.hub import router as hub_views
 from app.views.metrics import router as metrics_views
+from app.views.milestones import router as milestone_views
 from app.views.movements import router as movement_views
 from app.views.pwa import router as pwa_views
 from app.views.red_green import router as red_green_views
@@ -68,6 +73,9 @@ def api_router() -> APIRouter:
         stays_router,
         reviews_router,
         actions_router,
+        milestones_router,
+        referrals_router,
+        hub_router,
         discharges_router,
         escalations_router,
         rounds_router,
@@ -144,6 +152,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         escalation_views,
         metrics_views,
         stay_views,
+        milestone_views,
+        hub_views,
         user_views,
         session_views,
         audit_views,

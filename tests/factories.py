@@ -217,6 +217,7 @@ def one_of_everything(db: Session, now: datetime) -> tuple[dict[str, object], di
     from app.discharges.service import log_failed_discharge
     from app.escalations.schemas import EscalationCreate
     from app.escalations.service import raise_escalation
+    from app.milestones.service import milestones_for_stay
     from app.models import Referral
     from app.stays.service import discharge
 
@@ -224,7 +225,7 @@ def one_of_everything(db: Session, now: datetime) -> tuple[dict[str, object], di
     quiet_ward = make_ward(db, beds=1)
     admin = make_user(db, "admin")
     setup = principal(db, make_user(db, "ward_manager", wards=[ward, quiet_ward]))
-    stay = make_stay(db, setup, ward, beds_of(db, ward)[0])
+    stay = make_stay(db, setup, ward, beds_of(db, ward)[0], pathway=1)  # a pathway: its milestones
     make_review(db, setup, stay, now=now - timedelta(days=1))  # "no change" needs one
     action = make_action(db, setup, stay, description="x", now=now)
     fd, _ = log_failed_discharge(
@@ -246,7 +247,7 @@ def one_of_everything(db: Session, now: datetime) -> tuple[dict[str, object], di
     )
     board_round = make_round(db, setup, ward, now=now)
     referral = Referral(
-        stay_id=stay.id, to_service="Care transfer hub", sent_on=now.date(), created_by_id=setup.user_id,
+        stay_id=stay.id, service_code="care_transfer_hub", sent_at=now - timedelta(hours=1), created_by_id=setup.user_id,
         created_at=now, updated_at=now,
     )  # fmt: skip
     crud.create(db, actor=setup, row=referral, now=now, ward_id=ward.id, patient_id=stay.patient_id)
@@ -273,6 +274,7 @@ def one_of_everything(db: Session, now: datetime) -> tuple[dict[str, object], di
         "bed_id": beds_of(db, ward)[1].id,
         "name": "criteria",
         "referral_id": referral.id,
+        "milestone_id": milestones_for_stay(db, stay.id)[0].id,
         "quiet_ward_id": quiet_ward.id,
         "quiet_code": quiet_ward.code,
         "discharged_stay_id": gone.id,

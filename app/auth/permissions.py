@@ -30,6 +30,7 @@ class Perm(StrEnum):
     MANAGE_USERS = "user:manage"
     SUBMIT_HL7 = "hl7:submit"
     RECEIVE_ALERTS = "alerts:receive"  # own alerts and alert settings (what is overdue on their wards)
+    READ_HUB = "hub:read"  # the transfer-of-care hub list: pathways 1-3 and open referrals
 
 
 _CLINICAL_TEAM = {
@@ -61,6 +62,7 @@ MATRIX: dict[str, frozenset[Perm]] = {
             Perm.ACT_ESCALATION,
             Perm.READ_SITE,
             Perm.READ_AUDIT,
+            Perm.READ_HUB,
         }
     ),
     "flow_coordinator": frozenset(
@@ -75,8 +77,12 @@ MATRIX: dict[str, frozenset[Perm]] = {
             Perm.LATE_REVIEW,
             Perm.ACT_ESCALATION,
             Perm.READ_SITE,
+            Perm.READ_HUB,
         }
     ),
+    # Care transfer hub and social care partner staff: the hub list alone, with minimal
+    # identifiers; no board, patient page or API beyond it (docs/permissions.md).
+    "transfer_hub": frozenset({Perm.READ_HUB}),
     # Sponsors see their wards' patients for context and act on escalations, nothing clinical.
     "executive_sponsor": frozenset({Perm.READ_WARD, Perm.ACT_ESCALATION, Perm.READ_SITE, Perm.RECEIVE_ALERTS}),
     "admin": frozenset(

@@ -27,9 +27,10 @@ DESCRIPTIONS = {
     Perm.MANAGE_USERS: "Manage users, ward assignments and integration tokens; see and end signed-in sessions",
     Perm.SUBMIT_HL7: "Send HL7 v2 ADT messages from the PAS",
     Perm.RECEIVE_ALERTS: "Own alerts (what is overdue for their role on their wards) and alert settings",
+    Perm.READ_HUB: "Transfer-of-care hub list: patients on pathways 1-3 or with an open referral",
 }
 
-SITE_WIDE = {"flow_coordinator", "admin", "integration"}
+SITE_WIDE = {"flow_coordinator", "admin", "integration", "transfer_hub"}
 
 # Day-one tasks and the permission each needs (docs/setup.md says how to do them).
 TASKS = [  # (task, permission, who, where on the screens)
@@ -126,6 +127,13 @@ def render_markdown() -> str:
         "Anyone signed in may read the reference lists (criteria, delay reasons, pathways...).",
         "Anonymous users reach only the sign-in page, static assets, `/healthz` and the OpenAPI schema.",
         "Integration (service) accounts authenticate with API tokens only and cannot sign in to pages.",
+        "",
+        "**Care transfer hub and social care partners** (`transfer_hub`) see only the transfer-of-care",
+        "hub list (`/hub`, `GET /api/v1/hub`): every ward's patients on discharge pathways 1-3 or with",
+        "an open referral, shown by initials, age, ward and bed (no name, NHS number, hospital number",
+        "or date of birth), with their referrals, milestones and next action. Every board, patient page",
+        "and patient or stay API answers them 403, so they cannot read any other patient, nor more about",
+        "these ones. Ward managers see the hub list for their own wards, flow coordinators for all.",
         "",
     ]
     return "\n".join(lines)

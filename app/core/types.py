@@ -207,7 +207,7 @@ Mrn = Annotated[str, BoundedText(20, required=True)]
 ActionText = Annotated[str, BoundedText(1000, required=True)]
 Specialty = Annotated[str, BoundedText(100)]
 SiteCode = Annotated[str, BoundedText(10, required=True)]  # ODS site code
-StateCode = Annotated[str, BoundedText(20, required=True)]  # a bed state
+StateCode = Annotated[str, BoundedText(20, required=True)]  # a bed state, a milestone status, a referral answer
 Note = Annotated[str, BoundedText(500)]
 CodeOrBlank = Annotated[str, BoundedText(40)]
 FormCode = Annotated[Code | None, BeforeValidator(_blank_is_none)]

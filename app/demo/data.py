@@ -396,3 +396,46 @@ ESCALATION_OUTCOMES = (
     "Family meeting held, plan agreed",
     "Package of care sourced from a second agency",
 )
+
+
+# Referrals made when a patient no longer meets the criteria to reside, by discharge pathway: the
+# services (codes of the referralservice list) and how likely each is.
+REFERRALS_BY_PATHWAY: dict[int, tuple[tuple[str, float], ...]] = {
+    1: (("care_transfer_hub", 0.9), ("reablement", 0.6), ("social_care", 0.4), ("community_nursing", 0.3)),
+    2: (("care_transfer_hub", 0.9), ("community_bed", 0.9), ("therapy", 0.5)),
+    3: (("care_transfer_hub", 0.9), ("social_care", 0.8), ("care_home", 0.9)),
+}
+# Specialist teams asked to see a patient who still needs acute care, and how likely.
+SPECIALIST_REFERRALS: tuple[tuple[str, float], ...] = (
+    ("frailty_team", 0.05),
+    ("tissue_viability", 0.02),
+    ("diabetes_team", 0.02),
+    ("therapy", 0.05),
+)
+# Hours from sending to the answer, the assessment and the decision: (mean, spread) of a
+# log-normal-ish draw by service family; the hub is quick, care homes slow.
+REFERRAL_HOURS: dict[str, tuple[float, float, float]] = {
+    "care_transfer_hub": (3, 20, 30),
+    "reablement": (6, 30, 60),
+    "social_care": (8, 48, 96),
+    "community_nursing": (4, 24, 30),
+    "community_bed": (6, 30, 72),
+    "care_home": (12, 72, 168),
+    "therapy": (2, 6, 10),
+    "frailty_team": (2, 20, 24),
+    "tissue_viability": (4, 30, 32),
+    "diabetes_team": (2, 20, 22),
+}
+REFERRAL_DECISIONS = (
+    "Accepted: start date agreed",
+    "Accepted: waiting for capacity",
+    "Package agreed, 4 calls a day",
+    "Bed offered",
+    "Advice given, no ongoing input",
+)
+CHALLENGE_REASONS = (
+    "Patient still meets criteria to reside",
+    "Therapy assessment not done yet",
+    "Wrong pathway: needs bed-based care",
+    "Referral incomplete: no capacity assessment",
+)

@@ -25,6 +25,7 @@ from app.actions.schemas import ActionCreate, ActionUpdate
 from app.audit import service as audit
 from app.auth.deps import principal_for
 from app.auth.passwords import hash_password
+from app.core import codes
 from app.core.clock import london_date
 from app.core.principal import Principal
 from app.demo import data, work
@@ -33,6 +34,8 @@ from app.discharges import service as discharges
 from app.discharges.schemas import FailedDischargeCreate, FailedDischargeUpdate
 from app.escalations import service as escalations
 from app.escalations.schemas import EscalationCreate, EscalationStep, StepAction
+from app.milestones import service as milestones
+from app.milestones.schemas import MilestoneUpdate
 from app.models import (
     REFERENCE_LISTS,
     Action,
@@ -41,11 +44,13 @@ from app.models import (
     Criterion,
     DailyReview,
     DelayReason,
+    DischargeMilestone,
     Escalation,
     FailedDischarge,
     Pathway,
     Patient,
     RedDayReason,
+    Referral,
     ReviewCriterion,
     ReviewDelayReason,
     Site,
@@ -60,7 +65,9 @@ from app.reviews import service as reviews
 from app.reviews.schemas import ReviewRequest
 from app.rounds import service as rounds
 from app.rounds.schemas import AttendeeIn, RoundStart
+from app.stays import referrals
 from app.stays import service as stays
+from app.stays.schemas import ReferralCreate, ReferralUpdate
 from app.wards import service as wards_service
 from app.wards.schemas import BedCreate, BedUpdate, WardCreate
 
@@ -208,6 +215,8 @@ class _StayState:
     has_ccd: bool = False
     reviewed_on: date | None = None  # one review a day, even if the patient moved wards
     left_at: datetime | None = None  # set once discharged
+    referred: set[str] = field(default_factory=set)  # services referred to already
+    milestones_planned: set[int] = field(default_factory=set)  # milestones with their progress planned
 
     @property
     def departs_ward_at(self) -> datetime | None:
@@ -751,8 +760,13 @@ class _Builder:
         return _ActionPlan(when=when, role=role, description=description, due=due, done=done)
 
     def _after_review(self, item: _ReviewPlan) -> None:
-        """The EDD change and the action agreed at this review, through their services."""
+        """The EDD change and the action agreed at this review, through their services; the
+        pathway's milestones and the referrals a patient without criteria to reside needs."""
         state = item.state
+        # Before the EDD changes, as the review service does it (the due times follow the EDD).
+        milestones.sync_for_pathway(self.session, actor=item.reviewer, stay=state.row, now=item.when)
+        self._plan_milestones(item)
+        self._refer(item)
         if item.edd is not None:
             new, reason = item.edd
             stays.set_edd(
@@ -896,6 +910,96 @@ class _Builder:
             raise ValueError(f"unknown red-day reason {req.red_day_reason_code}")
         if req.pathway is not None and req.pathway not in known["pathway"]:
             raise ValueError(f"unknown pathway {req.pathway}")
+
+    # -- milestones and referrals --------------------------------------------------------
+
+    def _plan_milestones(self, item: _ReviewPlan) -> None:
+        """Most milestones are done a little before they fall due; some late, a few never."""
+        rng = self.rng
+        for row in milestones.milestones_for_stay(self.session, item.state.row.id):
+            if row.id in item.state.milestones_planned or row.status not in codes.MILESTONE_OPEN:
+                continue
+            item.state.milestones_planned.add(row.id)
+            if rng.random() < 0.1:
+                continue  # forgotten: it goes red
+            started = max(item.when + MINUTE, row.due_at - timedelta(hours=rng.uniform(6, 30)))
+            done = row.due_at + timedelta(hours=rng.gauss(-3, 4))
+            self.at(started, self.milestone_status, item.state, row, codes.MILESTONE_IN_PROGRESS)
+            self.at(max(done, started + MINUTE), self.milestone_status, item.state, row, codes.MILESTONE_DONE)
+
+    def milestone_status(self, when: datetime, state: _StayState, row: DischargeMilestone, status: str) -> None:
+        if state.left_at is not None or row.status not in codes.MILESTONE_OPEN:
+            return
+        staff = self.staff[state.ward.idx]
+        milestones.update_milestone(
+            self.session,
+            actor=staff.get(row.owner_role_code) or staff["nurse"],
+            stay=state.row,
+            milestone=row,
+            data=MilestoneUpdate(status=status),
+            expected_version=row.version,
+            now=when,
+        )
+
+    def _refer(self, item: _ReviewPlan) -> None:
+        """Referrals to the pathway's services once the patient no longer meets the criteria to
+        reside, and now and then to a specialist team while they do."""
+        rng = self.rng
+        state = item.state
+        pathway = state.row.pathway
+        if item.request.meets_criteria_to_reside:
+            wanted = [code for code, p in data.SPECIALIST_REFERRALS if rng.random() < p]
+        elif pathway in data.REFERRALS_BY_PATHWAY:
+            wanted = [code for code, p in data.REFERRALS_BY_PATHWAY[pathway] if rng.random() < p]
+        else:
+            return
+        for n, code in enumerate(c for c in wanted if c not in state.referred):
+            state.referred.add(code)
+            self.at(item.when + (30 + 25 * n) * MINUTE + rng.randint(0, 40) * MINUTE, self.send_referral, state, code)
+
+    def send_referral(self, when: datetime, state: _StayState, code: str) -> None:
+        if state.left_at is not None:
+            return
+        rng = self.rng
+        sender = self.staff[state.ward.idx]["nurse"]
+        referral = referrals.add_referral(
+            self.session, actor=sender, stay=state.row, data=ReferralCreate(service_code=code, sent_at=when), now=when
+        )
+        answer, assess, decide = data.REFERRAL_HOURS.get(code, (6, 24, 48))
+
+        def after(mean_hours: float) -> datetime:
+            return when + timedelta(hours=max(0.25, rng.lognormvariate(math.log(mean_hours), 0.6)))
+
+        answered, assessed, decided = after(answer), after(assess), after(decide)
+        assessed = max(assessed, answered + MINUTE)
+        decided = max(decided, assessed + MINUTE)
+        roll = rng.random()
+        if roll < 0.06:
+            reason = rng.choice(data.CHALLENGE_REASONS)
+            self.at(answered, self.referral_step, state, referral, ReferralUpdate(
+                response=codes.REFERRAL_CHALLENGED, responded_at=answered, challenge_reason=reason))  # fmt: skip
+            return
+        if roll < 0.1:
+            self.at(answered, self.referral_step, state, referral, ReferralUpdate(
+                response=codes.REFERRAL_DECLINED, responded_at=answered))  # fmt: skip
+            return
+        self.at(answered, self.referral_step, state, referral, ReferralUpdate(
+            response=codes.REFERRAL_ACCEPTED, responded_at=answered))  # fmt: skip
+        self.at(assessed, self.referral_step, state, referral, ReferralUpdate(assessed_at=assessed))
+        self.at(decided, self.referral_step, state, referral, ReferralUpdate(
+            decided_at=decided, decision=rng.choice(data.REFERRAL_DECISIONS)))  # fmt: skip
+
+    def referral_step(self, when: datetime, state: _StayState, referral: Referral, change: ReferralUpdate) -> None:
+        # The services answer by phone or email; the ward's discharge coordinator (nurse) records it.
+        referrals.update_referral(
+            self.session,
+            actor=self.staff[state.ward.idx]["nurse"],
+            stay=state.row,
+            referral=referral,
+            data=change,
+            expected_version=referral.version,
+            now=when,
+        )
 
     def action_done(self, when: datetime, state: _StayState, action: Action, role: str) -> None:
         staff = self.staff[state.ward.idx]

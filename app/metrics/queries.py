@@ -19,6 +19,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
+from app.core.codes import REFERRAL_CHALLENGED, REFERRAL_DECLINED
 from app.core.principal import Principal
 from app.metrics.rules.discharges import NOT_DISCHARGES
 from app.metrics.rules.facts import FailedFacts, Location, ReferralFacts, Review, RoundFacts, StayFacts
@@ -30,6 +31,7 @@ from app.models import (
     FailedDischarge,
     FailedDischargeCause,
     Referral,
+    ReferralService,
     Stay,
     StayLocation,
     Ward,
@@ -308,24 +310,42 @@ def load_events(
         for fd_id, (stay_id, ward_id, planned_for) in failed_heads.items()
     ]
 
-    # 5. Referrals decided in the period, or still waiting at its end.
+    # 5. Referrals sent before the period ends and not settled before it starts (docs/metrics.md).
+    settled = func.coalesce(col(Referral.decided_at), col(Referral.responded_at))
     referrals = [
-        ReferralFacts(*row)
-        for row in plain_rows(
+        ReferralFacts(
+            ref_id,
+            stay_id,
+            ward_id,
+            label or code,
+            sent_at,
+            decided_at or (responded_at if response in (REFERRAL_DECLINED, REFERRAL_CHALLENGED) else None),
+            assessed_at,
+        )
+        for ref_id, stay_id, ward_id, code, label, sent_at, decided_at, response, responded_at, assessed_at in plain_rows(
             session,
             sa_select(
                 col(Referral.id),
                 col(Referral.stay_id),
                 col(Stay.ward_id),
-                col(Referral.to_service),
-                fast_date(Referral.sent_on),
-                fast_date(Referral.decision_on),
+                col(Referral.service_code),
+                col(ReferralService.label),
+                fast_utc(Referral.sent_at),
+                fast_utc(Referral.decided_at),
+                col(Referral.response),
+                fast_utc(Referral.responded_at),
+                fast_utc(Referral.assessed_at),
             )  # fmt: skip
             .join(Stay, col(Stay.id) == Referral.stay_id)
+            .outerjoin(ReferralService, col(ReferralService.code) == Referral.service_code)
             .where(
                 (col(Stay.ward_id) + 0).in_(scope),  # from the referrals, not from every stay on the wards
-                col(Referral.sent_on) <= period.date_to,
-                or_(col(Referral.decision_on).is_(None), col(Referral.decision_on) >= period.date_from),
+                col(Referral.sent_at) < period.end,
+                or_(
+                    settled.is_(None),
+                    settled >= period.start,
+                    col(Referral.assessed_at) >= period.start,
+                ),
             )
             .order_by(col(Referral.id)),
         )

@@ -16,6 +16,7 @@ from app.models.metrics import (
     MetricsRefresh,
     MetricsStale,
 )
+from app.models.milestone import DischargeMilestone
 from app.models.patient import Patient
 from app.models.place import Bed, BedStatePeriod, Site, Ward
 from app.models.reference import (
@@ -28,6 +29,7 @@ from app.models.reference import (
     DischargeDestination,
     EscalationLevel,
     FailedDischargeReason,
+    MilestoneType,
     Pathway,
     RedDayReason,
     ReferenceList,
@@ -57,6 +59,8 @@ __all__ = [
     "BoardRoundAttendee",
     "BoardRoundEntry",
     "Referral",
+    "DischargeMilestone",
+    "MilestoneType",
     "ReferralService",
     "Criterion",
     "DailyReview",

@@ -114,6 +114,25 @@ class ReferralService(ReferenceBase, table=True):
     """Services a discharge referral goes to (care transfer hub, reablement, Hospital at Home...)."""
 
     code: str = Field(primary_key=True, max_length=40)
+    # Hours from sending to the service's decision the trust expects (alerts: waiting past target).
+    decision_target_hours: int = 48
+    # Specialist teams that visit wards at set times say when, as the board shows it
+    # ("Mon-Fri 10:00"); empty for services that do not visit.
+    visit_times: str = Field(default="", max_length=200)
+
+
+class MilestoneType(ReferenceBase, table=True):
+    """A standard discharge milestone (medicines to take home, transport booked...): which
+    pathways it applies to, who owns it and when it falls due. Editable as data."""
+
+    code: str = Field(primary_key=True, max_length=40)
+    owner_role_code: str = Field(foreign_key="staffrole.code", max_length=40)
+    # The pathways (0-3) it applies to, as digits: "123" for pathways 1 to 3.
+    pathways: str = Field(default="", max_length=8)
+    # Due at `due_hour` (Europe/London) this many days before the expected discharge date (or,
+    # with no EDD, before tomorrow). app/milestones/service.py due_at.
+    due_days_before_edd: int = 1
+    due_hour: int = Field(default=12, ge=0, le=23)
 
 
 class ReferenceList(NamedTuple):
@@ -134,6 +153,7 @@ REFERENCE_LISTS: dict[str, ReferenceList] = {
     "destinations": ReferenceList(DischargeDestination, "discharge-destinations"),
     "escalation_levels": ReferenceList(EscalationLevel, "escalation-levels"),
     "referral_services": ReferenceList(ReferralService, "referral-services"),
+    "milestone_types": ReferenceList(MilestoneType, "milestone-types"),
     "bed_states": ReferenceList(BedState, "bed-states"),
     "bed_closure_reasons": ReferenceList(BedClosureReason, "bed-closure-reasons"),
 }

@@ -82,12 +82,23 @@ class EddChange(Timestamped, table=True):
 
 
 class Referral(Timestamped, Versioned, table=True):
-    """A referral made for the discharge (care transfer hub, therapy, social work...)."""
+    """A referral made for the discharge to a service (reference list `referralservice`), with
+    the moments it moved on: sent, answered (accepted, declined or challenged as inappropriate,
+    with a reason), assessed, decided. docs/referrals.md."""
+
+    __table_args__ = (Index("ix_referral_service_code_sent_at", "service_code", "sent_at"),)
 
     id: int = Field(default=None, primary_key=True)
     stay_id: int = Field(foreign_key="stay.id", index=True)
-    to_service: str = Field(max_length=200)
-    sent_on: date
-    decision_on: date | None = None
+    service_code: str = Field(foreign_key="referralservice.code", max_length=40)
+    # Which team or person within the service, when it matters (free text).
+    detail: str = Field(default="", max_length=200)
+    sent_at: datetime = utc_field()
+    # app.core.codes REFERRAL_*: "" (no answer yet), accepted, declined, challenged
+    response: str = Field(default="", max_length=20)
+    responded_at: datetime | None = utc_field(nullable=True)
+    challenge_reason: str = Field(default="", max_length=1000)
+    assessed_at: datetime | None = utc_field(nullable=True)
+    decided_at: datetime | None = utc_field(nullable=True)
     decision: str = Field(default="", max_length=1000)
     created_by_id: int = Field(foreign_key="user.id")

@@ -14,6 +14,7 @@ from app.auth.permissions import Perm, allows
 from app.core.clock import before_midday, london_date
 from app.core.errors import Conflict, Forbidden, PreconditionRequired, RuleViolation
 from app.core.principal import Principal
+from app.milestones import service as milestones
 from app.models import (
     Criterion,
     DailyReview,
@@ -368,6 +369,8 @@ def _update_stay_from_review(
             ward_id=stay.ward_id,
             patient_id=stay.patient_id,
         )
+    if before["pathway"] != after["pathway"]:
+        milestones.sync_for_pathway(session, actor=actor, stay=stay, now=now)
 
 
 def reviews_for_stay(session: Session, stay_id: int, limit: int = 30) -> list[tuple[DailyReview, list[str]]]:

@@ -5,22 +5,22 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
+from app.core.clock import london_at
 from app.core.types import (
+    ClockTime,
     Code,
-    FormDate,
     Id,
     IsoDate,
-    Label,
     LongText,
     PartialUpdate,
     PathwayNumber,
     Reason,
     RequiredReason,
     ShortText,
+    StateCode,
     UtcMoment,
     Version,
 )
-from app.core.validation import field_error
 from app.patients.schemas import PatientCreate, PatientPublic
 
 PathwayCode = int  # validated against the pathway table by the service
@@ -175,28 +175,87 @@ class WardListPreview(BaseModel):
 
 
 class ReferralCreate(BaseModel):
-    """A referral made for the discharge (care transfer hub, therapy, social work...)."""
+    """A referral made for the discharge to a service (GET /reference/referral-services)."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="forbid")
 
-    to_service: Label
-    sent_on: IsoDate
-    decision_on: FormDate = None
-    decision: Reason = ""
-
-    @model_validator(mode="after")
-    def _decided_after_sent(self) -> ReferralCreate:
-        if self.decision_on and self.decision_on < self.sent_on:
-            raise field_error("decision_on", DECISION_BEFORE_SENT)
-        return self
+    service_code: Code
+    detail: ShortText = ""  # which team or person within the service
+    sent_at: UtcMoment
 
 
-class ReferralDecision(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+class ReferralUpdate(PartialUpdate):
+    """Record how a referral moved on: the answer (accepted, declined, or challenged as
+    inappropriate, which needs `challenge_reason`), the assessment, the decision. Each moment is
+    no earlier than the referral was sent and not in the future."""
 
-    decision_on: FormDate = None
-    decision: Reason = ""
+    clearable = frozenset({"responded_at", "assessed_at", "decided_at"})
+
+    response: StateCode | None = None
+    responded_at: UtcMoment | None = None
+    challenge_reason: Reason | None = None
+    assessed_at: UtcMoment | None = None
+    decided_at: UtcMoment | None = None
+    decision: Reason | None = None
+    detail: ShortText | None = None
     version: Version | None = None
 
 
-DECISION_BEFORE_SENT = "The decision cannot be before the referral was sent"
+class ReferralPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    stay_id: int
+    service_code: str
+    detail: str
+    sent_at: datetime
+    response: str
+    responded_at: datetime | None
+    challenge_reason: str
+    assessed_at: datetime | None
+    decided_at: datetime | None
+    decision: str
+    status: str  # sent, accepted, declined, challenged, assessed or decided
+    version: int
+    updated_at: datetime
+
+
+class ReferralForm(BaseModel):
+    """The patient page's "Add a referral" form: a service, and when it was sent (London time)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    service_code: Code
+    detail: ShortText = ""
+    sent_date: IsoDate
+    sent_time: ClockTime
+
+    def to_create(self) -> ReferralCreate:
+        return ReferralCreate(
+            service_code=self.service_code, detail=self.detail, sent_at=london_at(self.sent_date, self.sent_time)
+        )
+
+
+class ReferralStepForm(BaseModel):
+    """One step of a referral on the patient page: what happened (`step`), when, and the words
+    that go with it (the decision, or the reason for a challenge)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    step: Literal["accepted", "declined", "challenged", "assessed", "decided"]
+    on_date: IsoDate
+    at_time: ClockTime
+    text: Reason = ""
+
+    def to_update(self) -> ReferralUpdate:
+        at = london_at(self.on_date, self.at_time)
+        if self.step == "assessed":
+            return ReferralUpdate(assessed_at=at)
+        if self.step == "decided":
+            return ReferralUpdate(decided_at=at, decision=self.text)
+        if self.step == "challenged":
+            return ReferralUpdate(response=self.step, responded_at=at, challenge_reason=self.text)
+        return ReferralUpdate(response=self.step, responded_at=at)
+
+
+MOMENT_BEFORE_SENT = "This cannot be before the referral was sent"

@@ -13,6 +13,7 @@ from app.audit.versions import check_version
 from app.core.clock import london_date
 from app.core.errors import Conflict, NotFound, RuleViolation
 from app.core.principal import Principal
+from app.milestones import service as milestones
 from app.models import (
     Bed,
     DailyReview,
@@ -184,6 +185,7 @@ def admit(
         bed_states.on_arrival(session, actor=actor, bed=bed, at=admitted_at, now=now)
     if expected_discharge_date is not None:
         _apply_edd(session, actor=actor, stay=stay, new_date=expected_discharge_date, reason="", now=now)
+    milestones.sync_for_pathway(session, actor=actor, stay=stay, now=now)
     return stay
 
 
@@ -382,6 +384,8 @@ def update_stay(
         patient_id=stay.patient_id,
         only_if_changed=True,
     )
+    if "pathway" in changes:
+        milestones.sync_for_pathway(session, actor=actor, stay=stay, now=now)
     return stay
 
 

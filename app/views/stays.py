@@ -13,7 +13,7 @@ from app.actions.service import action_or_404, update_action
 from app.auth.deps import CanReadWard, CanWriteClinical
 from app.auth.permissions import Perm, allows
 from app.auth.scope import stay_or_404
-from app.core.clock import london_date
+from app.core.clock import london_date, london_wall_clock
 from app.core.errors import DomainError, StaleVersion
 from app.core.params import Now, PathId
 from app.core.principal import Principal
@@ -23,7 +23,8 @@ from app.reference import labels
 from app.rounds import step
 from app.rounds.queries import form_values, patient_context
 from app.stays import referrals
-from app.stays.schemas import ReferralCreate, ReferralDecision
+from app.stays.schemas import ReferralForm, ReferralStepForm
+from app.views import milestones as milestone_views
 from app.views import round_step
 from app.web.form_writes import write_form
 from app.web.forms import FormData
@@ -48,23 +49,30 @@ def _page(
     referral_values: dict | None = None,
     status_code: int = 200,
 ) -> Response:
-    context = patient_context(session, stay, now) | {
-        "ward": session.get(Ward, stay.ward_id),
-        "values": values if values is not None else form_values(session, stay, london_date(now)),
-        "errors": errors or {},
-        "conflict": conflict,
-        "message": message,
-        "referral_errors": referral_errors or {},
-        "referral_values": referral_values or {},
-        "form_action": f"/stays/{stay.id}",
-        "submit_text": "Save",
-        "target": "patient-main",
-        "can_edit": allows(actor.role, Perm.WRITE_CLINICAL) and stay.discharged_at is None,
-        "can_raise": allows(actor.role, Perm.RAISE_ESCALATION),
-        "can_log_failed": allows(actor.role, Perm.LOG_FAILED_DISCHARGE),
-        "role_labels": labels(session, "roles"),
-        "family_labels": labels(session, "families"),
-    }
+    context = (
+        patient_context(session, stay, now)
+        | {
+            "ward": session.get(Ward, stay.ward_id),
+            "values": values if values is not None else form_values(session, stay, london_date(now)),
+            "errors": errors or {},
+            "conflict": conflict,
+            "message": message,
+            "referral_errors": referral_errors or {},
+            "referral_values": referral_values or {},
+            "form_action": f"/stays/{stay.id}",
+            "submit_text": "Save",
+            "target": "patient-main",
+            "can_edit": allows(actor.role, Perm.WRITE_CLINICAL) and stay.discharged_at is None,
+            "can_raise": allows(actor.role, Perm.RAISE_ESCALATION),
+            "can_log_failed": allows(actor.role, Perm.LOG_FAILED_DISCHARGE),
+            "role_labels": labels(session, "roles"),
+            "family_labels": labels(session, "families"),
+            "service_labels": labels(session, "referral_services"),
+            "referral_is_open": referrals.is_open,
+            "now_clock": london_wall_clock(now).strftime("%H:%M"),
+        }
+        | milestone_views.panel_context(session, actor, stay, now)
+    )
     block = "patient_main" if wants_fragment(request, "patient-main") else None
     context["as_fragment"] = block is not None
     return vary(render(request, "stays/show.html", context, block_name=block, status_code=status_code))
@@ -127,8 +135,8 @@ def add_referral(
     return write_form(
         session,
         form,
-        ReferralCreate,
-        lambda data, _: referrals.add_referral(session, actor=actor, stay=stay, data=data, now=now),
+        ReferralForm,
+        lambda data, _: referrals.add_referral(session, actor=actor, stay=stay, data=data.to_create(), now=now),
         done=lambda _: _page(request, session, actor, stay, now, message="Referral added"),
         again=again,
     )
@@ -158,7 +166,7 @@ def record_referral_decision(
             now,
             status_code=status,
             referral_errors={k if k == "form" else f"{k}-{mine}": v for k, v in errors.items()},
-            referral_values={f"{k}-{mine}": form.get(k, "") for k in ("decision_on", "decision")},
+            referral_values={f"{k}-{mine}": form.get(k, "") for k in ("step", "on_date", "at_time", "text")},
         )
 
     def stale(_: StaleVersion) -> Response:
@@ -168,10 +176,22 @@ def record_referral_decision(
     return write_form(
         session,
         form,
-        ReferralDecision,
-        lambda data, drawn_at: referrals.record_decision(
-            session, actor=actor, stay=stay, referral=referral, data=data, expected_version=drawn_at, now=now
+        ReferralStepForm,
+        lambda data, drawn_at: referrals.update_referral(
+            session,
+            actor=actor,
+            stay=stay,
+            referral=referral,
+            data=data.to_update(),
+            expected_version=drawn_at,
+            now=now,
         ),
+        fields={
+            "responded_at": "on_date",
+            "assessed_at": "on_date",
+            "decided_at": "on_date",
+            "challenge_reason": "text",
+        },
         version="version",
         done=lambda _: _page(request, session, actor, stay, now, message="Referral updated"),
         again=again,

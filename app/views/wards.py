@@ -16,6 +16,7 @@ from app.auth.scope import ward_by_code_or_404
 from app.core.clock import london_date
 from app.core.params import Now, PathCode
 from app.db import SessionDep
+from app.milestones import service as milestones
 from app.models import Ward
 from app.reference import labels
 from app.rounds.service import ended_today, open_round
@@ -56,6 +57,7 @@ def _board_context(
         "can_run_round": allows(principal.role, Perm.RUN_ROUND),
         "can_log_failed": allows(principal.role, Perm.LOG_FAILED_DISCHARGE),
         **board_extras(session, principal),
+        "milestone_rag": milestones.rag_by_stay(session, [r.stay.id for r in rows if r.stay], now),
     }
 
 

@@ -13,6 +13,7 @@ LINKS: list[tuple[Perm | None, str, str]] = [
     (Perm.READ_WARD, "home", "Wards"),
     (Perm.READ_WARD, "escalation_ladder", "Escalations"),
     (Perm.READ_WARD, "failed_discharge_list", "Failed discharges"),
+    (Perm.READ_HUB, "hub", "Hub"),
     (Perm.READ_SITE, "show_flow", "Flow"),
     (Perm.READ_SITE, "show_metrics", "Metrics"),
     (Perm.READ_AUDIT, "audit", "Audit"),

@@ -239,9 +239,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("code"),
     )
     with op.batch_alter_table("ward", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_ward_executive_sponsor_id"), ["executive_sponsor_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_ward_executive_sponsor_id"), ["executive_sponsor_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_ward_site_id"), ["site_id"], unique=False)
 
     op.create_table(
@@ -315,9 +313,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("boardroundattendee", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_boardroundattendee_board_round_id"), ["board_round_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_boardroundattendee_board_round_id"), ["board_round_id"], unique=False)
 
     op.create_table(
         "stay",
@@ -339,13 +335,9 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("discharge_ready_date", sa.Date(), nullable=True),
-        sa.Column(
-            "responsible_consultant", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False
-        ),
+        sa.Column("responsible_consultant", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
         sa.Column("pas_visit_number", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
-        sa.CheckConstraint(
-            "discharged_at IS NULL OR discharged_at >= admitted_at", name="discharge_after_admit"
-        ),
+        sa.CheckConstraint("discharged_at IS NULL OR discharged_at >= admitted_at", name="discharge_after_admit"),
         sa.ForeignKeyConstraint(
             ["bed_id"],
             ["bed.id"],
@@ -372,9 +364,7 @@ def upgrade() -> None:
     with op.batch_alter_table("stay", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_stay_discharged_at"), ["discharged_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_stay_patient_id"), ["patient_id"], unique=False)
-        batch_op.create_index(
-            "ix_stay_ward_id_discharged_at", ["ward_id", "discharged_at"], unique=False
-        )
+        batch_op.create_index("ix_stay_ward_id_discharged_at", ["ward_id", "discharged_at"], unique=False)
         batch_op.create_index(
             "uq_stay_current_bed",
             ["bed_id"],
@@ -427,9 +417,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("action", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_action_board_round_id"), ["board_round_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_action_board_round_id"), ["board_round_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_action_stay_id"), ["stay_id"], unique=False)
 
     op.create_table(
@@ -473,9 +461,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("stay_id", "review_date"),
     )
     with op.batch_alter_table("dailyreview", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_dailyreview_review_date"), ["review_date"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_dailyreview_review_date"), ["review_date"], unique=False)
         batch_op.create_index(batch_op.f("ix_dailyreview_stay_id"), ["stay_id"], unique=False)
 
     op.create_table(
@@ -583,9 +569,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("faileddischarge", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_faileddischarge_planned_for"), ["planned_for"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_faileddischarge_planned_for"), ["planned_for"], unique=False)
         batch_op.create_index(batch_op.f("ix_faileddischarge_stay_id"), ["stay_id"], unique=False)
 
     op.create_table(
@@ -642,18 +626,14 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("escalationevent", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_escalationevent_escalation_id"), ["escalation_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_escalationevent_escalation_id"), ["escalation_id"], unique=False)
 
     op.create_table(
         "faileddischargecause",
         sa.Column("failed_discharge_id", sa.Integer(), nullable=False),
         sa.Column("reason_code", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("is_primary", sa.Boolean(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["failed_discharge_id"], ["faileddischarge.id"], ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["failed_discharge_id"], ["faileddischarge.id"], ondelete="CASCADE"),
         sa.ForeignKeyConstraint(
             ["reason_code"],
             ["faileddischargereason.code"],

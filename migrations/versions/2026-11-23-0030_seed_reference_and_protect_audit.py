@@ -110,8 +110,16 @@ RED_DAY_REASONS = [
 
 PATHWAYS = [
     (0, "Pathway 0: home, no new support", "Home or usual residence with no new or additional health or social care."),
-    (1, "Pathway 1: home with support", "Home with new or additional health or social care (reablement, rehabilitation, restarted lapsed package)."),
-    (2, "Pathway 2: community bed", "Short-term community bed with recovery support before going home or to longer-term care."),
+    (
+        1,
+        "Pathway 1: home with support",
+        "Home with new or additional health or social care (reablement, rehabilitation, restarted lapsed package).",
+    ),
+    (
+        2,
+        "Pathway 2: community bed",
+        "Short-term community bed with recovery support before going home or to longer-term care.",
+    ),
     (3, "Pathway 3: care home", "Care home placement for people with the most complex needs."),
 ]
 
@@ -207,7 +215,15 @@ def upgrade() -> None:
         [{"code": k, "label": v, "sort_order": i, "active": True} for i, (k, v) in enumerate(DESTINATIONS)],
     )
     _insert_missing(
-        _ref("escalationlevel", c("code"), c("name"), c("label"), c("response_target_minutes"), c("sort_order"), c("active")),
+        _ref(
+            "escalationlevel",
+            c("code"),
+            c("name"),
+            c("label"),
+            c("response_target_minutes"),
+            c("sort_order"),
+            c("active"),
+        ),
         [
             {"code": k, "name": n, "label": v, "response_target_minutes": t, "sort_order": k, "active": True}
             for k, n, v, t in LEVELS

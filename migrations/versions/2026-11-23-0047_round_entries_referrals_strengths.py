@@ -77,12 +77,15 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_referral_stay_id"), ["stay_id"], unique=False)
 
     with op.batch_alter_table("stay", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("what_matters", sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=False, server_default=""))
-        batch_op.add_column(sa.Column("strengths", sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=False, server_default=""))
+        batch_op.add_column(
+            sa.Column("what_matters", sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=False, server_default="")
+        )
+        batch_op.add_column(
+            sa.Column("strengths", sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=False, server_default="")
+        )
         batch_op.add_column(sa.Column("choice_information_given_on", sa.Date(), nullable=True))
         batch_op.add_column(sa.Column("choice_offered_on", sa.Date(), nullable=True))
         batch_op.add_column(sa.Column("choice_deadline", sa.Date(), nullable=True))
-
 
 
 def downgrade() -> None:

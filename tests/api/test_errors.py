@@ -144,7 +144,17 @@ def test_no_input_produces_a_500(db, api, ward, nurse_principal, live_server):
 def _examples(db, ids: dict, now: datetime) -> dict[tuple[str, str], tuple[dict, dict]]:
     """A valid request for each JSON write route: (path ids, body). Each walk starts from it,
     so a bad value meets the service and the database, not just the first check."""
-    from app.models import Action, BoardRound, Escalation, FailedDischarge, Patient, Stay, Ward
+    from app.models import (
+        Action,
+        BoardRound,
+        DischargeMilestone,
+        Escalation,
+        FailedDischarge,
+        Patient,
+        Referral,
+        Stay,
+        Ward,
+    )
 
     def version(model, key: str) -> int:  # noqa: ANN001
         return db.get(model, ids[key]).version
@@ -182,6 +192,14 @@ def _examples(db, ids: dict, now: datetime) -> dict[tuple[str, str], tuple[dict,
         ("POST", "/api/v1/stays/{stay_id}/reviews"): ({}, {"meets_criteria_to_reside": True, "pathway": 1}),
         ("POST", "/api/v1/stays/{stay_id}/actions"): ({}, {"description": "Book transport", "owner_role_code": "nurse", "due_at": at}),
         ("PATCH", "/api/v1/stays/{stay_id}/actions/{action_id}"): ({}, {"description": "x", "version": version(Action, "action_id")}),
+        ("POST", "/api/v1/stays/{stay_id}/referrals"): ({}, {"service_code": "therapy", "detail": "Physio", "sent_at": at}),
+        ("PATCH", "/api/v1/stays/{stay_id}/referrals/{referral_id}"): (
+            {}, {"response": "challenged", "responded_at": at, "challenge_reason": "Not medically optimised",
+                 "assessed_at": at, "decided_at": at, "decision": "x", "version": version(Referral, "referral_id")}
+        ),
+        ("PATCH", "/api/v1/stays/{stay_id}/milestones/{milestone_id}"): (
+            {}, {"status": "in_progress", "due_at": at, "owner_role_code": "nurse", "version": version(DischargeMilestone, "milestone_id")}
+        ),
         ("POST", "/api/v1/stays/{stay_id}/failed-discharges"): (
             {},
             {"planned_for": at, "causes": ["transport"], "primary_cause": "transport", "avoidable": False},

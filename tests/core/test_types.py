@@ -136,7 +136,11 @@ INPUT_TABLES: dict[str, type | None] = {
     "AuditQuery": None,  # filters
     "PatientStepForm": models.Stay,
     "ReferralCreate": models.Referral,
-    "ReferralDecision": models.Referral,
+    "ReferralUpdate": models.Referral,
+    "ReferralForm": models.Referral,
+    "ReferralStepForm": None,  # becomes a ReferralUpdate (checked above)
+    "MilestoneUpdate": models.DischargeMilestone,
+    "MilestoneForm": models.DischargeMilestone,
     "RaiseForm": models.Escalation,
     "FailedDischargeForm": models.FailedDischarge,  # detail; the rest become FailedDischargeCreate
     "EddForm": models.EddChange,

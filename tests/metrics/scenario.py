@@ -98,7 +98,7 @@ def build_march(db: Session) -> March:
 
     review(db, actor, s1, utc(3, 24, 12), meets=False)
     referral = Referral(
-        stay_id=s1.id, to_service="Care transfer hub", sent_on=date(2026, 3, 24), created_by_id=actor.user_id
+        stay_id=s1.id, service_code="care_transfer_hub", sent_at=utc(3, 24, 12), created_by_id=actor.user_id
     )
     crud.create(db, actor=actor, row=referral, now=utc(3, 24, 13), ward_id=a.id, patient_id=s1.patient_id)
     review(db, actor, s1, utc(3, 25, 12), meets=False)
@@ -107,7 +107,7 @@ def build_march(db: Session) -> March:
     factories.make_edd(db, actor, s2, date(2026, 3, 30), now=utc(3, 25, 9))
     crud.create(
         db, actor=actor, now=utc(3, 25, 13), ward_id=a.id, patient_id=s8.patient_id,
-        row=Referral(stay_id=s8.id, to_service="Social work", sent_on=date(2026, 3, 25), created_by_id=actor.user_id),
+        row=Referral(stay_id=s8.id, service_code="social_care", sent_at=utc(3, 25, 12), created_by_id=actor.user_id),
     )  # fmt: skip
 
     s5 = admit(a, utc(3, 26, 10), patient=p4, responsible_consultant="Dr Adams")
@@ -131,7 +131,7 @@ def build_march(db: Session) -> March:
         now=utc(3, 27, 15),
     )
     crud.update(
-        db, actor=actor, row=referral, changes={"decision_on": date(2026, 3, 27), "decision": "Accepted for P1"},
+        db, actor=actor, row=referral, changes={"assessed_at": utc(3, 26, 12), "decided_at": utc(3, 27, 12), "decision": "Accepted for P1"},
         expected_version=referral.version, now=utc(3, 27, 16), ward_id=a.id, patient_id=s1.patient_id, present=dict,
     )  # fmt: skip
 

@@ -15,7 +15,7 @@ from app.metrics.rules.facts import FailedFacts, Location, ReferralFacts, Review
 from app.metrics.rules.figures import WardTotals
 from app.metrics.rules.period import Period, census_instant
 from app.metrics.rules.readiness import delay_band, discharge_ready_date
-from app.metrics.rules.report import failed_by_cause, referral_times, round_compliance
+from app.metrics.rules.report import centile, failed_by_cause, referral_times, round_compliance
 from app.metrics.rules.rounds import round_counts, round_minutes
 
 
@@ -247,20 +247,26 @@ def test_failed_discharges_count_each_cause_once_and_only_in_the_period():
 
 def test_referral_times():
     period = Period(date(2026, 3, 10), date(2026, 3, 20))
+
+    def at(day: int, hour: int = 12):  # noqa: ANN202
+        return utc(2026, 3, day, hour)
+
     refs = [
-        ReferralFacts(1, 1, 1, "Hub", date(2026, 3, 1), date(2026, 3, 11)),  # 10 days, decided in the period
-        ReferralFacts(2, 1, 1, "Hub", date(2026, 3, 12), date(2026, 3, 12)),  # same day: 0
-        ReferralFacts(3, 1, 1, "Hub", date(2026, 3, 1), date(2026, 3, 5)),  # decided before the period
-        ReferralFacts(4, 1, 1, "Hub", date(2026, 3, 15), date(2026, 3, 25)),  # decided after: waiting at the end
-        ReferralFacts(5, 1, 1, "", date(2026, 3, 15), None),  # still waiting, no service named
+        ReferralFacts(1, 1, 1, "Hub", at(1), at(11), at(2)),  # 240 h, decided in the period (assessed before it)
+        ReferralFacts(2, 1, 1, "Hub", at(12, 9), at(12, 13), at(12, 11)),  # 4 h; assessed in 2 h
+        ReferralFacts(6, 1, 1, "Hub", at(13, 9), at(13, 15), None),  # 6 h
+        ReferralFacts(7, 1, 1, "Hub", at(14, 9), at(14, 17), at(14, 10)),  # 8 h; assessed in 1 h
+        ReferralFacts(3, 1, 1, "Hub", at(1), at(5)),  # decided before the period
+        ReferralFacts(4, 1, 1, "Hub", at(15), at(25)),  # decided after: waiting at the end
+        ReferralFacts(5, 1, 1, "", at(15), None),  # still waiting, no service named
+        ReferralFacts(8, 1, 2, "Hub", at(12), at(12, 14)),  # another ward: out of scope
     ]
     rows = {r.service: r for r in referral_times(refs, period, {1})}
-    assert (rows["Hub"].decided, rows["Hub"].mean_days, rows["Hub"].median_days, rows["Hub"].longest_days) == (
-        2,
-        5,
-        5,
-        10,
-    )
+    hub = rows["Hub"]
+    # Decisions 4, 6, 8, 240 h: median 7, 90th centile (nearest rank: the 4th of 4) 240.
+    assert (hub.decided, hub.decision_median_hours, hub.decision_p90_hours) == (4, 7, 240)
+    assert (hub.assessed, hub.assessment_median_hours, hub.assessment_p90_hours) == (2, 1.5, 2)
+    assert centile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 90) == 9 and centile([], 90) is None
     assert rows["Hub"].waiting == 1 and rows["Not recorded"].waiting == 1
     assert rows["All services"].waiting == 2
 

@@ -122,8 +122,11 @@ def test_failed_discharges_by_cause(report):
 
 def test_referral_to_decision(report):
     rows = {r.service: r for r in report.referrals}
-    assert rows["Care transfer hub"].decided == 1 and rows["Care transfer hub"].mean_days == 3
-    assert rows["Social work"].decided == 0 and rows["Social work"].waiting == 1
+    hub = rows["Care transfer hub (integrated discharge team)"]
+    assert (hub.decided, hub.decision_median_hours, hub.decision_p90_hours) == (1, 72, 72)
+    assert (hub.assessed, hub.assessment_median_hours) == (1, 48)
+    social = rows["Adult social care assessment"]
+    assert social.decided == 0 and social.waiting == 1
     assert rows["All services"].decided == 1 and rows["All services"].waiting == 1
 
 

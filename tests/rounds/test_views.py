@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 
 from sqlmodel import select
 
@@ -184,17 +184,24 @@ def test_conflict_says_who_changed_what_and_lets_the_user_reapply(
 def test_patient_page_referrals_actions_and_plan_sheet(db, browser_as, nurse, ward, ward_with_patients):
     browser = browser_as(nurse)
     stay = ward_with_patients[0]
-    r = browser.post(f"/stays/{stay.id}/referrals", {"to_service": "Care transfer hub", "sent_on": "2026-03-09"})
-    assert r.status_code == 200 and "Care transfer hub" in r.text
+    sent = {"service_code": "care_transfer_hub", "sent_date": "2026-03-09", "sent_time": "09:30"}
+    r = browser.post(f"/stays/{stay.id}/referrals", sent)
+    assert r.status_code == 200 and "Care transfer hub (integrated discharge team)" in r.text
     referral = db.exec(select(Referral)).one()
-    r = browser.post(f"/stays/{stay.id}/referrals/{referral.id}", {"decision_on": "2026-03-08", "version": "1"})
+    early = {"step": "accepted", "on_date": "2026-03-08", "at_time": "10:00", "version": "1"}
+    r = browser.post(f"/stays/{stay.id}/referrals/{referral.id}", early)
     assert r.status_code == 422 and "cannot be before" in r.text
+    challenge = {"step": "challenged", "on_date": "2026-03-09", "at_time": "11:00", "text": "", "version": "1"}
+    r = browser.post(f"/stays/{stay.id}/referrals/{referral.id}", challenge)
+    assert r.status_code == 422 and "Say why the referral was challenged" in r.text
     r = browser.post(
         f"/stays/{stay.id}/referrals/{referral.id}",
-        {"decision_on": "2026-03-10", "decision": "Accepted P1", "version": "1"},
+        {"step": "decided", "on_date": "2026-03-10", "at_time": "10:00", "text": "Accepted P1", "version": "1"},
     )
     assert "Accepted P1" in r.text
-    r = browser.post(f"/stays/{stay.id}/referrals", {"to_service": "", "sent_on": "not a date"})
+    db.expire_all()
+    assert db.get(Referral, referral.id).decided_at == datetime(2026, 3, 10, 10, tzinfo=UTC)
+    r = browser.post(f"/stays/{stay.id}/referrals", {"service_code": "", "sent_date": "not a date"})
     assert r.status_code == 422
     plan = browser.get(f"/stays/{stay.id}/plan").text
     assert "12 Mar 2026" in plan and "extra help" in plan
@@ -204,21 +211,26 @@ def test_patient_page_referrals_actions_and_plan_sheet(db, browser_as, nurse, wa
 def test_referral_forms_keep_what_was_typed_with_each_message_by_its_field(db, browser_as, nurse, ward_with_patients):
     browser = browser_as(nurse)
     stay = ward_with_patients[0]
-    r = browser.post(f"/stays/{stay.id}/referrals", {"to_service": "Care transfer hub", "sent_on": "9999-12-31"})
+    typed = {
+        "service_code": "care_transfer_hub",
+        "detail": "Jo on the hub",
+        "sent_date": "9999-12-31",
+        "sent_time": "09:00",
+    }
+    r = browser.post(f"/stays/{stay.id}/referrals", typed)
     assert r.status_code == 422 and "Enter a date between 1 January 1900 and 31 December 2100" in r.text
-    assert 'value="Care transfer hub"' in r.text and 'value="9999-12-31"' in r.text
-    assert (
-        browser.post(f"/stays/{stay.id}/referrals", {"to_service": "Hub", "sent_on": "2026-03-09"}).status_code == 200
-    )
+    assert 'value="Jo on the hub"' in r.text and 'value="9999-12-31"' in r.text
+    assert browser.post(f"/stays/{stay.id}/referrals", typed | {"sent_date": "2026-03-09"}).status_code == 200
     referral = db.exec(select(Referral)).one()
     r = browser.post(
-        f"/stays/{stay.id}/referrals/{referral.id}", {"decision_on": "0", "decision": "Accepted", "version": "1"}
+        f"/stays/{stay.id}/referrals/{referral.id}",
+        {"step": "decided", "on_date": "0", "at_time": "10:00", "text": "Accepted", "version": "1"},
     )
     assert r.status_code == 422
-    row = f"decision_on-{referral.id}"
+    row = f"on_date-{referral.id}"
     assert re.search(rf'id="{row}-error"[^>]*>.*Enter a date as YYYY-MM-DD', r.text, re.S)
     assert re.search(rf'id="{row}"[^>]*value="0"', r.text) and 'value="Accepted"' in r.text
-    assert db.get(Referral, referral.id).decision_on is None
+    assert db.get(Referral, referral.id).decided_at is None
 
 
 def test_sponsors_see_but_cannot_edit(db, browser_as, ward, ward_with_patients):

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -31,6 +31,7 @@ from app.discharges.service import log_failed_discharge
 from app.escalations.schemas import EscalationCreate
 from app.escalations.service import raise_escalation
 from app.main import create_app
+from app.milestones.service import milestones_for_stay
 from app.models import (
     Action,
     AuditEvent,
@@ -39,6 +40,7 @@ from app.models import (
     BoardRound,
     BoardRoundEntry,
     DailyReview,
+    DischargeMilestone,
     EddChange,
     Escalation,
     EscalationEvent,
@@ -202,6 +204,24 @@ PROBES: dict[tuple[str, str], Probe | str] = {
         lambda i: (f"/api/v1/stays/{i['stay_id']}/actions/{i['action_id']}", {"done": True, "version": 1}),
         (("stay_id", "action_id"), ("action_id",), ("stay_id",)),
     ),
+    ("POST", "/api/v1/stays/{stay_id}/referrals"): Probe(
+        lambda i: (
+            f"/api/v1/stays/{i['stay_id']}/referrals",
+            {"service_code": "therapy", "sent_at": "2026-03-10T09:00:00Z"},
+        ),
+        (("stay_id",),),
+    ),
+    ("PATCH", "/api/v1/stays/{stay_id}/referrals/{referral_id}"): Probe(
+        lambda i: (
+            f"/api/v1/stays/{i['stay_id']}/referrals/{i['referral_id']}",
+            {"decided_at": "2026-03-10T10:30:00Z", "decision": "Accepted", "version": 1},
+        ),
+        (("stay_id", "referral_id"), ("referral_id",), ("stay_id",)),
+    ),
+    ("PATCH", "/api/v1/stays/{stay_id}/milestones/{milestone_id}"): Probe(
+        lambda i: (f"/api/v1/stays/{i['stay_id']}/milestones/{i['milestone_id']}", {"status": "done", "version": 1}),
+        (("stay_id", "milestone_id"), ("milestone_id",), ("stay_id",)),
+    ),
     ("POST", "/api/v1/stays/{stay_id}/failed-discharges"): Probe(
         lambda i: (
             f"/api/v1/stays/{i['stay_id']}/failed-discharges",
@@ -294,15 +314,22 @@ PROBES: dict[tuple[str, str], Probe | str] = {
     ),
     ("POST", "/stays/{stay_id}"): Probe(lambda i: (f"/stays/{i['stay_id']}", _form_step(i)), (("stay_id",),)),
     ("POST", "/stays/{stay_id}/referrals"): Probe(
-        lambda i: (f"/stays/{i['stay_id']}/referrals", {"to_service": "Physiotherapy", "sent_on": "2026-03-09"}),
+        lambda i: (
+            f"/stays/{i['stay_id']}/referrals",
+            {"service_code": "therapy", "sent_date": "2026-03-10", "sent_time": "09:00"},
+        ),
         (("stay_id",),),
     ),
     ("POST", "/stays/{stay_id}/referrals/{referral_id}"): Probe(
         lambda i: (
             f"/stays/{i['stay_id']}/referrals/{i['referral_id']}",
-            {"decision_on": "2026-03-10", "decision": "Accepted", "version": 1},
+            {"step": "decided", "on_date": "2026-03-10", "at_time": "10:30", "text": "Accepted", "version": 1},
         ),
         (("stay_id", "referral_id"), ("referral_id",), ("stay_id",)),
+    ),
+    ("POST", "/stays/{stay_id}/milestones/{milestone_id}"): Probe(
+        lambda i: (f"/stays/{i['stay_id']}/milestones/{i['milestone_id']}", {"status": "done", "version": 1}),
+        (("stay_id", "milestone_id"), ("milestone_id",), ("stay_id",)),
     ),
     ("POST", "/stays/{stay_id}/actions/{action_id}/done"): Probe(
         lambda i: (f"/stays/{i['stay_id']}/actions/{i['action_id']}/done", {"version": 1}),
@@ -452,7 +479,9 @@ def _side(db: Session, tag: str, now) -> tuple[Ids, list[str]]:  # noqa: ANN001
         db, setup, given_name=f"{tag.title()}ina", family_name=f"{tag.title()}-Inpatient"
     )
     former = factories.make_patient(db, setup, given_name=f"{tag.title()}ora", family_name=f"{tag.title()}-Former")
-    stay = factories.make_stay(db, setup, main, beds[0], patient=inpatient, admitted_at=now - timedelta(days=3))
+    stay = factories.make_stay(
+        db, setup, main, beds[0], patient=inpatient, admitted_at=now - timedelta(days=3), pathway=1
+    )  # a pathway: its discharge milestones
     gone = factories.make_stay(db, setup, main, beds[1], patient=former, admitted_at=now - timedelta(days=9))
     discharge(
         db, actor=setup, stay=gone, discharged_at=now - timedelta(days=5), destination_code="19", pathway=0,
@@ -472,7 +501,7 @@ def _side(db: Session, tag: str, now) -> tuple[Ids, list[str]]:  # noqa: ANN001
         db, actor=setup, stay=stay, data=EscalationCreate(category_code="capacity", help_needed="Bed"), now=now
     )
     referral = Referral(
-        stay_id=stay.id, to_service="Social work", sent_on=date(2026, 3, 9), created_by_id=setup.user_id,
+        stay_id=stay.id, service_code="social_care", sent_at=now - timedelta(hours=5), created_by_id=setup.user_id,
         created_at=now, updated_at=now,
     )  # fmt: skip
     crud.create(db, actor=setup, row=referral, now=now, ward_id=main.id, patient_id=stay.patient_id)
@@ -498,6 +527,7 @@ def _side(db: Session, tag: str, now) -> tuple[Ids, list[str]]:  # noqa: ANN001
         "round_id": board_round.id,
         "referral_id": referral.id,
         "sponsor_id": sponsor.id,
+        "milestone_id": milestones_for_stay(db, stay.id)[0].id,
     }
     texts = [main.code, quiet.code, main.name, quiet.name, f"{tag}-BED-", f"{tag.title()} Setup", sponsor.display_name]
     for patient in (inpatient, former):
@@ -526,12 +556,13 @@ def world(db, now) -> World:
 
 _COUNTED = (
     AuditEvent, Patient, Stay, StayLocation, EddChange, Ward, Bed, UserWard, Action, FailedDischarge, Escalation,
-    EscalationEvent, BoardRound, BoardRoundEntry, DailyReview, Referral, BedStatePeriod,
+    EscalationEvent, BoardRound, BoardRoundEntry, DailyReview, Referral, BedStatePeriod, DischargeMilestone,
 )  # fmt: skip
 _VERSIONED = {
     "ward_id": Ward, "quiet_ward_id": Ward, "bed_id": Bed, "quiet_bed_id": Bed, "stay_id": Stay,
     "former_stay_id": Stay, "former_patient_id": Patient, "action_id": Action, "fd_id": FailedDischarge,
     "esc_id": Escalation, "round_id": BoardRound, "referral_id": Referral, "sponsor_id": User,
+    "milestone_id": DischargeMilestone,
 }  # fmt: skip
 
 

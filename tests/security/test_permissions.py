@@ -55,6 +55,12 @@ ROUTES: dict[tuple[str, str], Perm | str | None] = {
     ("GET", "/api/v1/stays/{stay_id}/actions"): P.READ_WARD,
     ("POST", "/api/v1/stays/{stay_id}/actions"): P.WRITE_CLINICAL,
     ("PATCH", "/api/v1/stays/{stay_id}/actions/{action_id}"): P.WRITE_CLINICAL,
+    ("GET", "/api/v1/stays/{stay_id}/milestones"): P.READ_WARD,
+    ("GET", "/api/v1/stays/{stay_id}/referrals"): P.READ_WARD,
+    ("GET", "/api/v1/hub"): P.READ_HUB,
+    ("POST", "/api/v1/stays/{stay_id}/referrals"): P.WRITE_CLINICAL,
+    ("PATCH", "/api/v1/stays/{stay_id}/referrals/{referral_id}"): P.WRITE_CLINICAL,
+    ("PATCH", "/api/v1/stays/{stay_id}/milestones/{milestone_id}"): P.WRITE_CLINICAL,
     ("POST", "/api/v1/stays/{stay_id}/failed-discharges"): P.LOG_FAILED_DISCHARGE,
     ("GET", "/api/v1/stays/{stay_id}/failed-discharges"): P.READ_WARD,
     ("PATCH", "/api/v1/stays/{stay_id}/failed-discharges/{fd_id}"): P.LOG_FAILED_DISCHARGE,
@@ -122,7 +128,10 @@ def test_matrix_is_enforced_on_every_api_route(db, api_as, world, role):
             assert r.status_code < 500, (role, method, path, r.text[:300])
 
 
-@pytest.mark.parametrize("role", [r for r in ROLES if r not in ("admin", "flow_coordinator", "integration")])
+# Site-wide roles are not ward-scoped; transfer_hub reads no stay at all (tests/referrals/test_hub.py).
+@pytest.mark.parametrize(
+    "role", [r for r in ROLES if r not in ("admin", "flow_coordinator", "integration", "transfer_hub")]
+)
 def test_other_wards_records_are_not_found(db, api_as, world, role):
     """Changing an id in the URL to another ward's patient is refused (no IDOR)."""
     ids, _ = world
@@ -205,6 +214,11 @@ PAGES: dict[tuple[str, str], Perm | str | None] = {
     ("POST", "/stays/{stay_id}/referrals"): P.WRITE_CLINICAL,
     ("POST", "/stays/{stay_id}/referrals/{referral_id}"): P.WRITE_CLINICAL,
     ("POST", "/stays/{stay_id}/actions/{action_id}/done"): P.WRITE_CLINICAL,
+    ("GET", "/stays/{stay_id}/milestones"): P.READ_WARD,
+    ("GET", "/hub"): P.READ_HUB,
+    ("GET", "/hub/items"): P.READ_HUB,
+    ("GET", "/hub/events"): P.READ_HUB,
+    ("POST", "/stays/{stay_id}/milestones/{milestone_id}"): P.WRITE_CLINICAL,
     ("GET", "/stays/{stay_id}/plan"): P.READ_WARD,
     ("GET", "/stays/{stay_id}/red-green"): P.READ_WARD,
     ("GET", "/stays/{stay_id}/failed-discharges/new"): P.LOG_FAILED_DISCHARGE,

@@ -37,6 +37,7 @@ from app.models import (
     Bed,
     BoardRound,
     DailyReview,
+    DischargeMilestone,
     Escalation,
     FailedDischarge,
     Patient,
@@ -138,6 +139,11 @@ WRITES: dict[tuple[str, str], Versioned | str] = {
     ),
     ("POST", "/api/v1/stays/{stay_id}/actions"): CREATES,
     ("PATCH", "/api/v1/stays/{stay_id}/actions/{action_id}"): Versioned("version", Action, "action_id"),
+    ("POST", "/api/v1/stays/{stay_id}/referrals"): CREATES,
+    ("PATCH", "/api/v1/stays/{stay_id}/referrals/{referral_id}"): Versioned("version", Referral, "referral_id"),
+    ("PATCH", "/api/v1/stays/{stay_id}/milestones/{milestone_id}"): Versioned(
+        "version", DischargeMilestone, "milestone_id"
+    ),
     ("POST", "/api/v1/stays/{stay_id}/failed-discharges"): CREATES,
     ("PATCH", "/api/v1/stays/{stay_id}/failed-discharges/{fd_id}"): Versioned("version", FailedDischarge, "fd_id"),
     ("POST", "/api/v1/stays/{stay_id}/escalations"): CREATES,
@@ -165,6 +171,7 @@ WRITES: dict[tuple[str, str], Versioned | str] = {
     ("POST", "/stays/{stay_id}/referrals"): CREATES,
     ("POST", "/stays/{stay_id}/referrals/{referral_id}"): Versioned("version", Referral, "referral_id"),
     ("POST", "/stays/{stay_id}/actions/{action_id}/done"): Versioned("version", Action, "action_id"),
+    ("POST", "/stays/{stay_id}/milestones/{milestone_id}"): Versioned("version", DischargeMilestone, "milestone_id"),
     ("POST", "/stays/{stay_id}/failed-discharges/new"): CREATES,
     ("POST", "/failed-discharges/new"): CREATES,
     ("POST", "/stays/{stay_id}/edd"): Versioned("stay_version", Stay, "stay_id"),

@@ -32,8 +32,8 @@ def test_counted_in_the_destination_and_pathway_mix(db, ward, nurse_principal, n
     for bed, (destination, pathway) in zip(beds, plan, strict=False):
         stay = factories.make_stay(db, nurse_principal, ward, bed, admitted_at=now - timedelta(days=4))
         referral = Referral(
-            stay_id=stay.id, to_service="Hospital at Home (acute care at home)", sent_on=date(2026, 3, 8),
-            decision_on=date(2026, 3, 10), decision="Accepted", created_by_id=nurse_principal.user_id,
+            stay_id=stay.id, service_code="hospital_at_home", sent_at=now - timedelta(days=2),
+            decided_at=now - timedelta(hours=2), decision="Accepted", created_by_id=nurse_principal.user_id,
         )  # fmt: skip
         crud.create(db, actor=nurse_principal, row=referral, now=now, ward_id=ward.id, patient_id=stay.patient_id)
         discharge(

@@ -8,7 +8,7 @@ one form of each kind over HTTP keeps what was typed when it comes back (422).
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from fastapi.responses import Response
@@ -207,13 +207,14 @@ def test_referral_decision_without_its_version_keeps_what_was_typed(db, browser_
 
     referral = add_referral(
         db, actor=factories.principal(db, nurse), stay=stay, now=now,
-        data=ReferralCreate(to_service="Care transfer hub", sent_on=date(2026, 3, 9)),
+        data=ReferralCreate(service_code="care_transfer_hub", sent_at=now - timedelta(hours=3)),
     )  # fmt: skip
     db.flush()
     browser = browser_as(nurse)
     r = browser.post(
-        f"/stays/{stay.id}/referrals/{referral.id}", {"decision_on": "2026-03-10", "decision": "Typed yes"}
+        f"/stays/{stay.id}/referrals/{referral.id}",
+        {"step": "decided", "on_date": "2026-03-10", "at_time": "10:00", "text": "Typed yes"},
     )
     assert r.status_code == 422 and OUT_OF_DATE in r.text and 'value="Typed yes"' in r.text
     db.expire_all()
-    assert db.get(Referral, referral.id).decision_on is None
+    assert db.get(Referral, referral.id).decided_at is None

@@ -236,16 +236,30 @@ def metric_tables(report: Report) -> dict[str, Table]:
     tables.append(
         Table(
             "referrals",
-            "Referral to decision (days)",
+            "Referral to decision and to assessment (hours)",
             (
                 Column("Service", "text"),
                 Column("Decisions"),
-                Column("Mean days", "num"),
-                Column("Median days", "num"),
-                Column("Longest (days)"),
+                Column("Median hours to decision", "num"),
+                Column("90th centile hours to decision", "num"),
+                Column("Assessments"),
+                Column("Median hours to assessment", "num"),
+                Column("90th centile hours to assessment", "num"),
                 Column("Still waiting at the end"),
             ),
-            [[x.service, x.decided, x.mean_days, x.median_days, x.longest_days, x.waiting] for x in r.referrals],
+            [
+                [
+                    x.service,
+                    x.decided,
+                    x.decision_median_hours,
+                    x.decision_p90_hours,
+                    x.assessed,
+                    x.assessment_median_hours,
+                    x.assessment_p90_hours,
+                    x.waiting,
+                ]
+                for x in r.referrals
+            ],
         )
     )
     for name, title, rows in (

@@ -52,12 +52,16 @@ class FailedFacts(NamedTuple):
 
 
 class ReferralFacts(NamedTuple):
+    """A referral's moments (docs/metrics.md, referral times). `decided_at`: the service's
+    decision, or its answer when it declined or challenged the referral."""
+
     id: int
     stay_id: int
     ward_id: int
-    to_service: str
-    sent_on: date
-    decision_on: date | None = None
+    service: str  # the service's label
+    sent_at: datetime
+    decided_at: datetime | None = None
+    assessed_at: datetime | None = None
 
 
 class RoundFacts(NamedTuple):

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from math import ceil
 
 from app.discharges.causes import CauseCount, ranked
 from app.metrics.rules.census import CensusDay, CensusSummary, census_summary
@@ -28,7 +30,7 @@ from app.metrics.rules.discharges import (
 )
 from app.metrics.rules.facts import FailedFacts, ReferralFacts
 from app.metrics.rules.figures import Figures, WardTotals
-from app.metrics.rules.period import Period, in_scope, mean, median, percent
+from app.metrics.rules.period import Period, in_scope, median, percent
 
 
 def failed_by_cause(
@@ -51,36 +53,66 @@ def failed_by_cause(
 
 @dataclass(frozen=True)
 class ReferralTimes:
+    """Hours from sending a referral to the service's decision and to its assessment, for the
+    decisions (and assessments) made in the period; median and 90th centile (nearest rank)."""
+
     service: str
-    decided: int  # decisions dated in the period
-    mean_days: float | None
-    median_days: float | None
-    longest_days: int | None
+    decided: int  # decisions made in the period
+    decision_median_hours: float | None
+    decision_p90_hours: float | None
+    assessed: int  # assessments made in the period
+    assessment_median_hours: float | None
+    assessment_p90_hours: float | None
     waiting: int  # sent by the end of the period, no decision by then
+
+
+def centile(values: Sequence[float], pct: int) -> float | None:
+    """The nearest-rank centile: the smallest value with at least `pct`% of values at or below it."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(0, ceil(pct * len(ordered) / 100) - 1)]
+
+
+def _hours(start: datetime, end: datetime) -> float:
+    return round(max(0.0, (end - start).total_seconds() / 3600), 1)
 
 
 def referral_times(
     referrals: Iterable[ReferralFacts], period: Period, ward_ids: Collection[int] | None
 ) -> list[ReferralTimes]:
-    """Per service (and "All services" last): days from sent to decision for decisions in the period."""
-    decided: dict[str, list[int]] = defaultdict(list)
+    """Per service (and "All services" last): referral to decision and referral to assessment, in hours."""
+    decided: dict[str, list[float]] = defaultdict(list)
+    assessed: dict[str, list[float]] = defaultdict(list)
     waiting: Counter[str] = Counter()
     for ref in referrals:
         if not in_scope(ref.ward_id, ward_ids):
             continue
-        service = ref.to_service.strip() or "Not recorded"
-        if ref.decision_on is not None and ref.decision_on in period:
-            decided[service].append(max(0, (ref.decision_on - ref.sent_on).days))
-        elif ref.sent_on <= period.date_to and (ref.decision_on is None or ref.decision_on > period.date_to):
+        service = ref.service.strip() or "Not recorded"
+        if ref.decided_at is not None and period.start <= ref.decided_at < period.end:
+            decided[service].append(_hours(ref.sent_at, ref.decided_at))
+        elif ref.sent_at < period.end and (ref.decided_at is None or ref.decided_at >= period.end):
             waiting[service] += 1
+        if ref.assessed_at is not None and period.start <= ref.assessed_at < period.end:
+            assessed[service].append(_hours(ref.sent_at, ref.assessed_at))
 
-    def row(name: str, days: list[int], still: int) -> ReferralTimes:
-        return ReferralTimes(name, len(days), mean(days), median(days), max(days) if days else None, still)
+    def row(name: str, to_decision: list[float], to_assessment: list[float], still: int) -> ReferralTimes:
+        return ReferralTimes(
+            name,
+            len(to_decision),
+            median(to_decision),
+            centile(to_decision, 90),
+            len(to_assessment),
+            median(to_assessment),
+            centile(to_assessment, 90),
+            still,
+        )
 
-    services = sorted(set(decided) | set(waiting), key=str.casefold)
-    rows = [row(s, decided[s], waiting[s]) for s in services]
+    services = sorted(set(decided) | set(assessed) | set(waiting), key=str.casefold)
+    rows = [row(s, decided[s], assessed[s], waiting[s]) for s in services]
     if rows:
-        rows.append(row("All services", [d for s in services for d in decided[s]], sum(waiting.values())))
+        every = [d for s in services for d in decided[s]]
+        rows.append(row("All services", every, [a for s in services for a in assessed[s]], sum(waiting.values())))
     return rows
 
 
