@@ -6,7 +6,7 @@ due. Table `dischargemilestone`: one row per stay and milestone, made when a pat
 (docs/milestones.md).
 
 Revision ID: 7c1a5e0d2001
-Revises: 6bedf10a1110
+Revises: 6bedf10a1200
 Create Date: 2026-12-06 12:00:00
 """
 
@@ -19,7 +19,7 @@ from alembic import op
 from app.models.base import UTCDateTime
 
 revision: str = "7c1a5e0d2001"
-down_revision: str | Sequence[str] | None = "6bedf10a1110"
+down_revision: str | Sequence[str] | None = "6bedf10a1200"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
