@@ -21,9 +21,10 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from app.core.clock import london_date
 from app.escalations.ladder import ROLE_LEVEL, short_duration
+from app.milestones.service import overdue_on_wards
 from app.models import Action, Escalation, EscalationLevel, Referral, Stay, User
+from app.stays.referrals import waiting_past_target
 
 
 @dataclass(frozen=True)
@@ -69,10 +70,6 @@ def rule(code: str, *, label: str, hint: str) -> Callable[[Finder], Finder]:
 
 # Who answers at each rung of the escalation ladder.
 LEVEL_ROLE = {level: role for role, level in ROLE_LEVEL.items()}
-
-# A referral with no decision this many days after it was sent is chased. The referrals work will
-# give each service its own target; until then one target for all.
-REFERRAL_DECISION_DAYS = 2
 
 
 @rule(
@@ -135,25 +132,46 @@ def actions_overdue(session: Session, now: datetime) -> Iterable[Due]:
 
 @rule(
     "referral_waiting",
-    label="Referrals waiting for a decision",
-    hint=f"A referral your role made has no decision {REFERRAL_DECISION_DAYS} days after it was sent.",
+    label="Referrals waiting past their service's target",
+    hint="A referral your role made has no decision within the target time of the service it went to.",
 )
 def referrals_waiting(session: Session, now: datetime) -> Iterable[Due]:
-    cutoff = london_date(now) - timedelta(days=REFERRAL_DECISION_DAYS)
-    rows = session.exec(
-        select(Referral, Stay.ward_id, User.role_code)
-        .join(Stay, col(Stay.id) == Referral.stay_id)
-        .join(User, col(User.id) == Referral.created_by_id)
-        .where(col(Referral.decision_on).is_(None), col(Referral.sent_on) <= cutoff, col(Stay.discharged_at).is_(None))
-    ).all()
-    today = london_date(now)
-    for referral, ward_id, role in rows:
+    waiting = waiting_past_target(session, now)
+    makers = dict(
+        session.exec(
+            select(Referral.id, User.role_code)
+            .join(User, col(User.id) == Referral.created_by_id)
+            .where(col(Referral.id).in_([w.referral_id for w in waiting] or [-1]))
+        ).all()
+    )
+    for w in waiting:
+        role = makers.get(w.referral_id)
+        if role is None:
+            continue
         yield Due(
-            subject=f"referral:{referral.id}",
-            ward_id=ward_id,
-            stay_id=referral.stay_id,
+            subject=f"referral:{w.referral_id}",
+            ward_id=w.ward_id,
+            stay_id=w.stay_id,
             roles=frozenset({role}),
-            title=f"Referral waiting {(today - referral.sent_on).days} days for a decision",
+            title=f"Referral waiting {short_duration(now - w.sent_at)} for a decision",
             link_route="discharge_plan",
-            link_params={"stay_id": referral.stay_id},
+            link_params={"stay_id": w.stay_id},
+        )
+
+
+@rule(
+    "milestone_overdue",
+    label="Discharge milestones overdue",
+    hint="A discharge milestone owned by your role on your ward passes its due time without being done.",
+)
+def milestones_overdue(session: Session, now: datetime) -> Iterable[Due]:
+    for m in overdue_on_wards(session, now):
+        yield Due(
+            subject=f"milestone:{m.milestone_id}:due:{m.due_at:%Y%m%dT%H%M}",
+            ward_id=m.ward_id,
+            stay_id=m.stay_id,
+            roles=frozenset({m.owner_role_code}),
+            title="Discharge milestone overdue",
+            link_route="discharge_plan",
+            link_params={"stay_id": m.stay_id},
         )

@@ -22,7 +22,6 @@ from app.actions.schemas import ActionCreate
 from app.actions.service import create_action
 from app.alerts.service import create_due_alerts
 from app.auth.deps import principal_for
-from app.core.clock import london_date
 from app.core.principal import Principal
 from app.demo import data
 from app.escalations import service as escalations
@@ -168,9 +167,7 @@ def leave_work(session: Session, *, now: datetime) -> Work:
                 session,
                 actor=social,
                 stay=stay,
-                data=ReferralCreate(
-                    to_service="Adult social care assessment", sent_on=london_date(now) - days_ago * DAY
-                ),
+                data=ReferralCreate(service_code="social_care", sent_at=now - days_ago * DAY - HOUR),
                 now=now - days_ago * DAY - HOUR,
             )
             work.referrals += 1

@@ -6,8 +6,8 @@ show the day's colour as the answers change:
 - the patient does not meet the criteria to reside: a red day, its reason the primary delay
   reason (a national delay code);
 - the patient meets the criteria to reside but something is holding the discharge (an overdue
-  action, a referral awaiting its decision, an open escalation): a red day, its reason the
-  national delay code the holding item maps to;
+  action or discharge milestone, a referral awaiting its decision, an open escalation): a red
+  day, its reason the national delay code the holding item maps to;
 - otherwise: a green day.
 
 The team may override the colour, with a reason (stored and audited with the review). Pure: no
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 DayStatus = Literal["red", "green"]
-HoldingKind = Literal["action", "referral", "escalation"]
+HoldingKind = Literal["action", "milestone", "referral", "escalation"]
 
 # What an overdue action stands for on the national list, by the role that owns it.
 ACTION_DELAY_CODES: dict[str, str] = {
