@@ -163,9 +163,11 @@ def value_text(field: str, value: Any, code_labels: dict[str, dict]) -> str | No
 
 def _item_text(item: Any, names: dict[Any, str]) -> str:
     """One entry of a stored list: a code, or a coded entry such as {"code": ..., "primary": true}."""
-    if isinstance(item, dict) and "code" in item:
-        return str(names.get(item["code"], item["code"])) + (" (main)" if item.get("primary") else "")
-    return str(names.get(item, item))
+    if isinstance(item, dict):
+        if "code" in item:
+            return str(names.get(item["code"], item["code"])) + (" (main)" if item.get("primary") else "")
+        return ", ".join(f"{field_label(k)}: {v}" for k, v in item.items())
+    return str(names.get(item, item)) if isinstance(item, str | int) else str(item)
 
 
 def code_labels_for(session: Session) -> dict[str, dict]:
@@ -175,9 +177,11 @@ def code_labels_for(session: Session) -> dict[str, dict]:
 def readable_changes(
     before: dict | None, after: dict | None, code_labels: dict[str, dict]
 ) -> list[tuple[str, str | None, str | None]]:
-    """(label, before, after) in words, bookkeeping columns left out."""
-    return [
+    """(label, before, after) in words, bookkeeping columns left out, and fields empty on both
+    sides (a new row's blank fields) too: they say nothing."""
+    rows = [
         (field_label(field), value_text(field, old, code_labels), value_text(field, new, code_labels))
         for field, old, new in changes(before, after)
         if field not in BOOKKEEPING
     ]
+    return [row for row in rows if row[1] is not None or row[2] is not None]

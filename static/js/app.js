@@ -413,6 +413,18 @@
         updateCounter(field);
       }
     });
+    // A folded part (the colour override, other delay reasons) holding restored answers opens.
+    Array.prototype.forEach.call(form.querySelectorAll("details"), function (details) {
+      var filled = Array.prototype.some.call(details.querySelectorAll("input, select, textarea"), function (field) {
+        if (field.type === "checkbox" || field.type === "radio") {
+          return field.checked && field.value !== "";
+        }
+        return field.value !== "";
+      });
+      if (filled) {
+        details.open = true;
+      }
+    });
     var notice = document.getElementById("draft-notice");
     if (notice) {
       var text = document.createElement("p");
@@ -423,9 +435,11 @@
     saveDraft(form); // until it is saved: a second sign-in on the way keeps it too
   }
 
+  // Any request from inside the form keeps the typing first: the live red/green preview (a GET)
+  // can be the request that finds the session ended and sends the tablet to sign in.
   document.addEventListener("htmx:beforeRequest", function (event) {
     var form = event.target instanceof Element ? event.target.closest("#patient-form") : null;
-    if (form && (event.detail.requestConfig || {}).verb === "post") {
+    if (form) {
       saveDraft(form);
     }
   });
@@ -435,7 +449,8 @@
     var xhr = event.detail && event.detail.xhr;
     // Answered (2xx saved; 409 or 422 shows the form again with what was typed): no draft
     // needed. 401 (signed out), 403 and no answer at all keep it for after signing in.
-    if (form && xhr && (xhr.status < 300 || xhr.status === 409 || xhr.status === 422) && xhr.status >= 200) {
+    var posted = ((event.detail && event.detail.requestConfig) || {}).verb === "post";
+    if (form && posted && xhr && (xhr.status < 300 || xhr.status === 409 || xhr.status === 422) && xhr.status >= 200) {
       dropDraft(form.closest("#round-step"));
     }
   });

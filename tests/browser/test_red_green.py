@@ -34,6 +34,6 @@ def test_red_green_indicator_changes_live_with_the_ctr_answer(
     expect(status).to_contain_text("(IP03)")
     choose_day(page, "Green day")
     expect(status).to_contain_text("overridden")
-    page.get_by_label("Yes, meets criteria", exact=True).check()
+    page.get_by_label("Meets criteria", exact=True).check()
     expect(status).to_have_attribute("data-status", "green")
     expect(status).not_to_contain_text("overridden")
