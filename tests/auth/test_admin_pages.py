@@ -151,7 +151,7 @@ def test_audit_viewer_filters_and_shows_before_after(db, browser_as, ward, nurse
     assert r.status_code == 303
     page = browser.get(r.headers["location"])
     assert page.status_code == 200
-    assert "2026-03-12 → 2026-03-14" in page.text and "Awaiting echo" in page.text
+    assert "12 Mar 2026 → 14 Mar 2026" in page.text and "Awaiting echo" in page.text  # London dates, in words
     assert "Nina Nurse" in page.text and patient.family_name.upper() in page.text
     # Another ward's events are not shown to this ward manager.
     everything = browser.get("/audit").text

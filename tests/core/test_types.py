@@ -159,6 +159,12 @@ INPUT_TABLES: dict[str, type | None] = {
     "BedForm": models.Bed,
     "BedEditForm": models.Bed,
     "ApplyForm": None,  # the ward list file sent back with its preview's plan: never stored
+    "NoChangeForm": models.Stay,  # a new EDD (its reason is an EddChange reason, bounded the same)
+    "PreferencesUpdate": models.AlertPreferences,
+    "UpTo": None,  # the newest alert the page showed: a bound for "mark all read"
+    "DelayReasonIn": None,  # a bounded reference code, stored as reviewdelayreason.reason_code
+    "RedGreenAnswers": None,  # the live preview's answers: read, never stored
+    "SignInPolicyUpdate": None,  # on or off
 }
 
 
