@@ -149,7 +149,23 @@
     showProblem(messageForStatus(xhr ? xhr.status : 0));
   });
 
-  document.addEventListener("htmx:sendError", function () {
+  // Background reads (live rows, the alert count) say so in their headers: offline they are not
+  // sent at all, and one that fails is no news to the person (the offline and stale banners say it).
+  function isBackground(detail) {
+    var headers = (detail && detail.requestConfig && detail.requestConfig.headers) || {};
+    return headers["X-Boardround-Background"] === "1";
+  }
+
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (!navigator.onLine && isBackground(event.detail)) {
+      event.preventDefault();
+    }
+  });
+
+  document.addEventListener("htmx:sendError", function (event) {
+    if (isBackground(event.detail)) {
+      return;
+    }
     showProblem("Boardround could not reach the server, so nothing was saved. Check the connection and try again.");
   });
 
