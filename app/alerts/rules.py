@@ -132,7 +132,7 @@ def actions_overdue(session: Session, now: datetime) -> Iterable[Due]:
 
 @rule(
     "referral_waiting",
-    label="Referrals waiting past their service's target",
+    label="Referrals past their decision target",
     hint="A referral your role made has no decision within the target time of the service it went to.",
 )
 def referrals_waiting(session: Session, now: datetime) -> Iterable[Due]:

@@ -10,12 +10,14 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from app.actions.service import actions_for_stay
+from app.core import codes
 from app.audit.service import last_change
 from app.core.clock import LONDON, day_month_year, london_date, london_wall_clock, midnights_since
 from app.models import AuditEvent, Bed, DailyReview, EddChange, Escalation, FailedDischarge, Patient, Referral, Stay
 from app.reference import labels, rows
 from app.reviews import red_green
 from app.reviews.service import criteria_for, delay_reasons_for, derive_day
+from app.stays import referrals
 from app.stays.service import EDD_MAX_DAYS_AHEAD
 from app.wards.queries import age_on
 
@@ -152,7 +154,7 @@ def patient_context(session: Session, stay: Stay, now: datetime) -> dict[str, An
         "last_review": last,
         "open_actions": actions_for_stay(session, stay.id, open_only=True),
         "escalations": escalations,
-        "referrals": list(session.exec(select(Referral).where(Referral.stay_id == stay.id).order_by(col(Referral.id)))),
+        "referrals": referral_lines(session, stay.id, now),
         "edd_history": list(
             session.exec(select(EddChange).where(EddChange.stay_id == stay.id).order_by(col(EddChange.id)))
         ),
@@ -349,3 +351,33 @@ def _word(key: str, value: Any, lists: dict[str, dict[str, str]]) -> str:
         local = london_wall_clock(datetime.fromisoformat(text))
         return f"{day_month_year(local.date())}, {local:%H:%M}"
     return text
+
+
+REFERRAL_STATUS_WORDS = {
+    referrals.SENT: "awaiting an answer",
+    codes.REFERRAL_ACCEPTED: "accepted, assessment awaited",
+    referrals.ASSESSED: "assessed, decision awaited",
+    referrals.DECIDED: "decided",
+    codes.REFERRAL_DECLINED: "declined",
+    codes.REFERRAL_CHALLENGED: "challenged as inappropriate",
+}
+
+
+def referral_lines(session: Session, stay_id: int, now: datetime) -> list[dict[str, Any]]:
+    """The stay's referrals as the step lists them: service, where each has got to, how long it has waited."""
+    names = labels(session, "referral_services")
+    lines = []
+    for r in session.exec(select(Referral).where(Referral.stay_id == stay_id).order_by(col(Referral.id))):
+        state = referrals.status(r)
+        lines.append(
+            {
+                "service": names.get(r.service_code, r.service_code),
+                "detail": r.detail,
+                "sent_at": r.sent_at,
+                "status": REFERRAL_STATUS_WORDS.get(state, state),
+                "open": referrals.is_open(r),
+                "waiting": now - r.sent_at,
+                "decision": r.decision,
+            }
+        )
+    return lines

@@ -12,7 +12,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import Message
 
@@ -151,7 +151,7 @@ def overdue(alerts_engine: Engine) -> Callable[..., Overdue]:
                 db,
                 actor=social,
                 stay=stay,
-                data=ReferralCreate(to_service="Adult social care", sent_on=date.today() - timedelta(days=4)),
+                data=ReferralCreate(service_code="social_care", sent_at=now - timedelta(days=4)),
                 now=now - timedelta(days=4),
             )
             out = Overdue(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlmodel import col, select
@@ -57,6 +57,6 @@ def test_each_demo_role_signs_in_to_work(db, demo_users, browser_as):
     # Open escalations at every rung; referrals waiting for days, and sent today.
     open_levels = set(db.exec(select(Escalation.level).where(Escalation.status != "resolved")))
     assert open_levels == {1, 2, 3}
-    waiting = db.exec(select(Referral).where(col(Referral.decision_on).is_(None))).all()
-    assert any((NOW.date() - r.sent_on).days >= 2 for r in waiting)
-    assert any(r.sent_on == NOW.date() for r in waiting)
+    waiting = db.exec(select(Referral).where(col(Referral.decided_at).is_(None))).all()
+    assert any(NOW - r.sent_at >= timedelta(days=2) for r in waiting)
+    assert any(NOW - r.sent_at < timedelta(days=1) for r in waiting)

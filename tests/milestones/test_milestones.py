@@ -65,7 +65,7 @@ def test_pathway_changed_in_a_review_adds_and_stands_down(db, ward, nurse_princi
         db,
         actor=nurse_principal,
         stay=stay,
-        data=ReviewRequest(meets_criteria_to_reside=False, delay_reason_code="CAP01", day_status="green", pathway=3),
+        data=ReviewRequest(meets_criteria_to_reside=False, delay_reason_code="CAP01", pathway=3),
         now=now,
     )
     found = _codes(db, stay)
