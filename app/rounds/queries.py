@@ -10,8 +10,8 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from app.actions.service import actions_for_stay
-from app.core import codes
 from app.audit.service import last_change
+from app.core import codes
 from app.core.clock import LONDON, day_month_year, london_date, london_wall_clock, midnights_since
 from app.models import AuditEvent, Bed, DailyReview, EddChange, Escalation, FailedDischarge, Patient, Referral, Stay
 from app.reference import labels, rows
