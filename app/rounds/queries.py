@@ -154,7 +154,8 @@ def patient_context(session: Session, stay: Stay, now: datetime) -> dict[str, An
         "last_review": last,
         "open_actions": actions_for_stay(session, stay.id, open_only=True),
         "escalations": escalations,
-        "referrals": referral_lines(session, stay.id, now),
+        "referrals": list(session.exec(select(Referral).where(Referral.stay_id == stay.id).order_by(col(Referral.id)))),
+        "referral_lines": referral_lines(session, stay.id, now),
         "edd_history": list(
             session.exec(select(EddChange).where(EddChange.stay_id == stay.id).order_by(col(EddChange.id)))
         ),

@@ -55,6 +55,11 @@ NOT_CRAWLED = re.compile(r"(/events|\.csv|/metrics/csv|/sw\.js|/openapi\.json|/h
 # Routes that only send the browser on (303), never a page of their own, with why.
 REDIRECTS = {
     ("GET", "/rounds/{round_id}/continue"): "the next patient not yet seen, or the overview (app/views/rounds.py)",
+    ("GET", "/auth/oidc/start"): "sends the browser to the identity provider (tests/browser/test_sso.py)",
+    ("GET", "/auth/oidc/callback"): "the identity provider sends the browser back here, signed in or refused "
+    "(tests/browser/test_sso.py)",
+    ("GET", "/auth/oidc/front-channel-logout"): "the identity provider's logout call, no page of ours links to it "
+    "(tests/browser/test_sso.py)",
 }
 PER_ROUTE = 2  # distinct URLs of one route rendered per role: its links vary little with the query
 
