@@ -49,6 +49,11 @@ UNLINKED = {
     ("GET", "/stays/{stay_id}/edd"): "where logging a failed discharge redirects (app/views/discharges.py)",
     ("POST", "/wards/{code}/ward-list/apply"): "its form is on the preview of an uploaded ward list, which the "
     "crawl does not upload (tests/stays/test_day_one_pages.py)",
+    ("GET", "/auth/oidc/start"): "the sign-in page links to it only when single sign-on is set up, which the "
+    "crawl's app is not (tests/browser/test_sso.py)",
+    ("GET", "/auth/oidc/callback"): "the identity provider's redirect back",
+    ("GET", "/auth/oidc/front-channel-logout"): "the identity provider's logout call",
+    ("POST", "/auth/oidc/back-channel-logout"): "the identity provider's logout call, server to server",
 }
 # Not followed by the crawl: they never end (server-sent events) or are not HTML.
 NOT_CRAWLED = re.compile(r"(/events|\.csv|/metrics/csv|/sw\.js|/openapi\.json|/healthz)$")
