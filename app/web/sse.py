@@ -65,9 +65,10 @@ def change_stream(
         return event.get("kind") == kind if kind is not None else event.get("kind") != changes.ALERT
 
     async def stream() -> AsyncIterator[bytes]:
-        yield b"retry: 2000\n\n" + HEARTBEAT  # heard at once: the screen is live again
         loop = asyncio.get_running_loop()
         with live.feed.listen(wards) as changes:
+            # Listening before the first byte: a screen that sees the stream open misses no change.
+            yield b"retry: 2000\n\n" + HEARTBEAT  # heard at once: the screen is live again
             deadline = loop.time() + STREAM_SECONDS
             # Counted from the last thing sent, so events this stream filters out cannot starve it.
             beat_due = loop.time() + HEARTBEAT_SECONDS

@@ -121,7 +121,7 @@ def test_a_new_hospital_from_nothing_then_a_round_the_same_day(user_with_passwor
     board.locator("#start-round").click()
     expect(board.get_by_role("heading", level=1)).to_contain_text(f"SEACOLE{tag}, Mary")
     board.get_by_label("Meets criteria", exact=True).check()
-    board.get_by_label("Green day", exact=True).check()
+    expect(board.locator("#red-green-status")).to_have_attribute("data-status", "green")  # derived from the answers
     board.get_by_label("Plan for today").fill("IV antibiotics, review tomorrow")
     board.locator("#save-patient").click()
     expect(board).to_have_url(re.compile(r"/rounds/\d+$"))  # the last patient: the round's overview

@@ -313,6 +313,9 @@ def test_the_session_ending_mid_form_keeps_the_typed_plan_through_sign_in(
     plan = "Discuss with family at 3pm; OT to assess stairs"
     page.get_by_label("Plan for today").fill(plan)
     choose_day(page, "Red day")
+    # The live colour has caught up with the answers (its requests would otherwise meet the ended session).
+    expect(page.locator("#red-green-status")).to_have_attribute("data-status", "red")
+    page.wait_for_function("() => !document.querySelector('.htmx-request')")
 
     # The session goes idle on the server while the form is open (last seen an hour ago).
     with Session(browser_engine) as db:
