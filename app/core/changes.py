@@ -22,9 +22,9 @@ def note(session: Session, *, ward_id: int | None, stay_id: int | None = None, k
     if ward_id is None:
         return
     pending = session.info.setdefault(_PENDING, {})
-    if kind == ALERT and (ward_id, stay_id) in pending:
-        return  # the same transaction changed the stay itself: boards must still hear of it
-    pending[(ward_id, stay_id)] = {"ward_id": ward_id, "stay_id": stay_id, "kind": kind}
+    # An alert and a change to the same stay are two notices: boards listen for the one, the
+    # header's alert count for the other, and neither may hide the other.
+    pending[(ward_id, stay_id, kind == ALERT)] = {"ward_id": ward_id, "stay_id": stay_id, "kind": kind}
 
 
 def take(session: Session) -> list[dict[str, Any]]:

@@ -49,13 +49,18 @@ def test_streams_pass_alert_notices_only_to_the_alert_count():
     assert [e["stay_id"] for e in asyncio.run(_events(changes.ALERT, [alert, stay]))] == [5]  # the header
 
 
-def test_an_alert_never_hides_a_change_to_the_same_stay():
+def test_an_alert_and_a_change_to_the_same_stay_are_both_announced():
     session = Session()
     changes.note(session, ward_id=1, stay_id=2)
     changes.note(session, ward_id=1, stay_id=2, kind=changes.ALERT)
     changes.note(session, ward_id=1, stay_id=3, kind=changes.ALERT)
     changes.note(session, ward_id=1, stay_id=3)
-    assert sorted((n["stay_id"], n["kind"]) for n in changes.take(session)) == [(2, "stay"), (3, "stay")]
+    assert sorted((n["stay_id"], n["kind"]) for n in changes.take(session)) == [
+        (2, "alert"),
+        (2, "stay"),
+        (3, "alert"),
+        (3, "stay"),
+    ]
 
 
 def test_notices_a_stream_filters_out_do_not_hold_back_its_heartbeat(monkeypatch):

@@ -312,7 +312,8 @@ def test_the_session_ending_mid_form_keeps_the_typed_plan_through_sign_in(
     round_id = _start_round(page, ward.code)
     plan = "Discuss with family at 3pm; OT to assess stairs"
     page.get_by_label("Plan for today").fill(plan)
-    choose_day(page, "Red day")
+    choose_day(page, "Red day")  # against the answers' green: an override, with its reason
+    page.get_by_label("If overriding: why?").fill("No senior review today")
     # The live colour has caught up with the answers (its requests would otherwise meet the ended session).
     expect(page.locator("#red-green-status")).to_have_attribute("data-status", "red")
     page.wait_for_function("() => !document.querySelector('.htmx-request')")
@@ -350,6 +351,7 @@ def test_the_session_ending_mid_form_keeps_the_typed_plan_through_sign_in(
     expect(page.locator("#draft-notice")).to_contain_text("What you typed has been put back")
     expect(page.get_by_label("Plan for today")).to_have_value(plan)
     expect(page.get_by_label("Red day", exact=True)).to_be_checked()
+    expect(page.get_by_label("If overriding: why?")).to_have_value("No senior review today")
     page.get_by_label("If red: why?").select_option(index=1)
     page.locator("#save-patient").click()
     expect(page).to_have_url(re.compile(rf"/rounds/{round_id}$"))
