@@ -150,6 +150,7 @@ def patient_context(session: Session, stay: Stay, now: datetime) -> dict[str, An
         "age": age_on(patient.date_of_birth, today) if patient else None,
         "los": midnights_since(stay.admitted_at, today),
         "today": today,
+        "now": now,
         "reviewed_today": reviewed_today,
         "last_review": last,
         "open_actions": actions_for_stay(session, stay.id, open_only=True),

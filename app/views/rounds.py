@@ -423,5 +423,6 @@ def handover(request: Request, round_id: PathId, session: SessionDep, actor: Can
             "red_labels": labels(session, "red_day_reasons"),
             "role_labels": labels(session, "roles"),
             "today": london_date(now),
+            "now": now,
         },
     )

@@ -19,7 +19,7 @@ from app.core.params import Now, PathId
 from app.core.principal import Principal
 from app.db import SessionDep, commit
 from app.models import Stay, Ward
-from app.reference import labels
+from app.reference import labels, rows
 from app.rounds import step
 from app.rounds.queries import form_values, patient_context
 from app.stays import referrals
@@ -68,6 +68,7 @@ def _page(
             "role_labels": labels(session, "roles"),
             "family_labels": labels(session, "families"),
             "service_labels": labels(session, "referral_services"),
+            "service_visits": {r.code: r.visit_times for r in rows(session, "referral_services") if r.visit_times},
             "referral_is_open": referrals.is_open,
             "now_clock": london_wall_clock(now).strftime("%H:%M"),
         }

@@ -251,7 +251,7 @@ def test_a_whole_board_round_on_a_tablet(seed_ward, past_reviews, user_with_pass
     expect(handover).to_have_count(6)
     row2 = page.locator("#handover tbody tr", has_text=names[s2])
     expect(row2).to_contain_text("Book OT home visit (Therapist")
-    expect(row2).to_contain_text("by 15:00")
+    expect(row2).to_contain_text(", 15:00")  # due today at 15:00, with its date
     expect(row2).to_contain_text(date_text(new_edd))
     expect(page.locator("#handover tbody tr", has_text=names[s5])).to_contain_text("No criteria to reside")
     expect(page.get_by_role("button", name="Print")).to_be_visible()

@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlmodel import select
 
 from app.models import AuditEvent, Referral
-from tests import factories
+from tests import factories, pages
 
 
 def _stay(db, ward, actor, now):  # noqa: ANN001, ANN202
@@ -137,3 +137,29 @@ def test_waiting_past_target_for_alerts(db, ward, nurse_principal, now):
         (late.id, ward.id, late.sent_at + timedelta(hours=4))
     ]
     assert referrals.waiting_past_target(db, now, []) == []
+
+
+def test_the_patient_page_says_when_a_specialist_team_visits_the_ward(
+    db, browser_as, nurse, ward, nurse_principal, now
+):
+    """Specialist teams' set visit times (reference data) are shown where the team's referral is listed."""
+    from app.models import ReferralService
+
+    stay = factories.make_stay(
+        db, nurse_principal, ward, factories.beds_of(db, ward)[0], admitted_at=now - timedelta(days=2)
+    )
+    service = db.get(ReferralService, "frailty_team")
+    assert service is not None and service.visit_times
+    browser = browser_as(nurse)
+    page = browser.get(f"/stays/{stay.id}")
+    r = browser.post(
+        f"/stays/{stay.id}/referrals",
+        {
+            "csrf_token": pages.csrf_from(page.text),
+            "service_code": "frailty_team",
+            "sent_date": "2026-03-09",
+            "sent_time": "09:00",
+        },
+    )
+    assert r.status_code in (200, 303), r.text[:300]
+    assert f"Visits the ward: {service.visit_times}" in browser.get(f"/stays/{stay.id}").text
