@@ -121,3 +121,20 @@ def test_changed_ago_words():
     assert changed_ago(now - timedelta(hours=3), now) == "3 h ago"
     assert changed_ago(now - timedelta(days=3), now) == "3 days ago"
     assert changed_ago(None, now) == ""
+
+
+def test_the_handover_and_patient_page_give_an_actions_date_and_flag_it_overdue(
+    db, browser_as, nurse, nurse_principal, ward, now
+):
+    meets, _ = _reviewed(db, ward, nurse_principal, now)
+    factories.make_action(db, nurse_principal, meets, description="Chase echo", due_at=now - timedelta(days=1))
+    factories.make_action(db, nurse_principal, meets, description="Book transport", due_at=now + timedelta(hours=2))
+    board_round = factories.make_round(db, nurse_principal, ward, now=now)
+    db.flush()
+    browser = browser_as(nurse)
+    for page in (browser.get(f"/rounds/{board_round.id}/handover").text, browser.get(f"/stays/{meets.id}").text):
+        overdue = re.search(r"Chase echo.{0,400}", page, re.S)
+        later = re.search(r"Book transport.{0,400}", page, re.S)
+        assert overdue and "Overdue" in overdue.group(0).split("Book transport")[0]
+        assert later and "Overdue" not in later.group(0).split("Chase echo")[0].split("</li>")[0].split("<br>")[0]
+        assert ", by " not in page  # the date, not only a time
