@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 from collections.abc import AsyncIterator, Iterable
 
 from fastapi import Depends, Request
@@ -70,8 +71,14 @@ def change_stream(
             # Listening before the first byte: a screen that sees the stream open misses no change.
             yield b"retry: 2000\n\n" + HEARTBEAT  # heard at once: the screen is live again
             deadline = loop.time() + STREAM_SECONDS
+
             # Counted from the last thing sent, so events this stream filters out cannot starve it.
-            beat_due = loop.time() + HEARTBEAT_SECONDS
+            # Each stream beats a little before its interval, at its own moment: screens that
+            # reconnected together (a restart) must not all be written to in the same instant.
+            def next_beat() -> float:
+                return loop.time() + HEARTBEAT_SECONDS * random.uniform(0.5, 1.0)  # noqa: S311 - spacing, not secrecy
+
+            beat_due = next_beat()
             while loop.time() < deadline:
                 if await request.is_disconnected():
                     break
@@ -79,11 +86,11 @@ def change_stream(
                     event = await asyncio.wait_for(changes.get(), timeout=max(0.0, beat_due - loop.time()))
                 except TimeoutError:
                     yield HEARTBEAT
-                    beat_due = loop.time() + HEARTBEAT_SECONDS
+                    beat_due = next_beat()
                     continue
                 if not wanted(event):
                     continue
-                beat_due = loop.time() + HEARTBEAT_SECONDS
+                beat_due = next_beat()
                 payload = json.dumps(
                     {"ward_id": event.get("ward_id"), "stay_id": event.get("stay_id"), "kind": event.get("kind")}
                 )
