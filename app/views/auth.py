@@ -17,6 +17,7 @@ from app.audit import service as audit
 from app.auth import service, sessions, throttle
 from app.auth.deps import principal_for, session_user
 from app.auth.oidc import OidcError, Provider, sso_origins
+from app.auth.permissions import Perm, allows
 from app.auth.sessions import (
     ADMIN,
     DISABLED,
@@ -37,6 +38,7 @@ from app.users import sso
 from app.web.forms import FormData
 from app.web.pages import safe_next
 from app.web.templating import render, time_text
+from app.web.urls import path_for
 
 router = APIRouter(include_in_schema=False)
 log = logging.getLogger("boardround.auth")
@@ -161,7 +163,7 @@ def sign_in(request: Request, session: SessionDep, form: FormData, now: Now) -> 
     commit(session)
     if result.user is not None:
         _begin(request, session, result.user, sessions.PASSWORD_METHOD)
-        return RedirectResponse(next_, status_code=303)
+        return RedirectResponse(_landing(request, result.user, next_), status_code=303)
     message = WRONG
     if result.retry_at is not None:
         message += f". You can try again in {_wait(math.ceil((result.retry_at - now).total_seconds()))}"
@@ -185,6 +187,14 @@ def _wait(seconds: int) -> str:
 
 def _client(request: Request) -> str:
     return throttle.client_key(request.client.host if request.client else None)
+
+
+def _landing(request: Request, user: User, next_: str) -> str:
+    """Where a sign-in goes: the page asked for, or, with none asked, the hub for hub staff (who
+    read no ward board, so the ward list would refuse them)."""
+    if next_ == "/" and not allows(user.role_code, Perm.READ_WARD) and allows(user.role_code, Perm.READ_HUB):
+        return path_for(request, "hub")
+    return next_
 
 
 def _begin(request: Request, session: SessionDep, user: User, method: str, oidc_sid: str | None = None) -> None:
@@ -336,7 +346,7 @@ def oidc_callback(
         after={"role": user.role_code, "client": _client(request), "method": sessions.OIDC_METHOD},
     )
     _begin(request, session, user, sessions.OIDC_METHOD, oidc_sid=identity.sid)
-    response = RedirectResponse(next_, status_code=303)
+    response = RedirectResponse(_landing(request, user, next_), status_code=303)
     response.delete_cookie(FLOW_COOKIE, path="/auth/oidc")
     return response
 

@@ -101,3 +101,23 @@ def test_a_hub_user_sees_the_list_and_nothing_else(db, hospital, browser_as, api
         assert browser.get(path).status_code == 403, path
     # A nurse has no hub.
     assert browser_as(factories.make_user(db, "nurse", wards=[hospital["first"]])).get("/hub").status_code == 403
+
+
+def test_hub_staff_sign_in_to_the_hub_and_others_to_what_they_asked_for(db, live_server, password_hash):
+    """Hub staff read no ward board: signing in with no page asked for lands on the hub, not on a
+    ward list that would refuse them; a page asked for is still where anyone goes."""
+    import httpx
+
+    from tests import pages
+
+    factories.make_user(db, "transfer_hub", username="hubstaff", password_hash=password_hash)
+    factories.make_user(db, "nurse", username="nursenina", password_hash=password_hash)
+    with httpx.Client(base_url=live_server, follow_redirects=False, timeout=10) as client:
+        r = pages.sign_in(client, "hubstaff")
+        assert r.status_code == 303 and r.headers["location"] == "/hub"
+        assert client.get("/hub").status_code == 200
+    with httpx.Client(base_url=live_server, follow_redirects=False, timeout=10) as client:
+        r = pages.sign_in(client, "hubstaff", next_="/alerts")
+        assert r.headers["location"] == "/alerts"
+    with httpx.Client(base_url=live_server, follow_redirects=False, timeout=10) as client:
+        assert pages.sign_in(client, "nursenina").headers["location"] == "/"
